@@ -27,23 +27,36 @@ func exitCode(err error) int {
 	return 2
 }
 
+// globalOptions are the flags every subcommand shares.
+type globalOptions struct {
+	policyFile string // main policy file
+	policyDir  string // drop-in directory, *.toml applied in name order
+	stateDir   string // the service's state directory
+}
+
+// subcommands are registered by the files that define them (each in its own
+// file, from an init function), so that commands arrive with the issue that
+// brings them and no file lists them all.
+var subcommands []func(*globalOptions) *cobra.Command
+
 func newRootCmd() *cobra.Command {
+	opts := &globalOptions{}
 	root := &cobra.Command{
 		Use:           "mac-nmguard",
 		Short:         "Keep NetworkManager from revealing the real MAC address",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&opts.policyFile, "policy", "/etc/mac-nmguard/policy.toml", "main policy file")
+	pf.StringVar(&opts.policyDir, "policy-dir", "/etc/mac-nmguard/policy.d", "policy drop-in directory (*.toml, name order)")
+	pf.StringVar(&opts.stateDir, "state-dir", "/var/lib/mac-nmguard", "state directory of the service")
 	root.AddCommand(newVersionCmd())
 	for _, add := range subcommands {
-		root.AddCommand(add())
+		root.AddCommand(add(opts))
 	}
 	return root
 }
-
-// subcommands are registered by the files that define them (each in its own
-// file), so that commands arrive with the issue that brings them.
-var subcommands []func() *cobra.Command
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
