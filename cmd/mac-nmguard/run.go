@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/spf13/cobra"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook"
+)
+
+func init() { subcommands = append(subcommands, newRunCmd, newReleaseCmd) }
+
+func newLogger(level string, json bool) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	if json {
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+}
+
+func newRunCmd(opts *globalOptions) *cobra.Command {
+	var level string
+	var jsonLog bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the service: guard every network device (as root)",
+		Long: `Run the system service. It guards every device in the kernel first
+(nftables egress backstop, compliant addresses at hotplug and at rest), then
+follows NetworkManager over D-Bus and refuses or remediates any activation
+whose address breaks the policy. SIGHUP reloads the policy (an invalid file
+keeps the last good policy); SIGTERM stops the service and leaves the kernel
+backstop in place (mac-nmguard release removes it).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(level, jsonLog)
+			if err != nil {
+				return err
+			}
+			links, err := nmhook.NewLinks()
+			if err != nil {
+				return fmt.Errorf("netlink: %w", err)
+			}
+			backstop, err := nmhook.NewBackstop()
+			if err != nil {
+				return fmt.Errorf("nftables: %w", err)
+			}
+			svc, err := nmhook.New(nmhook.Config{
+				PolicyFile: opts.policyFile,
+				PolicyDir:  opts.policyDir,
+				StatePath:  filepath.Join(opts.stateDir, "state.json"),
+				Links:      links,
+				Backstop:   backstop,
+				Log:        log,
+				Ready: func() {
+					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+						log.Warn("sd_notify failed", slog.String("error", err.Error()))
+					}
+				},
+			})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						if err := svc.Reload(ctx); err != nil {
+							log.Error("SIGHUP: policy not reloaded", slog.String("error", err.Error()))
+						}
+					}
+				}
+			}()
+			return svc.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&jsonLog, "log-json", false, "log as JSON lines")
+	return cmd
+}
+
+func newReleaseCmd(_ *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "release",
+		Short: "Remove the kernel backstop (every nftables rule the service installed)",
+		Long: `Remove the nftables table that drops frames carrying real addresses.
+The backstop outlives the service on purpose; run this only when the service
+is stopped for good (uninstall), since it lifts the last layer of protection.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := nmhook.NewBackstop()
+			if err != nil {
+				return fmt.Errorf("nftables: %w", err)
+			}
+			if err := b.RemoveAll(); err != nil {
+				return fmt.Errorf("release backstop: %w", err)
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "backstop removed")
+			return err
+		},
+	}
+}

@@ -1,0 +1,92 @@
+package nmhook
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// gateState is where the gate stands with one device.
+type gateState string
+
+const (
+	gateNew         gateState = "new"
+	gateAllowed     gateState = "allowed"     // compliant
+	gateSpoofed     gateState = "spoofed"     // the service set a compliant address
+	gateBlocked     gateState = "blocked"     // refused: kept down, autoconnect off
+	gateRemediating gateState = "remediating" // remediate: compliant address set, reactivating
+	gateFailed      gateState = "failed"      // the address could not be set: kept down (panic mode)
+	gateAudit       gateState = "audit"       // violation logged only
+	gateIgnored     gateState = "ignored"     // not guarded by policy
+	gateHeld        gateState = "held"        // boot-time hold
+)
+
+// Where the real address of a device came from.
+const (
+	realFromKernel    = "kernel permanent address"
+	realFromNM        = "NetworkManager PermHwAddress"
+	realFromFirstSeen = "first address seen by the service"
+)
+
+// devState is everything the service knows of one device; only the service
+// loop touches it.
+type devState struct {
+	iface      string
+	link       Link
+	real       net.HardwareAddr
+	realSource string
+
+	nmKnown  bool
+	nm       NMDevice
+	network  detect.Connection
+	profile  dbus.ObjectPath // active profile's settings path
+	cloned   string          // active profile's cloned-mac-address
+	profiles []NMProfile     // profiles NM could autoconnect at rest
+
+	gate        gateState
+	verdict     policy.Verdict
+	guarded     net.HardwareAddr // real address the backstop drops, nil when none
+	held        bool             // the backstop drops everything (hold)
+	autoconnOff bool             // the service turned NM's autoconnect off
+}
+
+// setGate is the one place a device's gate state changes; it logs
+// "old -> new (reason)".
+func (s *Service) setGate(d *devState, to gateState, reason string) {
+	if d.gate == to {
+		return
+	}
+	s.log.Info("gate: "+string(d.gate)+" -> "+string(to)+" ("+reason+")",
+		slog.String("device", d.iface), slog.String("address", d.link.Addr.String()),
+		slog.String("from", string(d.gate)), slog.String("to", string(to)), slog.String("reason", reason))
+	d.gate = to
+}
+
+// policyDevice is the policy's view of the device.
+func (d *devState) policyDevice() policy.Device {
+	pd := policy.Device{Interface: d.iface, Type: d.nm.Type, Driver: d.nm.Driver}
+	if m, err := policy.FromHardwareAddr(d.link.Addr); err == nil {
+		pd.Current = m
+	}
+	if m, err := policy.FromHardwareAddr(d.real); err == nil && len(d.real) == 6 {
+		pd.Real = m
+		pd.RealKnown = true
+	}
+	return pd
+}
+
+// Violation is one refused or remediated address, kept for check and the
+// D-Bus API.
+type Violation struct {
+	Time     time.Time     `json:"time"`
+	Device   string        `json:"device"`
+	Address  string        `json:"address"`
+	Action   string        `json:"action"`
+	Reason   string        `json:"reason"`
+	Reaction time.Duration `json:"reaction_ns"` // from the event to the link down
+}

@@ -1,0 +1,162 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// fakeKernel implements Links and Backstop in memory for unit tests.
+type fakeKernel struct {
+	mu      sync.Mutex
+	links   map[string]Link
+	rules   map[string]GuardRule
+	calls   []string
+	failSet map[string]bool // SetAddress fails for these devices
+	events  chan LinkEvent
+}
+
+func newFakeKernel(links ...Link) *fakeKernel {
+	k := &fakeKernel{links: map[string]Link{}, rules: map[string]GuardRule{}, failSet: map[string]bool{}, events: make(chan LinkEvent, 64)}
+	for _, l := range links {
+		k.links[l.Name] = l
+	}
+	return k
+}
+
+func (k *fakeKernel) record(format string, args ...any) {
+	k.calls = append(k.calls, fmt.Sprintf(format, args...))
+}
+
+func (k *fakeKernel) Calls() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.calls...)
+}
+
+func (k *fakeKernel) List() ([]Link, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []Link
+	for _, l := range k.links {
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func (k *fakeKernel) Get(name string) (Link, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.links[name]
+	if !ok {
+		return Link{}, errors.New("no such link " + name)
+	}
+	return l, nil
+}
+
+func (k *fakeKernel) setUp(name string, up bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.links[name]
+	if !ok {
+		return errors.New("no such link " + name)
+	}
+	l.Up = up
+	k.links[name] = l
+	k.record("up %s %t", name, up)
+	return nil
+}
+
+func (k *fakeKernel) SetDown(name string) error { return k.setUp(name, false) }
+func (k *fakeKernel) SetUp(name string) error   { return k.setUp(name, true) }
+
+func (k *fakeKernel) SetAddress(name string, mac net.HardwareAddr) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.links[name]
+	if !ok {
+		return errors.New("no such link " + name)
+	}
+	if k.failSet[name] {
+		k.record("setaddr %s failed", name)
+		return errors.New("operation not supported")
+	}
+	l.Addr, l.Up = mac, false
+	k.links[name] = l
+	k.record("setaddr %s %s", name, mac)
+	return nil
+}
+
+func (k *fakeKernel) Subscribe(ctx context.Context) (<-chan LinkEvent, error) {
+	out := make(chan LinkEvent)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-k.events:
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (k *fakeKernel) Guard(ifname string, real net.HardwareAddr) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rules[ifname] = GuardRule{Interface: ifname, Real: real}
+	k.record("guard %s %s", ifname, real)
+	return nil
+}
+
+func (k *fakeKernel) Hold(ifname string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rules[ifname] = GuardRule{Interface: ifname, Hold: true}
+	k.record("hold %s", ifname)
+	return nil
+}
+
+func (k *fakeKernel) Unguard(ifname string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.rules, ifname)
+	k.record("unguard %s", ifname)
+	return nil
+}
+
+func (k *fakeKernel) List2() map[string]GuardRule {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := map[string]GuardRule{}
+	for n, r := range k.rules {
+		out[n] = r
+	}
+	return out
+}
+
+// backstopView adapts fakeKernel to Backstop (List clashes with Links.List).
+type backstopView struct{ *fakeKernel }
+
+func (b backstopView) List() ([]GuardRule, error) {
+	var out []GuardRule
+	for _, r := range b.List2() {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (b backstopView) RemoveAll() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rules = map[string]GuardRule{}
+	return nil
+}

@@ -1,0 +1,161 @@
+package nmhook
+
+import (
+	"fmt"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// deviceView is the pure snapshot of one device the gate decides on.
+type deviceView struct {
+	Device policy.Device
+	// State is NM's device state (0 when NM does not know the device).
+	State uint32
+	// Network is the active connection's network (zero at rest).
+	Network policy.Network
+	// ActiveClonedMAC is the active profile's cloned-mac-address ("" none).
+	ActiveClonedMAC string
+	// Profiles are the autoconnect profiles NM could activate on the device.
+	Profiles []NMProfile
+	// Hold is the boot-time hold: keep the device silent.
+	Hold bool
+}
+
+// decision is what the gate does about one device.
+type decision struct {
+	Verdict policy.Verdict
+	// Guard: the backstop must drop frames with the real address.
+	Guard bool
+	// Spoof: set a generated compliant address (link down first).
+	Spoof bool
+	// Block: keep the device down and NM's autoconnect off for it.
+	Block bool
+	// Disconnect: the device is activating or activated: disconnect it.
+	Disconnect bool
+	// Reactivate: after Spoof, activate the same connection again.
+	Reactivate bool
+	// Reason says why, in plain words.
+	Reason string
+}
+
+// activating reports whether NM is bringing the device up or has it up: the
+// in-flight layer applies.
+func activating(state uint32) bool {
+	return state >= detect.StatePrepare && state <= detect.StateActivated
+}
+
+// spoofs reports whether a verdict means the real address must not be used.
+func spoofs(v policy.Verdict) bool {
+	return v.Guarded && v.Mode != policy.ModePermanent
+}
+
+// decide is the gate's pure decision over a device snapshot.
+//
+//   - At rest (not activating), a current address that breaks the policy is
+//     fixed by setting a compliant one, whatever the enforcement (except
+//     audit): that is the hotplug and at-rest layers. An autoconnect profile
+//     that would set a violating address blocks the device: the service
+//     cannot fix a profile without rewriting it.
+//   - In flight, a violation is refused (link down, disconnect, autoconnect
+//     off) or remediated (the same, then a compliant address and the same
+//     connection again); a violation caused by the active profile's own
+//     cloned-mac-address cannot be remediated and is refused.
+//   - The backstop guards every device whose verdict spoofs and whose real
+//     address is known.
+func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte) decision {
+	verdict := p.Evaluate(v.Device, v.Network, ex)
+	d := decision{Verdict: verdict, Reason: verdict.Reason}
+	if !verdict.Guarded {
+		return d
+	}
+	d.Guard = spoofs(verdict) && v.Device.RealKnown
+	if v.Hold {
+		d.Block = true
+		d.Disconnect = activating(v.State)
+		d.Reason = "held until the user decides whether to hide the address"
+		return d
+	}
+	if !v.Device.RealKnown && spoofs(verdict) {
+		// Fail closed: without the real address nothing can be checked.
+		d.Block = true
+		d.Disconnect = activating(v.State)
+		d.Reason = "the real address could not be determined, so the device is kept down"
+		return d
+	}
+	if verdict.Enforcement == policy.EnforceAudit {
+		return d
+	}
+	if !activating(v.State) {
+		if !verdict.Allowed {
+			d.Spoof = true
+			return d
+		}
+		for _, pr := range v.Profiles {
+			if !pr.Autoconnect {
+				continue
+			}
+			if bad, why := profileViolates(p, v.Device, pr, ex); bad {
+				d.Block = true
+				d.Reason = why
+				return d
+			}
+		}
+		return d
+	}
+	if verdict.Allowed {
+		return d
+	}
+	d.Block = true
+	d.Disconnect = true
+	if verdict.Enforcement == policy.EnforceRemediate {
+		if profileSetsMAC(v.ActiveClonedMAC) {
+			d.Reason = fmt.Sprintf("%s; the profile sets cloned-mac-address=%s, so it cannot be remediated: refused", verdict.Reason, v.ActiveClonedMAC)
+			return d
+		}
+		d.Block = false
+		d.Spoof = true
+		d.Reactivate = true
+	}
+	return d
+}
+
+// profileSetsMAC reports whether a profile's cloned-mac-address makes NM set
+// an address of its own (anything but the default and preserve).
+func profileSetsMAC(cloned string) bool {
+	return cloned != "" && cloned != "preserve"
+}
+
+// profileViolates checks the address a profile would make NM set.
+func profileViolates(p *policy.Policy, dev policy.Device, pr NMProfile, ex []policy.Exemption) (bool, string) {
+	if !profileSetsMAC(pr.ClonedMAC) {
+		return false, ""
+	}
+	net := policy.Network{UUID: pr.UUID, ID: pr.ID, SSID: pr.SSID}
+	would := dev
+	switch pr.ClonedMAC {
+	case "permanent":
+		if !dev.RealKnown {
+			return false, ""
+		}
+		would.Current = dev.Real
+	case "random", "stable", "stable-ssid":
+		// NM makes a random locally administered unicast address; a
+		// representative one is judged (it is never the real address).
+		would.Current = policy.MAC{0x02, 0x6e, 0x6d, 0x67, 0x75, 0x61}
+		if dev.RealKnown && would.Current == dev.Real {
+			would.Current[5] ^= 1
+		}
+	default:
+		m, err := policy.ParseMAC(pr.ClonedMAC)
+		if err != nil {
+			return true, fmt.Sprintf("profile %q sets cloned-mac-address %q, which is not understood", pr.ID, pr.ClonedMAC)
+		}
+		would.Current = m
+	}
+	v := p.Evaluate(would, net, ex)
+	if v.Allowed || !v.Guarded || v.Enforcement == policy.EnforceAudit {
+		return false, ""
+	}
+	return true, fmt.Sprintf("profile %q would set cloned-mac-address=%s: %s; autoconnect is blocked until the profile is fixed (cloned-mac-address=preserve) or the user allows the real address", pr.ID, pr.ClonedMAC, v.Reason)
+}

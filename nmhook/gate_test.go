@@ -1,0 +1,110 @@
+package nmhook
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+func mustPMAC(t *testing.T, s string) policy.MAC {
+	t.Helper()
+	m, err := policy.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustPolicy(t *testing.T, text string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse("test.toml", []byte(text))
+	if err != nil {
+		t.Fatalf("parse policy: %v", err)
+	}
+	return p
+}
+
+func TestDecide(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	spoofed := mustPMAC(t, "00:1b:21:12:34:56") // same vendor, other NIC bytes: keep-vendor compliant
+	dev := func(cur policy.MAC) policy.Device {
+		return policy.Device{Interface: "eth0", Type: "ethernet", Current: cur, Real: real, RealKnown: true}
+	}
+	def := policy.Default()
+	remediate := mustPolicy(t, "[default]\nmode = \"keep-vendor\"\nenforcement = \"remediate\"\n")
+	audit := mustPolicy(t, "[default]\nmode = \"keep-vendor\"\nenforcement = \"audit\"\n")
+	ignore := mustPolicy(t, "[default]\nmode = \"ignore\"\n")
+	perm := mustPolicy(t, "[default]\nmode = \"permanent\"\n")
+	net := policy.Network{UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000001", ID: "cafe"}
+
+	tests := []struct {
+		name string
+		pol  *policy.Policy
+		view deviceView
+		ex   []policy.Exemption
+		want decision // Verdict and Reason are not compared
+	}{
+		{"at rest, real address: spoof it", def, deviceView{Device: dev(real), State: detect.StateDisconnected},
+			nil, decision{Guard: true, Spoof: true}},
+		{"at rest, compliant", def, deviceView{Device: dev(spoofed), State: detect.StateDisconnected},
+			nil, decision{Guard: true}},
+		{"unknown to NM (hotplug), real address: spoof it", def, deviceView{Device: dev(real)},
+			nil, decision{Guard: true, Spoof: true}},
+		{"at rest, profile would set permanent: block", def, deviceView{Device: dev(spoofed), State: detect.StateDisconnected,
+			Profiles: []NMProfile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "permanent"}}},
+			nil, decision{Guard: true, Block: true}},
+		{"at rest, profile with permanent but no autoconnect: fine", def, deviceView{Device: dev(spoofed), State: detect.StateDisconnected,
+			Profiles: []NMProfile{{ID: "p", UUID: net.UUID, Autoconnect: false, ClonedMAC: "permanent"}}},
+			nil, decision{Guard: true}},
+		{"at rest, profile preserve: fine", def, deviceView{Device: dev(spoofed), State: detect.StateDisconnected,
+			Profiles: []NMProfile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "preserve"}}},
+			nil, decision{Guard: true}},
+		{"in flight, real address, refuse", def, deviceView{Device: dev(real), State: detect.StateConfig, Network: net},
+			nil, decision{Guard: true, Block: true, Disconnect: true}},
+		{"in flight, real address, remediate", remediate, deviceView{Device: dev(real), State: detect.StateIPConfig, Network: net},
+			nil, decision{Guard: true, Spoof: true, Disconnect: true, Reactivate: true}},
+		{"in flight, remediate but profile sets it: refuse", remediate, deviceView{Device: dev(real), State: detect.StateConfig, Network: net, ActiveClonedMAC: "permanent"},
+			nil, decision{Guard: true, Block: true, Disconnect: true}},
+		{"in flight, compliant", def, deviceView{Device: dev(spoofed), State: detect.StateActivated, Network: net},
+			nil, decision{Guard: true}},
+		{"audit: nothing but the guard", audit, deviceView{Device: dev(real), State: detect.StateConfig, Network: net},
+			nil, decision{Guard: true}},
+		{"ignore: nothing", ignore, deviceView{Device: dev(real), State: detect.StateConfig, Network: net},
+			nil, decision{}},
+		{"permanent: no guard, real is fine", perm, deviceView{Device: dev(real), State: detect.StateActivated, Network: net},
+			nil, decision{}},
+		{"exempt network: real allowed in flight, no guard", def, deviceView{Device: dev(real), State: detect.StateActivated, Network: net},
+			[]policy.Exemption{{UUID: net.UUID, Scope: policy.ScopeAlways}}, decision{}},
+		{"real unknown: kept down", def, deviceView{Device: policy.Device{Interface: "eth0", Current: spoofed}, State: detect.StateConfig, Network: net},
+			nil, decision{Block: true, Disconnect: true}},
+		{"hold: kept down and silent", def, deviceView{Device: dev(spoofed), State: detect.StateDisconnected, Hold: true},
+			nil, decision{Guard: true, Block: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decide(tc.pol, tc.view, tc.ex, make([]byte, 32))
+			if got.Reason == "" {
+				t.Errorf("no reason given")
+			}
+			got.Verdict, got.Reason = policy.Verdict{}, ""
+			if got != tc.want {
+				t.Errorf("decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecideProfileReasonNamesProfile(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	v := deviceView{
+		Device:   policy.Device{Interface: "eth0", Current: mustPMAC(t, "00:1b:21:12:34:56"), Real: real, RealKnown: true},
+		State:    detect.StateDisconnected,
+		Profiles: []NMProfile{{ID: "office", Autoconnect: true, ClonedMAC: "00:1b:21:aa:bb:cc"}},
+	}
+	d := decide(policy.Default(), v, nil, nil)
+	if !d.Block || !strings.Contains(d.Reason, `"office"`) {
+		t.Fatalf("decision %+v: want a block whose reason names the profile", d)
+	}
+}

@@ -1,0 +1,243 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gonm "github.com/Wifx/gonetworkmanager/v2"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+)
+
+// NetworkManager's D-Bus names.
+const (
+	nmBusName        = "org.freedesktop.NetworkManager"
+	nmObjectPath     = dbus.ObjectPath("/org/freedesktop/NetworkManager")
+	nmDeviceIface    = nmBusName + ".Device"
+	nmACIface        = nmBusName + ".Connection.Active"
+	nmSettingsIface  = nmBusName + ".Settings.Connection"
+	nmWiredIface     = nmBusName + ".Device.Wired"
+	nmWirelessIface  = nmBusName + ".Device.Wireless"
+	propertiesIface  = "org.freedesktop.DBus.Properties"
+	nmCallTimeout    = 5 * time.Second
+	dbusBusName      = "org.freedesktop.DBus"
+	nameOwnerChanged = "NameOwnerChanged"
+)
+
+// NMDevice is a snapshot of one NetworkManager device, read over D-Bus.
+type NMDevice struct {
+	Path                 dbus.ObjectPath
+	Interface            string
+	Type                 string // NM's type name: "ethernet", "wifi", "veth", ...
+	Driver               string
+	State                uint32
+	HwAddress            string
+	PermHwAddress        string // "" when NM has none (only Wired and Wireless have it)
+	Autoconnect          bool
+	ActiveConnection     dbus.ObjectPath // "/" when none
+	AvailableConnections []dbus.ObjectPath
+}
+
+// NMProfile is what matters to the gate of one NM connection profile.
+type NMProfile struct {
+	Path        dbus.ObjectPath
+	UUID        string
+	ID          string
+	SSID        string
+	Autoconnect bool
+	// ClonedMAC is what the profile asks NM to set: "" (NM's default,
+	// preserve), "preserve", "permanent", "random", "stable", "stable-ssid"
+	// or an explicit address.
+	ClonedMAC string
+}
+
+// Network is the detect.Connection this profile identifies.
+func (p NMProfile) Network() detect.Connection {
+	return detect.Connection{UUID: p.UUID, ID: p.ID, SSID: p.SSID}
+}
+
+// nmClient reads and drives NetworkManager over one bus connection.
+type nmClient struct {
+	conn *dbus.Conn
+}
+
+func (c nmClient) call(ctx context.Context, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	ctx, cancel := context.WithTimeout(ctx, nmCallTimeout)
+	defer cancel()
+	return c.conn.Object(nmBusName, path).CallWithContext(ctx, method, 0, args...)
+}
+
+// getAll returns every property of iface on path.
+func (c nmClient) getAll(ctx context.Context, path dbus.ObjectPath, iface string) (map[string]dbus.Variant, error) {
+	var props map[string]dbus.Variant
+	if err := c.call(ctx, path, propertiesIface+".GetAll", iface).Store(&props); err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", iface, path, err)
+	}
+	return props, nil
+}
+
+// Running reports whether NetworkManager owns its bus name.
+func (c nmClient) Running(ctx context.Context) bool {
+	var owner string
+	err := c.conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, nmBusName).Store(&owner)
+	return err == nil && owner != ""
+}
+
+// Version is NetworkManager's version string.
+func (c nmClient) Version(ctx context.Context) (string, error) {
+	var v dbus.Variant
+	if err := c.call(ctx, nmObjectPath, propertiesIface+".Get", nmBusName, "Version").Store(&v); err != nil {
+		return "", fmt.Errorf("read NetworkManager version: %w", err)
+	}
+	s, _ := v.Value().(string)
+	return s, nil
+}
+
+// Devices lists every device NetworkManager knows.
+func (c nmClient) Devices(ctx context.Context) ([]NMDevice, error) {
+	var paths []dbus.ObjectPath
+	if err := c.call(ctx, nmObjectPath, nmBusName+".GetAllDevices").Store(&paths); err != nil {
+		return nil, fmt.Errorf("list NetworkManager devices: %w", err)
+	}
+	devs := make([]NMDevice, 0, len(paths))
+	for _, p := range paths {
+		d, err := c.Device(ctx, p)
+		if err != nil {
+			// A device removed between the list and the read is not an error.
+			var de dbus.Error
+			if errors.As(err, &de) && strings.HasSuffix(de.Name, "UnknownMethod") || strings.Contains(err.Error(), "UnknownObject") {
+				continue
+			}
+			return nil, err
+		}
+		devs = append(devs, d)
+	}
+	return devs, nil
+}
+
+// Device reads one device's snapshot.
+func (c nmClient) Device(ctx context.Context, path dbus.ObjectPath) (NMDevice, error) {
+	props, err := c.getAll(ctx, path, nmDeviceIface)
+	if err != nil {
+		return NMDevice{}, err
+	}
+	d := NMDevice{Path: path}
+	d.Interface, _ = props["Interface"].Value().(string)
+	d.Driver, _ = props["Driver"].Value().(string)
+	d.State, _ = props["State"].Value().(uint32)
+	d.HwAddress, _ = props["HwAddress"].Value().(string)
+	d.Autoconnect, _ = props["Autoconnect"].Value().(bool)
+	d.ActiveConnection, _ = props["ActiveConnection"].Value().(dbus.ObjectPath)
+	d.AvailableConnections, _ = props["AvailableConnections"].Value().([]dbus.ObjectPath)
+	t, _ := props["DeviceType"].Value().(uint32)
+	d.Type = deviceTypeName(gonm.NmDeviceType(t))
+	switch gonm.NmDeviceType(t) {
+	case gonm.NmDeviceTypeEthernet, gonm.NmDeviceTypeVeth:
+		d.PermHwAddress = c.permHwAddress(ctx, path, nmWiredIface)
+	case gonm.NmDeviceTypeWifi:
+		d.PermHwAddress = c.permHwAddress(ctx, path, nmWirelessIface)
+	}
+	return d, nil
+}
+
+func (c nmClient) permHwAddress(ctx context.Context, path dbus.ObjectPath, iface string) string {
+	var v dbus.Variant
+	if err := c.call(ctx, path, propertiesIface+".Get", iface, "PermHwAddress").Store(&v); err != nil {
+		return ""
+	}
+	s, _ := v.Value().(string)
+	return strings.ToLower(s)
+}
+
+// deviceTypeName turns NM's numeric device type into the name nmcli shows.
+func deviceTypeName(t gonm.NmDeviceType) string {
+	s := t.String()
+	if !strings.HasPrefix(s, "NmDeviceType") {
+		return fmt.Sprintf("type-%d", uint32(t))
+	}
+	return strings.ToLower(strings.TrimPrefix(s, "NmDeviceType"))
+}
+
+// Profile reads one connection profile's settings.
+func (c nmClient) Profile(ctx context.Context, path dbus.ObjectPath) (NMProfile, error) {
+	var settings map[string]map[string]dbus.Variant
+	if err := c.call(ctx, path, nmSettingsIface+".GetSettings").Store(&settings); err != nil {
+		return NMProfile{}, fmt.Errorf("read profile %s: %w", path, err)
+	}
+	return profileFromSettings(path, settings), nil
+}
+
+// profileFromSettings extracts what the gate needs from a GetSettings
+// answer; values of unexpected types are treated as absent.
+func profileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Variant) NMProfile {
+	p := NMProfile{Path: path, Autoconnect: true}
+	con := s["connection"]
+	p.UUID, _ = con["uuid"].Value().(string)
+	p.ID, _ = con["id"].Value().(string)
+	if v, ok := con["autoconnect"].Value().(bool); ok {
+		p.Autoconnect = v
+	}
+	for _, sect := range []string{"802-3-ethernet", "802-11-wireless"} {
+		set, ok := s[sect]
+		if !ok {
+			continue
+		}
+		if sect == "802-11-wireless" {
+			if b, ok := set["ssid"].Value().([]byte); ok {
+				p.SSID = string(b)
+			}
+		}
+		if v, ok := set["assigned-mac-address"].Value().(string); ok && v != "" {
+			p.ClonedMAC = strings.ToLower(v)
+		} else if b, ok := set["cloned-mac-address"].Value().([]byte); ok && len(b) == 6 {
+			p.ClonedMAC = fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+		}
+	}
+	return p
+}
+
+// ActiveProfile returns the profile behind an active connection.
+func (c nmClient) ActiveProfile(ctx context.Context, ac dbus.ObjectPath) (NMProfile, error) {
+	if ac == "" || ac == "/" {
+		return NMProfile{}, errors.New("no active connection")
+	}
+	var v dbus.Variant
+	if err := c.call(ctx, ac, propertiesIface+".Get", nmACIface, "Connection").Store(&v); err != nil {
+		return NMProfile{}, fmt.Errorf("read active connection %s: %w", ac, err)
+	}
+	path, ok := v.Value().(dbus.ObjectPath)
+	if !ok {
+		return NMProfile{}, fmt.Errorf("active connection %s: Connection has type %s", ac, v.Signature())
+	}
+	return c.Profile(ctx, path)
+}
+
+// Disconnect asks NM to disconnect a device (it also stops autoconnect on it
+// until the user activates it again).
+func (c nmClient) Disconnect(ctx context.Context, dev dbus.ObjectPath) error {
+	if err := c.call(ctx, dev, nmDeviceIface+".Disconnect").Err; err != nil {
+		return fmt.Errorf("disconnect %s: %w", dev, err)
+	}
+	return nil
+}
+
+// SetAutoconnect sets the device's Autoconnect property.
+func (c nmClient) SetAutoconnect(ctx context.Context, dev dbus.ObjectPath, on bool) error {
+	if err := c.call(ctx, dev, propertiesIface+".Set", nmDeviceIface, "Autoconnect", dbus.MakeVariant(on)).Err; err != nil {
+		return fmt.Errorf("set autoconnect=%t on %s: %w", on, dev, err)
+	}
+	return nil
+}
+
+// Activate activates a profile on a device.
+func (c nmClient) Activate(ctx context.Context, profile, dev dbus.ObjectPath) error {
+	var ac dbus.ObjectPath
+	if err := c.call(ctx, nmObjectPath, nmBusName+".ActivateConnection", profile, dev, dbus.ObjectPath("/")).Store(&ac); err != nil {
+		return fmt.Errorf("activate %s on %s: %w", profile, dev, err)
+	}
+	return nil
+}

@@ -1,0 +1,557 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// Config is what the service needs; everything that touches the system is
+// injected so tests can replace it.
+type Config struct {
+	PolicyFile string
+	PolicyDir  string
+	StatePath  string
+	// Dial connects to the system bus. The default honours
+	// DBUS_SYSTEM_BUS_ADDRESS and keeps signals in order.
+	Dial     func() (*dbus.Conn, error)
+	Links    Links
+	Backstop Backstop
+	Log      *slog.Logger
+	// Ready is called once, when every present device is guarded in the
+	// kernel (sd_notify READY=1).
+	Ready func()
+}
+
+// DialSystemBus connects to the system bus with an in-order signal handler.
+func DialSystemBus() (*dbus.Conn, error) {
+	return dbus.ConnectSystemBus(dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
+}
+
+// maxViolations bounds the violations kept in memory.
+const maxViolations = 100
+
+// Service is the gate: it owns the bus connection, the devices and the
+// policy, all from one goroutine (Run).
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	pol   *policy.Policy
+	state *State
+	det   *detect.Detector
+
+	devs   map[string]*devState
+	byPath map[dbus.ObjectPath]string
+
+	conn    *dbus.Conn
+	nm      nmClient
+	sigs    chan *dbus.Signal
+	busDone <-chan struct{}
+
+	violations  []Violation
+	suspicions  []detect.Suspicion
+	reload      chan chan error
+	calls       chan func()
+	ready       bool
+	lastBackoff time.Duration
+}
+
+// New loads the policy (failing closed to the built-in default when it
+// cannot) and the state, and returns a service ready to Run.
+func New(cfg Config) (*Service, error) {
+	if cfg.Links == nil || cfg.Backstop == nil {
+		return nil, errors.New("service needs Links and Backstop")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = DialSystemBus
+	}
+	s := &Service{
+		cfg:    cfg,
+		log:    cfg.Log,
+		devs:   map[string]*devState{},
+		byPath: map[dbus.ObjectPath]string{},
+		reload: make(chan chan error),
+		calls:  make(chan func()),
+	}
+	pol, err := policy.Load(cfg.PolicyFile, cfg.PolicyDir)
+	if err != nil {
+		s.log.Error("policy: cannot load, using the built-in default (spoof every device)", slog.String("error", err.Error()))
+		pol = policy.Default()
+	}
+	s.pol = pol
+	st, warn, err := LoadState(cfg.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	if warn != nil {
+		s.log.Warn("state: "+warn.Error(), slog.String("path", cfg.StatePath))
+	}
+	s.state = st
+	if err := s.newDetector(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) newDetector() error {
+	ds := s.pol.Detect
+	cfg := detect.Config{
+		Window:              ds.Window.Duration,
+		AuthLoopRounds:      ds.AuthLoopRounds,
+		AuthFailures:        ds.AuthFailures,
+		DHCPFailures:        ds.DHCPFailures,
+		AssociationTimeouts: ds.AssociationTimeouts,
+	}
+	det, err := detect.New(cfg, s.log.With(slog.String("part", "detect")))
+	if err != nil {
+		return fmt.Errorf("detector settings: %w", err)
+	}
+	for _, uuid := range s.state.RealSuccess {
+		det.RecordRealSuccess(uuid)
+	}
+	s.det = det
+	return nil
+}
+
+// Reload re-reads the policy. An invalid policy is reported (file:line) and
+// the last good one stays in force.
+func (s *Service) Reload(ctx context.Context) error {
+	ch := make(chan error, 1)
+	select {
+	case s.reload <- ch:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// do runs fn in the service loop and waits for it.
+func (s *Service) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case s.calls <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run guards every device until ctx is done. The kernel side comes first
+// (adopt the backstop, list links, subscribe), so protection does not wait
+// for the bus or NetworkManager; the bus is (re)connected with backoff.
+func (s *Service) Run(ctx context.Context) error {
+	s.adoptBackstop()
+	linkCtx, stopLinks := context.WithCancel(ctx)
+	defer stopLinks()
+	linkEvents, err := s.cfg.Links.Subscribe(linkCtx)
+	if err != nil {
+		return fmt.Errorf("subscribe to link changes: %w", err)
+	}
+	if err := s.relist(); err != nil {
+		return err
+	}
+	s.markReady()
+	defer s.closeBus()
+
+	reconnect := time.NewTimer(0)
+	defer reconnect.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("service: stopping; the kernel backstop stays in place")
+			return nil
+		case ev, ok := <-linkEvents:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				s.log.Warn("netlink: link subscription ended; re-subscribing")
+				linkEvents, err = s.cfg.Links.Subscribe(linkCtx)
+				if err != nil {
+					return fmt.Errorf("re-subscribe to link changes: %w", err)
+				}
+				if err := s.relist(); err != nil {
+					s.log.Error("netlink: relist failed", slog.String("error", err.Error()))
+				}
+				continue
+			}
+			s.onLink(ctx, ev, time.Now())
+		case sig, ok := <-s.sigs:
+			if !ok {
+				s.sigs = nil
+				continue
+			}
+			s.onSignal(ctx, sig, time.Now())
+		case <-s.busDone:
+			s.log.Warn("bus: connection lost; reconnecting")
+			s.closeBus()
+			reconnect.Reset(s.backoff())
+		case <-reconnect.C:
+			if err := s.connectBus(ctx); err != nil {
+				d := s.backoff()
+				s.log.Warn("bus: connect failed", slog.String("error", err.Error()), slog.Duration("retry_in", d))
+				reconnect.Reset(d)
+				continue
+			}
+			s.lastBackoff = 0
+		case ch := <-s.reload:
+			ch <- s.doReload(ctx)
+		case fn := <-s.calls:
+			fn()
+		}
+	}
+}
+
+func (s *Service) markReady() {
+	if s.ready {
+		return
+	}
+	s.ready = true
+	if s.cfg.Ready != nil {
+		s.cfg.Ready()
+	}
+	s.log.Info("service: ready; every present device is guarded", slog.Int("devices", len(s.devs)))
+}
+
+func (s *Service) backoff() time.Duration {
+	switch {
+	case s.lastBackoff == 0:
+		s.lastBackoff = 100 * time.Millisecond
+	case s.lastBackoff < 5*time.Second:
+		s.lastBackoff *= 2
+	}
+	return s.lastBackoff
+}
+
+func (s *Service) doReload(ctx context.Context) error {
+	pol, err := policy.Load(s.cfg.PolicyFile, s.cfg.PolicyDir)
+	if err != nil {
+		s.log.Error("policy: reload failed; keeping the last good policy", slog.String("error", err.Error()))
+		return err
+	}
+	s.pol = pol
+	if err := s.newDetector(); err != nil {
+		s.log.Error("policy: detector settings rejected; keeping the previous detector", slog.String("error", err.Error()))
+	}
+	s.log.Info("policy: reloaded", slog.Any("sources", pol.Sources))
+	for _, d := range s.devs {
+		s.evaluate(ctx, d, "policy reloaded", time.Now())
+	}
+	return nil
+}
+
+// adoptBackstop takes over the rules a previous run left in the kernel.
+func (s *Service) adoptBackstop() {
+	rules, err := s.cfg.Backstop.List()
+	if err != nil {
+		s.log.Warn("backstop: cannot list existing rules", slog.String("error", err.Error()))
+		return
+	}
+	for _, r := range rules {
+		s.log.Info("backstop: adopted rule from a previous run", slog.String("device", r.Interface),
+			slog.String("real", r.Real.String()), slog.Bool("hold", r.Hold), slog.Uint64("dropped", r.Dropped))
+		d := s.device(r.Interface)
+		d.guarded = r.Real
+		d.held = r.Hold
+	}
+}
+
+// device returns the record of iface, creating it.
+func (s *Service) device(iface string) *devState {
+	d, ok := s.devs[iface]
+	if !ok {
+		d = &devState{iface: iface, gate: gateNew}
+		s.devs[iface] = d
+	}
+	return d
+}
+
+// relist reads every link and handles each as a hotplug or a change.
+func (s *Service) relist() error {
+	links, err := s.cfg.Links.List()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	now := time.Now()
+	seen := map[string]bool{}
+	for _, l := range links {
+		seen[l.Name] = true
+		s.onLink(context.Background(), LinkEvent{Link: l}, now)
+	}
+	for name, d := range s.devs {
+		if !seen[name] && d.link.Index != 0 {
+			s.onLink(context.Background(), LinkEvent{Link: d.link, Deleted: true}, now)
+		}
+	}
+	return nil
+}
+
+// guardable reports whether a link carries an Ethernet-style address the
+// gate is about.
+func guardable(l Link) bool {
+	return l.Name != "lo" && len(l.Addr) == 6
+}
+
+func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
+	l := ev.Link
+	if !guardable(l) {
+		return
+	}
+	if ev.Deleted {
+		d, ok := s.devs[l.Name]
+		if !ok || (d.link.Index != 0 && d.link.Index != l.Index) {
+			return
+		}
+		s.log.Info("netlink: device removed", slog.String("device", l.Name))
+		if d.guarded != nil || d.held {
+			if err := s.cfg.Backstop.Unguard(l.Name); err != nil {
+				s.log.Debug("backstop: unguard of removed device", slog.String("device", l.Name), slog.String("error", err.Error()))
+			}
+		}
+		delete(s.devs, l.Name)
+		if d.nm.Path != "" {
+			delete(s.byPath, d.nm.Path)
+		}
+		return
+	}
+	d := s.device(l.Name)
+	isNew := d.link.Index != l.Index
+	prev := d.link
+	d.link = l
+	if isNew {
+		s.learnReal(d)
+		s.log.Info("netlink: device appeared", slog.String("device", l.Name), slog.String("address", l.Addr.String()),
+			slog.String("real", d.real.String()), slog.String("real_source", d.realSource))
+		s.evaluate(ctx, d, "device appeared", t0)
+		return
+	}
+	if prev.Addr.String() != l.Addr.String() {
+		s.evaluate(ctx, d, "address changed to "+l.Addr.String(), t0)
+	}
+}
+
+// learnReal determines the real address: the kernel's permanent address,
+// else NM's PermHwAddress, else the first address the service saw (kept in
+// the state file so it survives restarts).
+func (s *Service) learnReal(d *devState) {
+	switch {
+	case len(d.link.PermAddr) == 6:
+		d.real, d.realSource = d.link.PermAddr, realFromKernel
+		return
+	case d.nmKnown && d.nm.PermHwAddress != "":
+		if hw, err := net.ParseMAC(d.nm.PermHwAddress); err == nil && len(hw) == 6 {
+			d.real, d.realSource = hw, realFromNM
+			return
+		}
+	}
+	fs, ok := s.state.FirstSeen[d.iface]
+	if ok && fs.Index == d.link.Index {
+		if hw, err := net.ParseMAC(fs.Addr); err == nil {
+			d.real, d.realSource = hw, realFromFirstSeen
+			return
+		}
+	}
+	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
+	s.state.FirstSeen[d.iface] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
+	s.saveState()
+}
+
+func (s *Service) saveState() {
+	if err := s.state.Save(s.cfg.StatePath); err != nil {
+		s.log.Error("state: save failed", slog.String("error", err.Error()))
+	}
+}
+
+// exemptions are the user's choices: "always" from the state file plus the
+// "once" ones held in memory.
+func (s *Service) exemptions() []policy.Exemption {
+	return s.state.Exemptions
+}
+
+// effectivePolicy applies the runtime spoof switch.
+func (s *Service) effectivePolicy() *policy.Policy {
+	if s.state.Spoof == nil || *s.state.Spoof == s.pol.Spoof {
+		return s.pol
+	}
+	p := *s.pol
+	p.Spoof = *s.state.Spoof
+	return &p
+}
+
+// evaluate decides on one device and acts.
+func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 time.Time) {
+	view := deviceView{
+		Device:          d.policyDevice(),
+		State:           d.nm.State,
+		Network:         policy.Network{UUID: d.network.UUID, ID: d.network.ID, SSID: d.network.SSID},
+		ActiveClonedMAC: d.cloned,
+		Profiles:        d.profiles,
+	}
+	if !activating(view.State) {
+		view.Network = policy.Network{}
+	}
+	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
+	d.verdict = dec.Verdict
+	s.applyGuard(d, dec)
+
+	switch {
+	case !dec.Verdict.Guarded:
+		s.setGate(d, gateIgnored, dec.Reason)
+		s.unblock(ctx, d)
+	case dec.Verdict.Enforcement == policy.EnforceAudit && !dec.Verdict.Allowed:
+		s.log.Warn("audit: policy violation (not enforced)", slog.String("device", d.iface), slog.String("reason", dec.Reason))
+		s.setGate(d, gateAudit, dec.Reason)
+	case dec.Spoof:
+		s.spoof(ctx, d, dec, cause, t0)
+	case dec.Block:
+		s.block(ctx, d, dec, cause, t0)
+	default:
+		if d.gate == gateBlocked || d.gate == gateFailed {
+			s.unblock(ctx, d)
+		}
+		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
+			s.setGate(d, gateAllowed, dec.Reason)
+		}
+	}
+}
+
+// applyGuard puts the backstop rule in the state the decision asks for.
+func (s *Service) applyGuard(d *devState, dec decision) {
+	want := dec.Guard && len(d.real) == 6
+	switch {
+	case want && d.guarded.String() != d.real.String():
+		if err := s.cfg.Backstop.Guard(d.iface, d.real); err != nil {
+			s.log.Error("backstop: guard failed; keeping the device down", slog.String("device", d.iface), slog.String("error", err.Error()))
+			if err := s.cfg.Links.SetDown(d.iface); err != nil {
+				s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+			}
+			return
+		}
+		d.guarded = append(net.HardwareAddr(nil), d.real...)
+		s.log.Info("backstop: guarding", slog.String("device", d.iface), slog.String("real", d.real.String()))
+	case !want && (d.guarded != nil || d.held):
+		if err := s.cfg.Backstop.Unguard(d.iface); err != nil {
+			s.log.Error("backstop: unguard failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+			return
+		}
+		d.guarded, d.held = nil, false
+		s.log.Info("backstop: released", slog.String("device", d.iface), slog.String("reason", dec.Reason))
+	}
+}
+
+// block refuses a device: link down at once (netlink), then NM disconnect
+// and autoconnect off.
+func (s *Service) block(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
+	downErr := s.cfg.Links.SetDown(d.iface)
+	reaction := time.Since(t0)
+	if downErr != nil {
+		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", downErr.Error()))
+	}
+	if dec.Disconnect && d.nmKnown {
+		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
+			s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+	}
+	if d.nmKnown && s.conn != nil && !d.autoconnOff {
+		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err != nil {
+			s.log.Warn("nm: cannot turn autoconnect off", slog.String("device", d.iface), slog.String("error", err.Error()))
+		} else {
+			d.autoconnOff = true
+		}
+	}
+	if dec.Disconnect {
+		s.recordViolation(d, "refused", dec.Reason, reaction)
+	}
+	s.setGate(d, gateBlocked, cause+": "+dec.Reason)
+}
+
+// unblock gives a device back to NM after the service blocked it.
+func (s *Service) unblock(ctx context.Context, d *devState) {
+	if d.autoconnOff && d.nmKnown && s.conn != nil {
+		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, true); err != nil {
+			s.log.Warn("nm: cannot turn autoconnect back on", slog.String("device", d.iface), slog.String("error", err.Error()))
+			return
+		}
+		d.autoconnOff = false
+	}
+	if !d.link.Up {
+		if err := s.cfg.Links.SetUp(d.iface); err != nil {
+			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// spoof sets a compliant address. If that fails the device is kept down
+// (panic mode, per device).
+func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
+	wasUp := d.link.Up
+	if dec.Disconnect {
+		if err := s.cfg.Links.SetDown(d.iface); err != nil {
+			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+		s.recordViolation(d, "remediated", dec.Reason, time.Since(t0))
+		if d.nmKnown {
+			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
+				s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
+			}
+		}
+	}
+	mac, err := s.effectivePolicy().Generate(d.policyDevice(), policy.Network{UUID: d.network.UUID, ID: d.network.ID, SSID: d.network.SSID}, s.state.SecretBytes())
+	if err == nil {
+		err = s.cfg.Links.SetAddress(d.iface, mac.HardwareAddr())
+	}
+	if err != nil {
+		if derr := s.cfg.Links.SetDown(d.iface); derr != nil {
+			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", derr.Error()))
+		}
+		s.recordViolation(d, "kept down: address could not be set", err.Error(), time.Since(t0))
+		s.setGate(d, gateFailed, "could not set a compliant address: "+err.Error())
+		return
+	}
+	d.link.Addr = mac.HardwareAddr()
+	d.link.Up = false
+	if dec.Reactivate && d.nmKnown && d.profile != "" {
+		s.setGate(d, gateRemediating, cause+": "+dec.Reason+"; set "+mac.String()+" and reactivating")
+		if err := s.nm.Activate(ctx, d.profile, d.nm.Path); err != nil {
+			s.log.Error("nm: reactivate after remediation failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+		return
+	}
+	if wasUp {
+		if err := s.cfg.Links.SetUp(d.iface); err != nil {
+			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+	}
+	s.setGate(d, gateSpoofed, cause+": set "+mac.String()+" ("+string(dec.Verdict.Mode)+")")
+}
+
+func (s *Service) recordViolation(d *devState, action, reason string, reaction time.Duration) {
+	v := Violation{Time: time.Now().UTC(), Device: d.iface, Address: d.link.Addr.String(), Action: action, Reason: reason, Reaction: reaction}
+	s.log.Warn("violation: "+action, slog.String("device", d.iface), slog.String("address", v.Address),
+		slog.String("reason", reason), slog.Duration("reaction", reaction))
+	s.violations = append(s.violations, v)
+	if len(s.violations) > maxViolations {
+		s.violations = s.violations[len(s.violations)-maxViolations:]
+	}
+}

@@ -1,0 +1,296 @@
+package nmhook
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+)
+
+// nmMatches are the signals the service listens to.
+func nmMatches() [][]dbus.MatchOption {
+	return [][]dbus.MatchOption{
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmDeviceIface), dbus.WithMatchMember("StateChanged")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(propertiesIface), dbus.WithMatchMember("PropertiesChanged"),
+			dbus.WithMatchPathNamespace("/org/freedesktop/NetworkManager/Devices")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceAdded")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceRemoved")},
+		{dbus.WithMatchSender(dbusBusName), dbus.WithMatchInterface(dbusBusName), dbus.WithMatchMember(nameOwnerChanged),
+			dbus.WithMatchArg(0, nmBusName)},
+	}
+}
+
+// connectBus dials the bus, subscribes and resyncs every device.
+func (s *Service) connectBus(ctx context.Context) error {
+	conn, err := s.cfg.Dial()
+	if err != nil {
+		return fmt.Errorf("dial system bus: %w", err)
+	}
+	for _, m := range nmMatches() {
+		if err := conn.AddMatchSignalContext(ctx, m...); err != nil {
+			conn.Close()
+			return fmt.Errorf("subscribe to NetworkManager signals: %w", err)
+		}
+	}
+	sigs := make(chan *dbus.Signal, 256)
+	conn.Signal(sigs)
+	s.conn, s.nm, s.sigs, s.busDone = conn, nmClient{conn: conn}, sigs, conn.Context().Done()
+	s.log.Info("bus: connected")
+	s.resyncNM(ctx, "bus connected")
+	return nil
+}
+
+func (s *Service) closeBus() {
+	if s.conn == nil {
+		return
+	}
+	s.conn.Close()
+	s.conn, s.sigs, s.busDone = nil, nil, nil
+	s.forgetNM()
+}
+
+// forgetNM drops what the service knew from NM (NM or the bus went away).
+func (s *Service) forgetNM() {
+	for _, d := range s.devs {
+		d.nmKnown, d.nm, d.network, d.profile, d.cloned, d.profiles = false, NMDevice{}, detect.Connection{}, "", "", nil
+		d.autoconnOff = false
+	}
+	s.byPath = map[dbus.ObjectPath]string{}
+}
+
+// resyncNM reads every NM device and decides on each.
+func (s *Service) resyncNM(ctx context.Context, why string) {
+	if s.conn == nil {
+		return
+	}
+	if !s.nm.Running(ctx) {
+		s.log.Info("nm: NetworkManager is not running; the kernel side keeps guarding")
+		return
+	}
+	devs, err := s.nm.Devices(ctx)
+	if err != nil {
+		s.log.Error("nm: resync failed", slog.String("error", err.Error()))
+		return
+	}
+	s.log.Info("nm: resync", slog.String("why", why), slog.Int("devices", len(devs)))
+	for _, nd := range devs {
+		s.adoptNMDevice(ctx, nd, time.Now())
+	}
+}
+
+// adoptNMDevice records an NM device snapshot and decides on it.
+func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) {
+	d, ok := s.devs[nd.Interface]
+	if !ok {
+		// NM knows a device netlink has not reported (yet): read it now.
+		l, err := s.cfg.Links.Get(nd.Interface)
+		if err != nil || !guardable(l) {
+			return
+		}
+		s.onLink(ctx, LinkEvent{Link: l}, t0)
+		if d, ok = s.devs[nd.Interface]; !ok {
+			return
+		}
+	}
+	d.nmKnown, d.nm = true, nd
+	s.byPath[nd.Path] = nd.Interface
+	if d.realSource == realFromFirstSeen && nd.PermHwAddress != "" && d.real.String() != nd.PermHwAddress {
+		s.learnReal(d)
+	}
+	s.refreshConnection(ctx, d)
+	s.evaluate(ctx, d, "NetworkManager device "+stateName(nd.State), t0)
+}
+
+// refreshConnection reads the active profile (in flight) or the autoconnect
+// profiles (at rest).
+func (s *Service) refreshConnection(ctx context.Context, d *devState) {
+	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
+		if d.nm.ActiveConnection == "" || d.nm.ActiveConnection == "/" {
+			return
+		}
+		p, err := s.nm.ActiveProfile(ctx, d.nm.ActiveConnection)
+		if err != nil {
+			s.log.Debug("nm: active profile", slog.String("device", d.iface), slog.String("error", err.Error()))
+			return
+		}
+		d.network, d.profile, d.cloned = p.Network(), p.Path, p.ClonedMAC
+		return
+	}
+	d.profiles = d.profiles[:0]
+	for _, path := range d.nm.AvailableConnections {
+		p, err := s.nm.Profile(ctx, path)
+		if err != nil {
+			s.log.Debug("nm: profile", slog.String("device", d.iface), slog.String("error", err.Error()))
+			continue
+		}
+		d.profiles = append(d.profiles, p)
+	}
+}
+
+func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
+	switch sig.Name {
+	case dbusBusName + "." + nameOwnerChanged:
+		var name, old, owner string
+		if err := dbus.Store(sig.Body, &name, &old, &owner); err != nil || name != nmBusName {
+			return
+		}
+		if owner == "" {
+			s.log.Warn("nm: NetworkManager left the bus; the kernel side keeps guarding")
+			s.forgetNM()
+			return
+		}
+		s.log.Info("nm: NetworkManager (re)appeared on the bus", slog.String("owner", owner))
+		s.resyncNM(ctx, "NetworkManager restarted")
+	case nmBusName + ".DeviceAdded":
+		var path dbus.ObjectPath
+		if dbus.Store(sig.Body, &path) != nil {
+			return
+		}
+		if nd, err := s.nm.Device(ctx, path); err == nil {
+			s.adoptNMDevice(ctx, nd, t0)
+		}
+	case nmBusName + ".DeviceRemoved":
+		var path dbus.ObjectPath
+		if dbus.Store(sig.Body, &path) != nil {
+			return
+		}
+		if iface, ok := s.byPath[path]; ok {
+			if d, ok := s.devs[iface]; ok {
+				d.nmKnown, d.nm = false, NMDevice{}
+			}
+			delete(s.byPath, path)
+		}
+	case nmDeviceIface + ".StateChanged":
+		var nw, old, reason uint32
+		if err := dbus.Store(sig.Body, &nw, &old, &reason); err != nil {
+			s.log.Warn("nm: malformed StateChanged", slog.String("path", string(sig.Path)), slog.String("error", err.Error()))
+			return
+		}
+		s.onStateChanged(ctx, sig.Path, nw, old, reason, t0)
+	case propertiesIface + ".PropertiesChanged":
+		s.onPropertiesChanged(ctx, sig, t0)
+	}
+}
+
+func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, old, reason uint32, t0 time.Time) {
+	iface, ok := s.byPath[path]
+	if !ok {
+		nd, err := s.nm.Device(ctx, path)
+		if err != nil {
+			return
+		}
+		s.adoptNMDevice(ctx, nd, t0)
+		return
+	}
+	d := s.devs[iface]
+	if d == nil {
+		return
+	}
+	d.nm.State = nw
+	// The active connection and the profiles may have changed with the state.
+	if nd, err := s.nm.Device(ctx, path); err == nil {
+		nd.State = nw // a read after a signal can already show a later value
+		d.nm = nd
+	}
+	if nw == detect.StatePrepare || d.network.UUID == "" || !activating(nw) {
+		s.refreshConnection(ctx, d)
+	}
+	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
+	s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
+	s.feedDetector(d, nw, old, reason, t0)
+	if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
+		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
+	}
+}
+
+func (s *Service) onPropertiesChanged(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
+	var iface string
+	var changed map[string]dbus.Variant
+	var invalidated []string
+	if err := dbus.Store(sig.Body, &iface, &changed, &invalidated); err != nil {
+		return
+	}
+	hw, ok := changed["HwAddress"]
+	if !ok {
+		return
+	}
+	name, ok := s.byPath[sig.Path]
+	if !ok {
+		return
+	}
+	d := s.devs[name]
+	addr, _ := hw.Value().(string)
+	mac, err := net.ParseMAC(addr)
+	if d == nil || err != nil || strings.EqualFold(mac.String(), d.link.Addr.String()) {
+		return
+	}
+	d.nm.HwAddress = addr
+	d.link.Addr = mac
+	s.evaluate(ctx, d, "NetworkManager set address "+mac.String(), t0)
+}
+
+// feedDetector hands the state change to the detector and keeps what it
+// suspects.
+func (s *Service) feedDetector(d *devState, nw, old, reason uint32, t0 time.Time) {
+	spoofed := d.real == nil || d.link.Addr.String() != d.real.String()
+	ev := detect.Event{
+		Time: t0, Device: d.iface, Connection: d.network,
+		State: nw, Old: old, Reason: reason,
+		Address: d.link.Addr.String(), Real: d.real.String(), Spoofed: spoofed,
+		Carrier: d.link.Carrier, Exempt: d.verdict.Exempt,
+	}
+	for _, sp := range s.det.Feed(ev) {
+		s.log.Warn("detect: the network may be rejecting the private address",
+			slog.String("device", sp.Device), slog.String("connection", sp.Connection.ID),
+			slog.String("kind", string(sp.Kind)), slog.String("confidence", fmt.Sprint(sp.Confidence)),
+			slog.String("reason", sp.Reason), slog.Duration("latency", time.Since(t0)))
+		s.suspicions = append(s.suspicions, sp)
+	}
+	if nw == detect.StateActivated && !spoofed && d.network.UUID != "" {
+		s.det.RecordRealSuccess(d.network.UUID)
+		for _, u := range s.state.RealSuccess {
+			if u == d.network.UUID {
+				return
+			}
+		}
+		s.state.RealSuccess = append(s.state.RealSuccess, d.network.UUID)
+		s.saveState()
+	}
+}
+
+// stateName is NM's name of a device state.
+func stateName(st uint32) string {
+	switch st {
+	case detect.StateUnmanaged:
+		return "unmanaged"
+	case detect.StateUnavailable:
+		return "unavailable"
+	case detect.StateDisconnected:
+		return "disconnected"
+	case detect.StatePrepare:
+		return "prepare"
+	case detect.StateConfig:
+		return "config"
+	case detect.StateNeedAuth:
+		return "need-auth"
+	case detect.StateIPConfig:
+		return "ip-config"
+	case detect.StateIPCheck:
+		return "ip-check"
+	case detect.StateSecondaries:
+		return "secondaries"
+	case detect.StateActivated:
+		return "activated"
+	case detect.StateDeactivating:
+		return "deactivating"
+	case detect.StateFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("state-%d", st)
+}

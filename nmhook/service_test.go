@@ -1,0 +1,184 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+func hw(t *testing.T, s string) net.HardwareAddr {
+	t.Helper()
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// startService runs a service on a fake kernel with no bus (the dial fails),
+// as it would before NetworkManager and D-Bus are up.
+func startService(t *testing.T, k *fakeKernel, policyText string) *Service {
+	t.Helper()
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "policy.toml")
+	if policyText != "" {
+		if err := writeFileAtomic(pf, []byte(policyText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := New(Config{
+		PolicyFile: pf, PolicyDir: filepath.Join(dir, "policy.d"), StatePath: filepath.Join(dir, "state.json"),
+		Dial:  func() (*dbus.Conn, error) { return nil, errors.New("no bus in this test") },
+		Links: k, Backstop: backstopView{k},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return svc
+}
+
+// snapshot reads a device's gate state and address from the service loop.
+func snapshot(t *testing.T, svc *Service, iface string) (gateState, string) {
+	t.Helper()
+	var g gateState
+	var addr string
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := svc.do(ctx, func() {
+		if d, ok := svc.devs[iface]; ok {
+			g, addr = d.gate, d.link.Addr.String()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return g, addr
+}
+
+func waitGate(t *testing.T, svc *Service, iface string, want gateState) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g, addr := snapshot(t, svc, iface)
+		if g == want {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gate %q, want %q", iface, g, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	svc := startService(t, k, "")
+	addr := waitGate(t, svc, "eth0", gateSpoofed)
+	if addr == real0.String() {
+		t.Fatalf("eth0 still has its real address")
+	}
+	m, _ := policy.ParseMAC(addr)
+	if v := policy.Default().Evaluate(policy.Device{Interface: "eth0", Current: m, Real: mustPMAC(t, real0.String()), RealKnown: true}, policy.Network{}, nil); !v.Allowed {
+		t.Fatalf("address set %s is not compliant: %s", addr, v.Reason)
+	}
+	if r := k.List2()["eth0"]; r.Real.String() != real0.String() {
+		t.Fatalf("backstop rule for eth0 = %+v, want real %s", r, real0)
+	}
+
+	// Hotplug: a veth without permanent address; its first address is the real one.
+	first := hw(t, "02:00:00:00:01:01")
+	k.mu.Lock()
+	k.links["veth1"] = Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}
+	k.mu.Unlock()
+	k.events <- LinkEvent{Link: Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}}
+	addr = waitGate(t, svc, "veth1", gateSpoofed)
+	if addr == first.String() {
+		t.Fatalf("veth1 kept its first address")
+	}
+	if r := k.List2()["veth1"]; r.Real.String() != first.String() {
+		t.Fatalf("backstop rule for veth1 = %+v, want first-seen %s", r, first)
+	}
+}
+
+func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k.failSet["eth0"] = true
+	svc := startService(t, k, "")
+	waitGate(t, svc, "eth0", gateFailed)
+	l, _ := k.Get("eth0")
+	if l.Up {
+		t.Fatalf("eth0 is up although its address could not be set")
+	}
+	if r := k.List2()["eth0"]; r.Real.String() != real0.String() {
+		t.Fatalf("backstop not in place for eth0: %+v", k.List2())
+	}
+}
+
+func TestServiceIgnoreAndPermanentReleaseBackstop(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k.rules["eth0"] = GuardRule{Interface: "eth0", Real: real0} // left by a previous run
+	svc := startService(t, k, "[default]\nmode = \"permanent\"\n")
+	waitGate(t, svc, "eth0", gateAllowed)
+	if _, ok := k.List2()["eth0"]; ok {
+		t.Fatalf("backstop still drops the real address although policy says permanent")
+	}
+	if l, _ := k.Get("eth0"); l.Addr.String() != real0.String() {
+		t.Fatalf("address changed to %s under permanent", l.Addr)
+	}
+}
+
+func TestServiceReloadKeepsLastGoodPolicy(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	svc := startService(t, k, "[default]\nmode = \"permanent\"\n")
+	waitGate(t, svc, "eth0", gateAllowed)
+	if err := writeFileAtomic(svc.cfg.PolicyFile, []byte("[default]\nmode = \"bogus\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := svc.Reload(context.Background())
+	if err == nil {
+		t.Fatal("reload of an invalid policy succeeded")
+	}
+	if got := err.Error(); !containsAll(got, "policy.toml", "2") {
+		t.Errorf("reload error %q does not name file and line", got)
+	}
+	// Still the last good policy: the device keeps its real address, no guard.
+	if g, addr := snapshot(t, svc, "eth0"); g != gateAllowed || addr != real0.String() {
+		t.Fatalf("after bad reload: gate %s addr %s", g, addr)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(s, sub string) bool {
+	return strings.Contains(s, sub)
+}

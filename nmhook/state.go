@@ -1,0 +1,147 @@
+package nmhook
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// stateVersion is the format version of the state file.
+const stateVersion = 1
+
+// FirstSeen records the address the service saw first on a device that has
+// no permanent address (veth, some USB adapters): the service then treats it
+// as the real one.
+type FirstSeen struct {
+	Index int       `json:"index"`
+	Addr  string    `json:"addr"`
+	Time  time.Time `json:"time"`
+}
+
+// State is what the service keeps across restarts, in one JSON file written
+// atomically.
+type State struct {
+	Version int `json:"version"`
+	// Secret keys the stable mode (hex, 32 bytes); made once per machine.
+	Secret string `json:"secret"`
+	// FirstSeen maps an interface name to the first address seen on it.
+	FirstSeen map[string]FirstSeen `json:"first_seen,omitempty"`
+	// Exemptions are the user's "use the real address for this network,
+	// always" choices.
+	Exemptions []policy.Exemption `json:"exemptions,omitempty"`
+	// Spoof, when set, overrides the policy's global spoof switch (a login
+	// screen's choice through SetSpoofing).
+	Spoof *bool `json:"spoof,omitempty"`
+	// RealSuccess lists connection UUIDs that once activated with the real
+	// address (history for the detector).
+	RealSuccess []string `json:"real_success,omitempty"`
+}
+
+// newState returns an empty state with a fresh secret.
+func newState() (*State, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("make state secret: %w", err)
+	}
+	return &State{Version: stateVersion, Secret: hex.EncodeToString(b), FirstSeen: map[string]FirstSeen{}}, nil
+}
+
+// SecretBytes decodes the stable-mode secret.
+func (s *State) SecretBytes() []byte {
+	b, err := hex.DecodeString(s.Secret)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// LoadState reads the state file. A missing file gives a fresh state. A
+// corrupt one is moved aside (to path.corrupt-TIMESTAMP) and a fresh state is
+// returned together with a non-nil warning that says where it went: the
+// service keeps running, failing closed (no exemptions).
+func LoadState(path string) (st *State, warning error, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		st, err := newState()
+		return st, nil, err
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read state %s: %w", path, err)
+	}
+	st = &State{}
+	perr := json.Unmarshal(data, st)
+	if perr == nil && (st.Version != stateVersion || len(st.SecretBytes()) != 32) {
+		perr = fmt.Errorf("version %d or secret not valid", st.Version)
+	}
+	if perr == nil {
+		if st.FirstSeen == nil {
+			st.FirstSeen = map[string]FirstSeen{}
+		}
+		return st, nil, nil
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000"))
+	if err := os.Rename(path, aside); err != nil {
+		return nil, nil, fmt.Errorf("state %s is corrupt (%v) and could not be moved aside: %w", path, perr, err)
+	}
+	st, err = newState()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, fmt.Errorf("state %s was corrupt (%v); moved to %s, starting afresh", path, perr, aside), nil
+}
+
+// Save writes the state atomically: a temporary file in the same directory,
+// fsync, rename over the old one, fsync of the directory. A crash at any
+// point leaves either the old or the new file, never a torn one.
+func (s *State) Save(path string) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return writeFileAtomic(path, append(data, '\n'), 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package test
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/test/bed"
+)
+
+// guard is one running mac-nmguard service in a bed's client namespace.
+type guard struct {
+	b        *bed.Bed
+	p        *bed.Process
+	dir      string // policy, state
+	notify   *net.UnixConn
+	stateDir string
+}
+
+// startGuard writes policyText (empty: no file, the built-in default) and
+// starts `mac-nmguard run` in the client namespace on the bed's bus, then
+// waits for its sd_notify READY=1 on a socket of the test's own.
+func startGuard(t *testing.T, b *bed.Bed, policyText string) *guard {
+	t.Helper()
+	dir := filepath.Join(b.Dir, "guard")
+	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if policyText != "" {
+		if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policyText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state")}
+	g.start(t)
+	return g
+}
+
+func (g *guard) start(t *testing.T) {
+	t.Helper()
+	sock := filepath.Join(g.dir, "notify.sock")
+	os.Remove(sock)
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatalf("notify socket: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(); os.Remove(sock) })
+	g.notify = conn
+	g.p = g.b.StartProcess(t, g.b.ClientNS, []string{"NOTIFY_SOCKET=" + sock},
+		binPath, "run", "--log-level", "debug",
+		"--policy", filepath.Join(g.dir, "policy.toml"),
+		"--policy-dir", filepath.Join(g.dir, "policy.d"),
+		"--state-dir", g.stateDir)
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("mac-nmguard did not report READY: %v\n%s", err, g.p.Log())
+		}
+		if bytes.Contains(buf[:n], []byte("READY=1")) {
+			return
+		}
+	}
+}
+
+// waitLog waits until the service's log contains every one of subs on one
+// line, and returns that line.
+func (g *guard) waitLog(t *testing.T, timeout time.Duration, subs ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(g.p.Log(), "\n") {
+			ok := true
+			for _, s := range subs {
+				if !strings.Contains(line, s) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q within %s; log:\n%s", subs, timeout, tail(g.p.Log(), 60))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// linkAddr reads a client device's current address.
+func linkAddr(t *testing.T, b *bed.Bed, dev string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", b.ClientNS, "-br", "link", "show", "dev", dev).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show %s: %v: %s", dev, err, out)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 3 {
+		t.Fatalf("ip link show %s: unexpected %q", dev, out)
+	}
+	return strings.ToLower(f[2])
+}
+
+// waitAddrNot waits until dev's address differs from not, returns it.
+func waitAddrNot(t *testing.T, b *bed.Bed, dev, not string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		a := linkAddr(t, b, dev)
+		if a != strings.ToLower(not) {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still has %s after %s", dev, not, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ipClient runs ip with args in the client namespace.
+func ipClient(t *testing.T, b *bed.Bed, args ...string) {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"-n", b.ClientNS}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// nftDropped sums the drop counters of the backstop in the client namespace.
+func nftRuleset(t *testing.T, b *bed.Bed) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", b.ClientNS, "nft", "list", "table", "netdev", "mac_nmguard").CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
