@@ -165,8 +165,17 @@ func displayKey(path []string) string {
 	return strings.Join(segs, ".")
 }
 
+// fail reports a problem with the key at path itself (unknown key, rule
+// incomplete); bad reports a problem with its value.
 func (w *walker) fail(path []string, format string, args ...any) {
-	p := w.pos.lookup(path)
+	w.failAt(w.pos.lookup(path), path, format, args...)
+}
+
+func (w *walker) bad(path []string, format string, args ...any) {
+	w.failAt(w.pos.value(path), path, format, args...)
+}
+
+func (w *walker) failAt(p position, path []string, format string, args ...any) {
 	w.errs = append(w.errs, &ConfigError{File: w.name, Line: p.Line, Col: p.Col, Key: displayKey(path), Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -202,7 +211,16 @@ func (w *walker) unknown(path []string, known string) {
 	if len(path) > 1 {
 		where = "in " + displayKey(path[:len(path)-1])
 	}
-	w.fail(path, "unknown key %q %s (known keys: %s)", path[len(path)-1], where, known)
+	hint := ""
+	if len(path) == 1 {
+		switch k := path[0]; k {
+		case "mode", "enforcement":
+			hint = "; " + k + " belongs in [default], [[device]] or [[network]]"
+		case "window", "auth_loop_rounds", "auth_failures", "dhcp_failures", "association_timeouts":
+			hint = "; " + k + " belongs in [detect]"
+		}
+	}
+	w.fail(path, "unknown key %q %s (known keys: %s)%s", path[len(path)-1], where, known, hint)
 }
 
 const topKeys = "spoof, hold, hold_timeout, vendors_file, default, device, network, detect"
@@ -226,7 +244,7 @@ func (w *walker) top(raw map[string]any) {
 		case "vendors_file":
 			if s, ok := w.nonEmpty(path, v); ok {
 				if strings.ContainsRune(s, 0) {
-					w.fail(path, "path contains a NUL byte")
+					w.bad(path, "path contains a NUL byte")
 					continue
 				}
 				if !filepath.IsAbs(s) {
@@ -255,7 +273,7 @@ func (w *walker) top(raw map[string]any) {
 func (w *walker) table(path []string, v any) (map[string]any, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		w.fail(path, "want a table like [%s], got %s", displayKey(path), tomlType(v))
+		w.bad(path, "want a table like [%s], got %s", displayKey(path), tomlType(v))
 	}
 	return m, ok
 }
@@ -270,14 +288,14 @@ func (w *walker) tables(path []string, v any) []map[string]any {
 		for _, e := range t {
 			m, ok := e.(map[string]any)
 			if !ok {
-				w.fail(path, "want an array of tables like [[%s]], got an array of %s", displayKey(path), tomlType(e))
+				w.bad(path, "want an array of tables like [[%s]], got an array of %s", displayKey(path), tomlType(e))
 				return nil
 			}
 			out = append(out, m)
 		}
 		return out
 	}
-	w.fail(path, "want an array of tables like [[%s]], got %s", displayKey(path), tomlType(v))
+	w.bad(path, "want an array of tables like [[%s]], got %s", displayKey(path), tomlType(v))
 	return nil
 }
 
@@ -327,7 +345,7 @@ func (w *walker) device(path []string, idx int, m map[string]any) {
 			if s, good = w.str(kp, v); good {
 				var err error
 				if r.RealPrefix, err = ParsePrefix(s); err != nil {
-					w.fail(kp, "%v", err)
+					w.bad(kp, "%v", err)
 					good = false
 				}
 			}
@@ -368,13 +386,13 @@ func (w *walker) network(path []string, idx int, m map[string]any) {
 			r.Name, good = w.str(kp, v)
 		case "ssid":
 			if r.SSID, good = w.nonEmpty(kp, v); good && len(r.SSID) > 32 {
-				w.fail(kp, "SSID %q is %d bytes long; an SSID has at most 32", r.SSID, len(r.SSID))
+				w.bad(kp, "SSID %q is %d bytes long; an SSID has at most 32", r.SSID, len(r.SSID))
 				good = false
 			}
 		case "uuid":
 			if r.UUID, good = w.nonEmpty(kp, v); good {
 				if err := checkUUID(r.UUID); err != nil {
-					w.fail(kp, "%v", err)
+					w.bad(kp, "%v", err)
 					good = false
 				}
 				r.UUID = strings.ToLower(r.UUID)
@@ -473,7 +491,7 @@ func tomlType(v any) string {
 func (w *walker) boolean(path []string, v any) (bool, bool) {
 	b, ok := v.(bool)
 	if !ok {
-		w.fail(path, "want true or false, got %s", tomlType(v))
+		w.bad(path, "want true or false, got %s", tomlType(v))
 	}
 	return b, ok
 }
@@ -481,7 +499,7 @@ func (w *walker) boolean(path []string, v any) (bool, bool) {
 func (w *walker) str(path []string, v any) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
-		w.fail(path, "want a string, got %s", tomlType(v))
+		w.bad(path, "want a string, got %s", tomlType(v))
 	}
 	return s, ok
 }
@@ -489,7 +507,7 @@ func (w *walker) str(path []string, v any) (string, bool) {
 func (w *walker) nonEmpty(path []string, v any) (string, bool) {
 	s, ok := w.str(path, v)
 	if ok && s == "" {
-		w.fail(path, "must not be empty")
+		w.bad(path, "must not be empty")
 		return "", false
 	}
 	return s, ok
@@ -503,7 +521,7 @@ func (w *walker) word(path []string, v any) (string, bool) {
 	}
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f {
-			w.fail(path, "%q contains white space or a control character", s)
+			w.bad(path, "%q contains white space or a control character", s)
 			return "", false
 		}
 	}
@@ -516,15 +534,15 @@ func (w *walker) glob(kp []string, v any) (string, bool) {
 		return "", false
 	}
 	if _, err := path.Match(s, ""); err != nil {
-		w.fail(kp, "invalid glob %q: %v (syntax of Go's path.Match: * ? [a-z] \\)", s, err)
+		w.bad(kp, "invalid glob %q: %v (syntax of Go's path.Match: * ? [a-z] \\)", s, err)
 		return "", false
 	}
 	if strings.Contains(s, "/") {
-		w.fail(kp, "invalid glob %q: an interface name cannot contain '/'", s)
+		w.bad(kp, "invalid glob %q: an interface name cannot contain '/'", s)
 		return "", false
 	}
 	if !strings.ContainsAny(s, `*?[\`) && len(s) > maxIfNameLen {
-		w.fail(kp, "interface name %q is longer than %d bytes, so no interface can have it", s, maxIfNameLen)
+		w.bad(kp, "interface name %q is longer than %d bytes, so no interface can have it", s, maxIfNameLen)
 		return "", false
 	}
 	return s, true
@@ -547,12 +565,12 @@ func (w *walker) deviceType(path []string, v any) (string, bool) {
 		return "", false
 	}
 	if want, alias := typeAlias(s); alias {
-		w.fail(path, "unknown device type %q: NetworkManager calls it %q", s, want)
+		w.bad(path, "unknown device type %q: NetworkManager calls it %q", s, want)
 		return "", false
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			w.fail(path, "invalid device type %q: NetworkManager type names are lower-case, like \"ethernet\", \"wifi\", \"veth\"", s)
+			w.bad(path, "invalid device type %q: NetworkManager type names are lower-case, like \"ethernet\", \"wifi\", \"veth\"", s)
 			return "", false
 		}
 	}
@@ -566,7 +584,7 @@ func (w *walker) mode(path []string, v any) (Mode, bool) {
 	}
 	m, err := ParseMode(s)
 	if err != nil {
-		w.fail(path, "%v", err)
+		w.bad(path, "%v", err)
 		return "", false
 	}
 	return m, true
@@ -579,7 +597,7 @@ func (w *walker) enforcement(path []string, v any) (Enforcement, bool) {
 	}
 	e, err := ParseEnforcement(s)
 	if err != nil {
-		w.fail(path, "%v", err)
+		w.bad(path, "%v", err)
 		return "", false
 	}
 	return e, true
@@ -588,16 +606,16 @@ func (w *walker) enforcement(path []string, v any) (Enforcement, bool) {
 func (w *walker) duration(path []string, v any, positive bool) (Duration, bool) {
 	s, ok := v.(string)
 	if !ok {
-		w.fail(path, "want a duration string like \"30s\" or \"5m\", got %s", tomlType(v))
+		w.bad(path, "want a duration string like \"30s\" or \"5m\", got %s", tomlType(v))
 		return Duration{}, false
 	}
 	d, err := parseDuration(s)
 	if err != nil {
-		w.fail(path, "%v", err)
+		w.bad(path, "%v", err)
 		return Duration{}, false
 	}
 	if positive && d.Duration == 0 {
-		w.fail(path, "must be longer than 0s")
+		w.bad(path, "must be longer than 0s")
 		return Duration{}, false
 	}
 	return d, true
@@ -606,15 +624,15 @@ func (w *walker) duration(path []string, v any, positive bool) (Duration, bool) 
 func (w *walker) count(path []string, v any) (int, bool) {
 	n, ok := v.(int64)
 	if !ok {
-		w.fail(path, "want a whole number, got %s", tomlType(v))
+		w.bad(path, "want a whole number, got %s", tomlType(v))
 		return 0, false
 	}
 	if n < 1 {
-		w.fail(path, "must be at least 1, got %d", n)
+		w.bad(path, "must be at least 1, got %d", n)
 		return 0, false
 	}
 	if n > math.MaxInt32 {
-		w.fail(path, "%d is too large", n)
+		w.bad(path, "%d is too large", n)
 		return 0, false
 	}
 	return int(n), true

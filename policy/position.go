@@ -20,8 +20,19 @@ type position struct{ Line, Col int }
 // written "name[index]".
 func pathKey(segs []string) string { return strings.Join(segs, "\x1f") }
 
+// valueSeg is appended to a key's path to name where its value starts.
+const valueSeg = "\x00value"
+
 // keyPositions maps canonical key paths to where they appear.
 type keyPositions map[string]position
+
+// value returns where the value of key path starts (or lookup(path)).
+func (kp keyPositions) value(path []string) position {
+	if p, ok := kp[pathKey(append(append([]string{}, path...), valueSeg))]; ok {
+		return p
+	}
+	return kp.lookup(path)
+}
 
 // lookup returns the position of path, or of its nearest recorded parent.
 func (kp keyPositions) lookup(path []string) position {
@@ -156,6 +167,8 @@ func (s *posScanner) keyValue() {
 	for n := len(s.table) + 1; n <= len(path); n++ {
 		s.record(path[:n], start)
 	}
+	s.skipBlanks()
+	s.record(append(path, valueSeg), s.pos())
 	s.skipValue()
 }
 
