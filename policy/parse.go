@@ -683,4 +683,3 @@ func quoteTOML(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
-
