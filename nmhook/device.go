@@ -53,6 +53,16 @@ type devState struct {
 	guarded     net.HardwareAddr // real address the backstop drops, nil when none
 	held        bool             // the backstop drops everything (hold)
 	autoconnOff bool             // the service turned NM's autoconnect off
+	restoring   *restore         // a restore of the real address under way
+}
+
+// restore is a "use the real address for this network" under way.
+type restore struct {
+	conn    detect.Connection
+	profile dbus.ObjectPath
+	scope   policy.Scope
+	started time.Time
+	active  bool // the Activate call has been made
 }
 
 // setGate is the one place a device's gate state changes; it logs

@@ -106,6 +106,14 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 	if verdict.Allowed {
 		return d
 	}
+	if verdict.Mode == policy.ModePermanent && v.Device.RealKnown {
+		// The real address is wanted here (exemption, spoof off, rule):
+		// a private address reveals nothing, so put the real one back and
+		// reconnect, whatever the enforcement.
+		d.Spoof, d.Disconnect, d.Reactivate = true, true, true
+		d.Reason = "this network uses the real address (" + verdict.Rule + "): setting it and reconnecting"
+		return d
+	}
 	d.Block = true
 	d.Disconnect = true
 	if verdict.Enforcement == policy.EnforceRemediate {

@@ -26,6 +26,8 @@ type Config struct {
 	Links    Links
 	Backstop Backstop
 	Log      *slog.Logger
+	// Version is reported by the API's Status.
+	Version string
 	// Ready is called once, when every present device is guarded in the
 	// kernel (sd_notify READY=1).
 	Ready func()
@@ -58,6 +60,7 @@ type Service struct {
 
 	violations  []Violation
 	suspicions  []detect.Suspicion
+	onceEx      []policy.Exemption // "use the real address this time" choices
 	reload      chan chan error
 	calls       chan func()
 	ready       bool
@@ -386,7 +389,10 @@ func (s *Service) saveState() {
 // exemptions are the user's choices: "always" from the state file plus the
 // "once" ones held in memory.
 func (s *Service) exemptions() []policy.Exemption {
-	return s.state.Exemptions
+	if len(s.onceEx) == 0 {
+		return s.state.Exemptions
+	}
+	return append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...)
 }
 
 // effectivePolicy applies the runtime spoof switch.
@@ -404,12 +410,9 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	view := deviceView{
 		Device:          d.policyDevice(),
 		State:           d.nm.State,
-		Network:         policy.Network{UUID: d.network.UUID, ID: d.network.ID, SSID: d.network.SSID},
+		Network:         s.viewNetwork(d),
 		ActiveClonedMAC: d.cloned,
 		Profiles:        d.profiles,
-	}
-	if !activating(view.State) {
-		view.Network = policy.Network{}
 	}
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	d.verdict = dec.Verdict
@@ -434,6 +437,19 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			s.setGate(d, gateAllowed, dec.Reason)
 		}
 	}
+}
+
+// viewNetwork is the network a device is judged for: the active connection
+// in flight, the connection being restored for it at rest, else none.
+func (s *Service) viewNetwork(d *devState) policy.Network {
+	c := d.network
+	if !activating(d.nm.State) {
+		c = detect.Connection{}
+		if d.restoring != nil {
+			c = d.restoring.conn
+		}
+	}
+	return policy.Network{UUID: c.UUID, ID: c.ID, SSID: c.SSID}
 }
 
 // applyGuard puts the backstop rule in the state the decision asks for.
@@ -510,14 +526,16 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 		if err := s.cfg.Links.SetDown(d.iface); err != nil {
 			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}
-		s.recordViolation(d, "remediated", dec.Reason, time.Since(t0))
+		if dec.Verdict.Mode != policy.ModePermanent {
+			s.recordViolation(d, "remediated", dec.Reason, time.Since(t0))
+		}
 		if d.nmKnown {
 			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
 				s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
 			}
 		}
 	}
-	mac, err := s.effectivePolicy().Generate(d.policyDevice(), policy.Network{UUID: d.network.UUID, ID: d.network.ID, SSID: d.network.SSID}, s.state.SecretBytes())
+	mac, err := s.effectivePolicy().GenerateWith(d.policyDevice(), s.viewNetwork(d), s.exemptions(), s.state.SecretBytes())
 	if err == nil {
 		err = s.cfg.Links.SetAddress(d.iface, mac.HardwareAddr())
 	}
@@ -550,6 +568,7 @@ func (s *Service) recordViolation(d *devState, action, reason string, reaction t
 	v := Violation{Time: time.Now().UTC(), Device: d.iface, Address: d.link.Addr.String(), Action: action, Reason: reason, Reaction: reaction}
 	s.log.Warn("violation: "+action, slog.String("device", d.iface), slog.String("address", v.Address),
 		slog.String("reason", reason), slog.Duration("reaction", reaction))
+	s.emit(APISignalViolation, v.Device, v.Address, v.Action, v.Reason)
 	s.violations = append(s.violations, v)
 	if len(s.violations) > maxViolations {
 		s.violations = s.violations[len(s.violations)-maxViolations:]

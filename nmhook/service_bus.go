@@ -42,6 +42,7 @@ func (s *Service) connectBus(ctx context.Context) error {
 	conn.Signal(sigs)
 	s.conn, s.nm, s.sigs, s.busDone = conn, nmClient{conn: conn}, sigs, conn.Context().Done()
 	s.log.Info("bus: connected")
+	s.exportAPI(conn)
 	s.resyncNM(ctx, "bus connected")
 	return nil
 }
@@ -204,6 +205,7 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
 	s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
 	s.feedDetector(d, nw, old, reason, t0)
+	s.restoreProgress(d, nw, reason)
 	if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
 		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
 	}
@@ -251,6 +253,9 @@ func (s *Service) feedDetector(d *devState, nw, old, reason uint32, t0 time.Time
 			slog.String("kind", string(sp.Kind)), slog.String("confidence", fmt.Sprint(sp.Confidence)),
 			slog.String("reason", sp.Reason), slog.Duration("latency", time.Since(t0)))
 		s.suspicions = append(s.suspicions, sp)
+		if js, err := jsonReply(s.apiSuspicions()[len(s.suspicions)-1]); err == nil {
+			s.emit(APISignalSuspicion, js)
+		}
 	}
 	if nw == detect.StateActivated && !spoofed && d.network.UUID != "" {
 		s.det.RecordRealSuccess(d.network.UUID)

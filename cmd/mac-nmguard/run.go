@@ -61,6 +61,7 @@ backstop in place (mac-nmguard release removes it).`,
 				Links:      links,
 				Backstop:   backstop,
 				Log:        log,
+				Version:    version,
 				Ready: func() {
 					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 						log.Warn("sd_notify failed", slog.String("error", err.Error()))

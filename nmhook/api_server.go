@@ -1,0 +1,195 @@
+package nmhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// D-Bus error names of the API.
+const (
+	apiErrInvalidArgs  = "org.freedesktop.DBus.Error.InvalidArgs"
+	apiErrAccessDenied = "org.freedesktop.DBus.Error.AccessDenied"
+	apiErrFailed       = "org.freedesktop.DBus.Error.Failed"
+)
+
+const apiIntrospection = `
+<interface name="` + APIInterface + `">
+  <method name="ListDevices"><arg name="devices_json" type="s" direction="out"/></method>
+  <method name="ListSuspicions"><arg name="suspicions_json" type="s" direction="out"/></method>
+  <method name="Status"><arg name="status_json" type="s" direction="out"/></method>
+  <method name="Restore">
+    <arg name="device" type="s" direction="in"/>
+    <arg name="connection_uuid" type="s" direction="in"/>
+    <arg name="scope" type="s" direction="in"/>
+  </method>
+  <method name="Dismiss"><arg name="suspicion_id" type="s" direction="in"/></method>
+  <method name="SetSpoofing"><arg name="spoof" type="b" direction="in"/></method>
+  <signal name="Violation">
+    <arg name="device" type="s"/><arg name="address" type="s"/><arg name="action" type="s"/><arg name="reason" type="s"/>
+  </signal>
+  <signal name="Suspicion"><arg name="suspicion_json" type="s"/></signal>
+  <signal name="Restored">
+    <arg name="device" type="s"/><arg name="connection_uuid" type="s"/><arg name="address" type="s"/><arg name="nm_state" type="u"/>
+  </signal>
+  <signal name="RestoreFailed">
+    <arg name="device" type="s"/><arg name="connection_uuid" type="s"/><arg name="reason" type="s"/>
+  </signal>
+</interface>`
+
+// uuidPattern is the textual form of a connection UUID.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// apiObject is the exported object; every method runs its work in the
+// service loop.
+type apiObject struct {
+	s    *Service
+	conn *dbus.Conn
+}
+
+func invalidArgs(format string, args ...any) *dbus.Error {
+	return dbus.NewError(apiErrInvalidArgs, []any{fmt.Sprintf(format, args...)})
+}
+
+func (a apiObject) authorize(sender dbus.Sender, action string) *dbus.Error {
+	if err := authorize(context.Background(), a.conn, sender, action); err != nil {
+		a.s.log.Warn("api: access denied", slog.String("caller", string(sender)), slog.String("action", action), slog.String("error", err.Error()))
+		return dbus.NewError(apiErrAccessDenied, []any{err.Error()})
+	}
+	return nil
+}
+
+// inLoop runs fn in the service loop and turns its error into a D-Bus error.
+func (a apiObject) inLoop(fn func() *dbus.Error) *dbus.Error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var derr *dbus.Error
+	if err := a.s.do(ctx, func() { derr = fn() }); err != nil {
+		return dbus.NewError(apiErrFailed, []any{"service busy: " + err.Error()})
+	}
+	return derr
+}
+
+func jsonReply(v any) (string, *dbus.Error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", dbus.NewError(apiErrFailed, []any{err.Error()})
+	}
+	return string(b), nil
+}
+
+// ListDevices returns []APIDevice as JSON.
+func (a apiObject) ListDevices() (string, *dbus.Error) {
+	var out []APIDevice
+	if err := a.inLoop(func() *dbus.Error { out = a.s.apiDevices(); return nil }); err != nil {
+		return "", err
+	}
+	return jsonReply(out)
+}
+
+// ListSuspicions returns []APISuspicion as JSON.
+func (a apiObject) ListSuspicions() (string, *dbus.Error) {
+	var out []APISuspicion
+	if err := a.inLoop(func() *dbus.Error { out = a.s.apiSuspicions(); return nil }); err != nil {
+		return "", err
+	}
+	return jsonReply(out)
+}
+
+// Status returns APIStatus as JSON.
+func (a apiObject) Status() (string, *dbus.Error) {
+	var out APIStatus
+	if err := a.inLoop(func() *dbus.Error { out = a.s.apiStatus(); return nil }); err != nil {
+		return "", err
+	}
+	return jsonReply(out)
+}
+
+// Restore starts using the real address for one network on one device.
+func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus.Error {
+	if device == "" || len(device) > 15 {
+		return invalidArgs("device %q is not an interface name", device)
+	}
+	if uuid != "" && !uuidPattern.MatchString(uuid) {
+		return invalidArgs("connection %q is not a UUID", uuid)
+	}
+	sc := policy.Scope(scope)
+	if sc != policy.ScopeOnce && sc != policy.ScopeAlways {
+		return invalidArgs("scope %q: use once or always", scope)
+	}
+	if err := a.authorize(sender, PolkitActionRestore); err != nil {
+		return err
+	}
+	return a.inLoop(func() *dbus.Error {
+		if err := a.s.startRestore(context.Background(), device, uuid, sc); err != nil {
+			return invalidArgs("%s", err.Error())
+		}
+		return nil
+	})
+}
+
+// Dismiss drops a pending suspicion: the user keeps the private address.
+func (a apiObject) Dismiss(sender dbus.Sender, id string) *dbus.Error {
+	if id == "" || len(id) > 512 {
+		return invalidArgs("suspicion id %q is not valid", id)
+	}
+	if err := a.authorize(sender, PolkitActionDismiss); err != nil {
+		return err
+	}
+	return a.inLoop(func() *dbus.Error {
+		if !a.s.dismiss(id) {
+			return invalidArgs("no pending suspicion %q", id)
+		}
+		return nil
+	})
+}
+
+// SetSpoofing sets the global spoof switch (a login screen's choice).
+func (a apiObject) SetSpoofing(sender dbus.Sender, spoof bool) *dbus.Error {
+	if err := a.authorize(sender, PolkitActionSetSpoofing); err != nil {
+		return err
+	}
+	return a.inLoop(func() *dbus.Error {
+		a.s.setSpoofing(context.Background(), spoof, "SetSpoofing over D-Bus")
+		return nil
+	})
+}
+
+// exportAPI exports the API on conn and takes the well-known name. Failing
+// to own the name is logged: the gate works without its API.
+func (s *Service) exportAPI(conn *dbus.Conn) {
+	obj := apiObject{s: s, conn: conn}
+	if err := conn.Export(obj, APIPath, APIInterface); err != nil {
+		s.log.Error("api: export failed", slog.String("error", err.Error()))
+		return
+	}
+	xml := introspect.IntrospectDeclarationString + "<node>" + introspect.IntrospectDataString + apiIntrospection + "</node>"
+	if err := conn.Export(introspect.Introspectable(xml), APIPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+		s.log.Warn("api: introspection export failed", slog.String("error", err.Error()))
+	}
+	reply, err := conn.RequestName(APIBusName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		s.log.Error("api: cannot own the bus name; the gate runs without its API",
+			slog.String("name", APIBusName), slog.Any("reply", reply), slog.Any("error", err))
+		return
+	}
+	s.log.Info("api: serving", slog.String("name", APIBusName))
+}
+
+// emit sends an API signal when the bus is up.
+func (s *Service) emit(name string, args ...any) {
+	if s.conn == nil {
+		return
+	}
+	if err := s.conn.Emit(APIPath, APIInterface+"."+name, args...); err != nil {
+		s.log.Warn("api: emit failed", slog.String("signal", name), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,264 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// startRestore puts the real address on device for one network and
+// reconnects: the exemption is recorded first (once: in memory until the
+// connection ends; always: in the state file), then the device is
+// disconnected, given its real address while down, and the same connection
+// is activated. The outcome is signalled (Restored / RestoreFailed) when NM
+// reports it. uuid "" means the network of the device's pending suspicion,
+// else its active connection.
+func (s *Service) startRestore(ctx context.Context, device, uuid string, scope policy.Scope) error {
+	d, ok := s.devs[device]
+	if !ok {
+		return fmt.Errorf("no device %q", device)
+	}
+	if !d.nmKnown || s.conn == nil {
+		return fmt.Errorf("device %s is not managed by NetworkManager (or NetworkManager is not running)", device)
+	}
+	if len(d.real) != 6 {
+		return fmt.Errorf("the real address of %s is unknown", device)
+	}
+	if uuid == "" {
+		uuid = s.suspectedUUID(device)
+	}
+	if uuid == "" {
+		uuid = d.network.UUID
+	}
+	if uuid == "" {
+		return fmt.Errorf("no connection given and none pending or active on %s", device)
+	}
+	path, err := s.nm.ProfileByUUID(ctx, uuid)
+	if err != nil {
+		return err
+	}
+	prof, err := s.nm.Profile(ctx, path)
+	if err != nil {
+		return err
+	}
+	conn := prof.Network()
+	ex := policy.Exemption{UUID: conn.UUID, SSID: conn.SSID, Scope: scope}
+	if scope == policy.ScopeOnce {
+		ex.Interface = device
+		s.onceEx = append(s.onceEx, ex)
+	} else if !hasExemption(s.state.Exemptions, ex) {
+		s.state.Exemptions = append(s.state.Exemptions, ex)
+		if err := s.state.Save(s.cfg.StatePath); err != nil {
+			s.state.Exemptions = s.state.Exemptions[:len(s.state.Exemptions)-1]
+			return fmt.Errorf("record the exemption: %w", err)
+		}
+	}
+	s.log.Info("restore: using the real address for this network", slog.String("device", device),
+		slog.String("connection", conn.ID), slog.String("uuid", conn.UUID), slog.String("scope", string(scope)))
+	s.det.Resolve(device, conn.UUID)
+	s.dropSuspicions(device, conn.UUID)
+
+	d.restoring = &restore{conn: conn, profile: path, scope: scope, started: time.Now()}
+	if activating(d.nm.State) {
+		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
+			s.log.Debug("nm: disconnect before restore", slog.String("error", err.Error()))
+		}
+	}
+	d.nm.State = detect.StateDisconnected
+	if d.autoconnOff {
+		s.unblock(ctx, d)
+	}
+	s.evaluate(ctx, d, "restore requested", time.Now())
+	if d.link.Addr.String() != d.real.String() {
+		err := fmt.Errorf("could not put the real address on %s (gate %s)", device, d.gate)
+		s.failRestore(d, err.Error())
+		return err
+	}
+	if err := s.nm.Activate(ctx, path, d.nm.Path); err != nil {
+		s.failRestore(d, err.Error())
+		return err
+	}
+	d.restoring.active = true
+	return nil
+}
+
+func hasExemption(list []policy.Exemption, ex policy.Exemption) bool {
+	for _, e := range list {
+		if e == ex {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreProgress follows a restore through NM's states.
+func (s *Service) restoreProgress(d *devState, nw, reason uint32) {
+	r := d.restoring
+	if r == nil || !r.active {
+		if nw == detect.StateDisconnected || nw == detect.StateFailed {
+			s.endOnce(d)
+		}
+		return
+	}
+	switch nw {
+	case detect.StateActivated:
+		s.log.Info("restore: connected with the real address", slog.String("device", d.iface),
+			slog.String("connection", r.conn.ID), slog.String("address", d.link.Addr.String()),
+			slog.Duration("took", time.Since(r.started)))
+		s.emit(APISignalRestored, d.iface, r.conn.UUID, d.link.Addr.String(), nw)
+		d.restoring = nil
+	case detect.StateFailed:
+		s.failRestore(d, fmt.Sprintf("NetworkManager failed the connection (reason %d)", reason))
+	}
+}
+
+func (s *Service) failRestore(d *devState, why string) {
+	r := d.restoring
+	if r == nil {
+		return
+	}
+	s.log.Warn("restore: failed", slog.String("device", d.iface), slog.String("connection", r.conn.ID), slog.String("reason", why))
+	s.emit(APISignalRestoreFailed, d.iface, r.conn.UUID, why)
+	d.restoring = nil
+	s.endOnce(d)
+}
+
+// endOnce removes the device's "once" exemptions: the connection they were
+// for has ended.
+func (s *Service) endOnce(d *devState) {
+	kept := s.onceEx[:0]
+	for _, e := range s.onceEx {
+		if e.Interface == d.iface && (d.restoring == nil || e.UUID != d.restoring.conn.UUID) {
+			s.log.Info("restore: once-only exemption ended", slog.String("device", d.iface), slog.String("uuid", e.UUID))
+			continue
+		}
+		kept = append(kept, e)
+	}
+	s.onceEx = kept
+}
+
+func (s *Service) suspectedUUID(device string) string {
+	for i := len(s.suspicions) - 1; i >= 0; i-- {
+		if s.suspicions[i].Device == device {
+			return s.suspicions[i].Connection.UUID
+		}
+	}
+	return ""
+}
+
+func (s *Service) dropSuspicions(device, uuid string) {
+	kept := s.suspicions[:0]
+	for _, sp := range s.suspicions {
+		if sp.Device == device && sp.Connection.UUID == uuid {
+			continue
+		}
+		kept = append(kept, sp)
+	}
+	s.suspicions = kept
+}
+
+// dismiss drops one pending suspicion; false when there is none by that id.
+func (s *Service) dismiss(id string) bool {
+	for _, sp := range s.suspicions {
+		if sp.ID == id {
+			s.det.Resolve(sp.Device, sp.Connection.UUID)
+			s.dropSuspicions(sp.Device, sp.Connection.UUID)
+			s.log.Info("detect: suspicion dismissed; keeping the private address", slog.String("id", id))
+			return true
+		}
+	}
+	return false
+}
+
+// setSpoofing records the global switch and re-decides every device.
+func (s *Service) setSpoofing(ctx context.Context, spoof bool, why string) {
+	s.state.Spoof = &spoof
+	s.saveState()
+	s.log.Info("policy: spoofing switched", slog.Bool("spoof", spoof), slog.String("by", why))
+	for _, d := range s.devs {
+		s.evaluate(ctx, d, why, time.Now())
+	}
+}
+
+// ProfileByUUID finds a connection profile's path.
+func (c nmClient) ProfileByUUID(ctx context.Context, uuid string) (dbus.ObjectPath, error) {
+	var path dbus.ObjectPath
+	err := c.call(ctx, "/org/freedesktop/NetworkManager/Settings", nmBusName+".Settings.GetConnectionByUuid", uuid).Store(&path)
+	if err != nil {
+		var de dbus.Error
+		if errors.As(err, &de) {
+			return "", fmt.Errorf("no connection profile with UUID %s", uuid)
+		}
+		return "", fmt.Errorf("look up connection %s: %w", uuid, err)
+	}
+	return path, nil
+}
+
+// apiDevices is the API's view of every device.
+func (s *Service) apiDevices() []APIDevice {
+	dropped := map[string]uint64{}
+	if rules, err := s.cfg.Backstop.List(); err == nil {
+		for _, r := range rules {
+			dropped[r.Interface] = r.Dropped
+		}
+	}
+	out := make([]APIDevice, 0, len(s.devs))
+	for _, d := range s.devs {
+		v := d.verdict
+		a := APIDevice{
+			Interface: d.iface, Type: d.nm.Type, Address: d.link.Addr.String(),
+			Real: d.real.String(), RealSource: d.realSource,
+			Connection: d.network.ID, UUID: d.network.UUID, SSID: d.network.SSID,
+			Gate: string(d.gate), Allowed: v.Allowed, Mode: string(v.Mode), Enforcement: string(v.Enforcement),
+			Rule: v.Rule, Reason: v.Reason, Exempt: v.Exempt, Backstop: "none", Dropped: dropped[d.iface],
+		}
+		if d.nmKnown {
+			a.NMState = stateName(d.nm.State)
+		}
+		switch {
+		case d.held:
+			a.Backstop = "hold"
+		case d.guarded != nil:
+			a.Backstop = "guarding " + d.guarded.String()
+		}
+		out = append(out, a)
+	}
+	sortDevices(out)
+	return out
+}
+
+func (s *Service) apiSuspicions() []APISuspicion {
+	out := make([]APISuspicion, 0, len(s.suspicions))
+	for _, sp := range s.suspicions {
+		out = append(out, APISuspicion{
+			ID: sp.ID, Device: sp.Device, Connection: sp.Connection, Kind: string(sp.Kind),
+			Confidence: fmt.Sprint(sp.Confidence), Reason: sp.Reason, FirstSeen: sp.FirstSeen, LastSeen: sp.LastSeen,
+		})
+	}
+	return out
+}
+
+func (s *Service) apiStatus() APIStatus {
+	st := APIStatus{
+		Version:    s.cfg.Version,
+		Spoof:      s.effectivePolicy().Spoof,
+		Policy:     s.pol.Sources,
+		Exemptions: append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...),
+		Violations: append([]Violation{}, s.violations...),
+		NMRunning:  s.conn != nil && len(s.byPath) > 0,
+	}
+	return st
+}
+
+func sortDevices(ds []APIDevice) {
+	slices.SortFunc(ds, func(a, b APIDevice) int { return strings.Compare(a.Interface, b.Interface) })
+}
