@@ -37,17 +37,17 @@ func (p *Policy) GenerateWith(d Device, n Network, ex []Exemption, secret []byte
 	if !v.Guarded {
 		return zero, fmt.Errorf("device %s is not guarded (mode ignore): there is no address to generate", d.Interface)
 	}
-	if v.Mode == ModePermanent {
-		if !d.realKnown() {
+	if !d.realKnown() {
+		if v.Mode == ModePermanent {
 			return zero, fmt.Errorf("device %s: policy says permanent but its real address is unknown", d.Interface)
 		}
-		return d.Real, nil
-	}
-	if !d.realKnown() {
 		return zero, fmt.Errorf("device %s: its real address is unknown, so no address can be shown to differ from it", d.Interface)
 	}
 	if d.Real.IsMulticast() {
 		return zero, fmt.Errorf("device %s: real address %s is a multicast address, which cannot be right", d.Interface, d.Real)
+	}
+	if v.Mode == ModePermanent {
+		return d.Real, nil
 	}
 	var draw func() MAC
 	switch v.Mode {
