@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -70,7 +71,7 @@ func (d *Detector) Feed(ev Event) []Suspicion {
 	}
 	if !ep.lastSeen.IsZero() && ev.Time.Sub(ep.lastSeen) > d.cfg.Window && ep.state.status == statusResolved {
 		ep.endEpisode()
-		d.setState(ep, state{ep.state.phase, statusWatching}, "quiet for longer than the window: new episode")
+		d.setState(ep, state{ep.state.phase, statusWatching}, nil, "quiet for longer than the window: new episode")
 	}
 	if ev.Time.After(ep.lastSeen) {
 		ep.lastSeen = ev.Time
@@ -114,7 +115,7 @@ func (d *Detector) episodeFor(ev Event) *episode {
 	if prev, ok := d.current[ev.Device]; ok && prev != key {
 		if old := d.episodes[prev]; old != nil {
 			old.newAttempt()
-			d.setState(old, state{phaseIdle, old.state.status}, "device moved to connection "+ck)
+			d.setState(old, state{phaseIdle, old.state.status}, nil, "device moved to connection "+ck)
 		}
 	}
 	d.current[ev.Device] = key
@@ -142,13 +143,21 @@ func mergeConn(old, nw Connection) Connection {
 }
 
 // setState is the one place an episode's state changes. Like NM's
-// _set_state_full it logs "old -> new (reason)".
-func (d *Detector) setState(ep *episode, to state, reason string) {
+// _set_state_full it logs "old -> new (reason)"; the reason names the NM
+// transition ev (when there is one) and why.
+func (d *Detector) setState(ep *episode, to state, ev *Event, why string) {
 	old := ep.state
 	if old == to {
 		return
 	}
 	ep.state = to
+	if !d.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	reason := why
+	if ev != nil {
+		reason = fmt.Sprintf("NM %d -> %d, reason %d%s", ev.Old, ev.State, ev.Reason, why)
+	}
 	d.log.Debug(fmt.Sprintf("detect: %s -> %s (%s)", old, to, reason),
 		slog.String("device", ep.device), slog.String("connection", ep.conn.UUID),
 		slog.String("id", ep.conn.ID))
@@ -158,7 +167,7 @@ func (d *Detector) setState(ep *episode, to state, reason string) {
 // evidence ev carries. It reports whether evidence was added.
 func (d *Detector) step(ep *episode, ev Event) bool {
 	to, _ := phaseOf(ev.State)
-	why := fmt.Sprintf("NM %d -> %d, reason %d", ev.Old, ev.State, ev.Reason)
+	why := ""
 	added := false
 	switch to {
 	case phasePrepare:
@@ -196,7 +205,7 @@ func (d *Detector) step(ep *episode, ev Event) bool {
 		ep.roundOpen = false
 	case phaseActivated:
 		ep.endEpisode()
-		d.setState(ep, state{phaseActivated, statusWatching}, why+", activated: episode ends")
+		d.setState(ep, state{phaseActivated, statusWatching}, &ev, why+", activated: episode ends")
 		return false
 	case phaseFailed:
 		if interrupted(ev) {
@@ -220,7 +229,7 @@ func (d *Detector) step(ep *episode, ev Event) bool {
 	if !eligible(ev) {
 		why += ", not evidence: " + ineligibleWhy(ev)
 	}
-	d.setState(ep, state{to, ep.state.status}, why)
+	d.setState(ep, state{to, ep.state.status}, &ev, why)
 	return added
 }
 
@@ -299,7 +308,7 @@ func (d *Detector) maybeRaise(ep *episode, ev Event) (Suspicion, bool) {
 			sp.Evidence = append(sp.Evidence, e.ev)
 		}
 		ep.suspicion = sp
-		d.setState(ep, state{ep.state.phase, statusSuspected}, fmt.Sprintf("raised %s: %s", sp.Kind, sp.Reason))
+		d.setState(ep, state{ep.state.phase, statusSuspected}, nil, fmt.Sprintf("raised %s: %s", sp.Kind, sp.Reason))
 		d.log.Info("detect: the network may be rejecting the private address",
 			slog.String("device", sp.Device), slog.String("connection", sp.Connection.UUID),
 			slog.String("kind", string(sp.Kind)), slog.String("confidence", sp.Confidence.String()),
@@ -350,7 +359,7 @@ func (d *Detector) Resolve(device, uuid string) {
 		return
 	}
 	ep.endEpisode()
-	d.setState(ep, state{ep.state.phase, statusResolved}, "resolved by the user")
+	d.setState(ep, state{ep.state.phase, statusResolved}, nil, "resolved by the user")
 }
 
 // maxHistory bounds the remembered real-address successes.
