@@ -139,7 +139,7 @@ func (r *Recorder) loop() {
 			if !d.tracked {
 				continue
 			}
-			conn := r.connection(sig.Path, d, n)
+			conn := r.connection(sig.Path, d, n, o)
 			r.add(r.event(d, n, o, reason, conn), true)
 		case "org.freedesktop.DBus.Properties.PropertiesChanged":
 			if len(sig.Body) < 2 {
@@ -166,7 +166,7 @@ func (r *Recorder) loop() {
 
 // connection returns the device's active connection, or the last one seen
 // while it deactivates or right after it failed (NM has dropped it by then).
-func (r *Recorder) connection(path dbus.ObjectPath, d *recDevice, state uint32) detect.Connection {
+func (r *Recorder) connection(path dbus.ObjectPath, d *recDevice, state, old uint32) detect.Connection {
 	var c detect.Connection
 	if v, err := r.conn.Object(nmBusName, path).GetProperty(nmDeviceIfc + ".ActiveConnection"); err == nil {
 		if ac, _ := v.Value().(dbus.ObjectPath); ac != "" && ac != "/" {
@@ -179,14 +179,17 @@ func (r *Recorder) connection(path dbus.ObjectPath, d *recDevice, state uint32) 
 			}
 		}
 	}
-	switch {
-	case c.UUID != "":
-		d.lastConn = c
-	case state >= detect.StatePrepare:
+	// The active connection may vanish between the reads, and is gone when
+	// the device has failed or is deactivating: use the last full answer.
+	partial := c.UUID == "" || c.ID == ""
+	if partial && (c.UUID == "" || c.UUID == d.lastConn.UUID) && (state >= detect.StatePrepare || old >= detect.StatePrepare) {
 		c = d.lastConn
-	case state <= detect.StateDisconnected:
-		// The activation ended (e.g. 30 after 120): report it, then forget.
-		c, d.lastConn = d.lastConn, detect.Connection{}
+	}
+	if c.UUID != "" && c.ID != "" {
+		d.lastConn = c
+	}
+	if state <= detect.StateDisconnected {
+		d.lastConn = detect.Connection{} // the activation ended
 	}
 	return c
 }
