@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// docsRun runs the CLI with args and returns standard output and the error.
+func docsRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// docsVisiblePaths lists the man page names GenManTree must write: one per
+// visible command, the hidden ones (docs) and help left out.
+func docsVisiblePaths(c *cobra.Command) []string {
+	if !c.IsAvailableCommand() && c.HasParent() {
+		return nil
+	}
+	out := []string{strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + manSection}
+	for _, sub := range c.Commands() {
+		out = append(out, docsVisiblePaths(sub)...)
+	}
+	return out
+}
+
+func TestDocsManWritesOnePagePerVisibleCommand(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000") // Nov 2023
+	dir := filepath.Join(t.TempDir(), "new", "man")
+	if _, err := docsRun(t, "docs", "man", dir); err != nil {
+		t.Fatalf("docs man: %v", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	// The tree as Execute leaves it (help and completion commands added).
+	root := newRootCmd()
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	want := docsVisiblePaths(root)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("man pages:\n got %v\nwant %v", got, want)
+	}
+	for _, name := range []string{"mac-nmguard.1", "mac-nmguard-run.1", "mac-nmguard-version.1"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		page := string(data)
+		title := strings.ToUpper(strings.TrimSuffix(name, ".1"))
+		if !strings.Contains(page, `.TH "`+title+`" "1" "Nov 2023" "mac-nmguard `+version+`" "mac-nmguard manual"`) {
+			t.Errorf("%s: unexpected .TH header:\n%s", name, firstLines(page, 3))
+		}
+		if strings.Contains(page, "Auto generated") {
+			t.Errorf("%s: carries cobra's auto-generated tag (not reproducible)", name)
+		}
+		if strings.Contains(page, "docs") && name == "mac-nmguard.1" {
+			t.Errorf("%s mentions the hidden docs command", name)
+		}
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "docs") {
+			t.Errorf("hidden docs command got a man page: %s", e.Name())
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestDocsManRejectsAFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := docsRun(t, "docs", "man", f)
+	if err == nil {
+		t.Fatal("docs man into a regular file: no error")
+	}
+	if data, _ := os.ReadFile(f); string(data) != "keep me" {
+		t.Errorf("file changed to %q", data)
+	}
+}
+
+func TestDocsCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		shell, marker, checker string
+	}{
+		{"bash", "complete -o default -F __start_mac-nmguard mac-nmguard", "bash"},
+		{"zsh", "#compdef mac-nmguard", "zsh"},
+		{"fish", "complete -c mac-nmguard ", "fish"},
+	} {
+		t.Run(tc.shell, func(t *testing.T) {
+			out, err := docsRun(t, "docs", "completion", tc.shell)
+			if err != nil {
+				t.Fatalf("docs completion %s: %v", tc.shell, err)
+			}
+			if !strings.Contains(out, tc.marker) {
+				t.Errorf("%s script lacks %q:\n%s", tc.shell, tc.marker, firstLines(out, 5))
+			}
+			sh, err := exec.LookPath(tc.checker)
+			if err != nil {
+				t.Skipf("%s not installed: syntax of the script not checked", tc.checker)
+			}
+			f := filepath.Join(t.TempDir(), "script")
+			if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := exec.Command(sh, "-n", f).CombinedOutput(); err != nil {
+				t.Errorf("%s -n: %v\n%s", tc.checker, err, msg)
+			}
+		})
+	}
+}
+
+func TestDocsCompletionRejectsUnknownShell(t *testing.T) {
+	for _, args := range [][]string{
+		{"docs", "completion", "tcsh"},
+		{"docs", "completion"},
+		{"docs", "completion", "bash", "zsh"},
+	} {
+		out, err := docsRun(t, args...)
+		if err == nil {
+			t.Errorf("%v: no error", args)
+		}
+		if out != "" {
+			t.Errorf("%v: wrote %d bytes to standard output", args, len(out))
+		}
+	}
+}
+
+func TestDocsIsHidden(t *testing.T) {
+	out, err := docsRun(t, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "docs") {
+		t.Errorf("root help lists the hidden docs command:\n%s", out)
+	}
+}
