@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,6 +224,102 @@ func TestIntegrationBedCleanup(t *testing.T) {
 	if out := readFile(t, "/proc/self/mounts"); strings.Contains(out, "nmbed") {
 		t.Errorf("a bed mount is visible on the host:\n%s", out)
 	}
+}
+
+// TestIntegrationBedLifecycle exercises the rest of the harness: NM crash
+// and restarts, a bus restart, hotplug and unplug, carrier, StartProcess and
+// InClient.
+func TestIntegrationBedLifecycle(t *testing.T) {
+	bed.Require(t)
+	b := bed.New(t, bed.Options{Devices: 2, NMConf: "[connection]\nethernet.cloned-mac-address=preserve"})
+	d := b.Devices()[0]
+
+	b.KillNM(t, syscall.SIGKILL)
+	if !b.NM().Exited() {
+		t.Fatal("NM still running after SIGKILL")
+	}
+	b.StartNM(t)
+	b.RestartNM(t)
+	b.WaitState(t, d.Name, detect.StateDisconnected, 10*time.Second)
+
+	b.SetCarrier(t, d.Name, false)
+	b.WaitState(t, d.Name, detect.StateUnavailable, 10*time.Second)
+	b.SetCarrier(t, d.Name, true)
+	b.WaitState(t, d.Name, detect.StateDisconnected, 10*time.Second)
+
+	hot := b.AddDevice(t, "hot1", net.HardwareAddr{0x00, 0x1b, 0x21, 0x0f, 0x00, 0x02})
+	b.WaitState(t, hot.Name, detect.StateDisconnected, 10*time.Second)
+	b.DeleteDevice(t, hot.Name)
+	if len(b.Devices()) != 2 {
+		t.Errorf("devices after unplug = %v, want 2", b.Devices())
+	}
+
+	// The bus restart: NM loses its connection; a restarted NM works again.
+	b.RestartBus(t)
+	select { // an observation for the README, not an assertion
+	case <-b.NM().Done():
+		t.Logf("NM exited after the bus restart: %v", b.NM().Wait(0))
+	case <-time.After(2 * time.Second):
+		_, err := b.Nmcli(t, "general")
+		t.Logf("NM still running 2s after the bus restart; nmcli general: %v", err)
+	}
+	b.RestartNM(t)
+	b.WaitState(t, d.Name, detect.StateDisconnected, 10*time.Second)
+	if out, err := b.Nmcli(t, "-t", "-f", "DEVICE", "device"); err != nil || !containsLine(out, "nmt1") || containsLine(out, "hot1") {
+		t.Errorf("nmcli device after bus and NM restart = %q, %v; want nmt1 and no hot1", out, err)
+	}
+
+	p := b.StartProcess(t, b.ClientNS, []string{"BED_TEST=1"}, "sh", "-c", `echo "bus=$DBUS_SYSTEM_BUS_ADDRESS test=$BED_TEST"; ip -o link show `+d.Name)
+	if err := p.Wait(10 * time.Second); err != nil {
+		t.Fatalf("process: %v\n%s", err, p.Log())
+	}
+	if log := p.Log(); !strings.Contains(log, "bus="+b.BusAddress+" test=1") || !strings.Contains(log, d.MAC.String()) {
+		t.Errorf("process log = %q, want the bus address, the env and %s's link", log, d.Name)
+	}
+
+	if err := b.InClient(t, func() error { _, err := net.InterfaceByName(d.Name); return err }); err != nil {
+		t.Errorf("InClient: %s not found in the client netns: %v", d.Name, err)
+	}
+	if _, err := net.InterfaceByName(d.Name); err == nil {
+		t.Errorf("%s is visible in the host netns", d.Name)
+	}
+	if err := b.InClient(t, func() error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("InClient with a panicking fn = %v, want the panic as an error", err)
+	}
+}
+
+// BenchmarkBedUpDown measures a bed's setup (namespaces, one veth, bus, NM
+// ready) and teardown, as custom metrics.
+func BenchmarkBedUpDown(b *testing.B) {
+	bed.Require(b)
+	var setup, teardown time.Duration
+	for range b.N {
+		tb := &manualCleanup{TB: b}
+		start := time.Now()
+		bed.New(tb, bed.Options{Devices: 1})
+		setup += time.Since(start)
+		start = time.Now()
+		tb.run()
+		teardown += time.Since(start)
+	}
+	b.ReportMetric(float64(setup.Milliseconds())/float64(b.N), "setup-ms/op")
+	b.ReportMetric(float64(teardown.Milliseconds())/float64(b.N), "teardown-ms/op")
+}
+
+// manualCleanup collects t.Cleanup functions and runs them when asked, so a
+// benchmark can time a bed's teardown.
+type manualCleanup struct {
+	testing.TB
+	fns []func()
+}
+
+func (m *manualCleanup) Cleanup(f func()) { m.fns = append(m.fns, f) }
+
+func (m *manualCleanup) run() {
+	for i := len(m.fns) - 1; i >= 0; i-- {
+		m.fns[i]()
+	}
+	m.fns = nil
 }
 
 // stateSeq formats the (state, old, reason) sequence of evs.

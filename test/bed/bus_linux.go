@@ -90,9 +90,9 @@ func (b *Bed) startBus() error {
 }
 
 // RestartBus stops the bus (SIGTERM, by PID) and starts a new one on the same
-// socket. Clients lose their connections: NetworkManager and wpa_supplicant
-// react as they do on a real bus restart (see the README for what was
-// observed); connections made with Dial must be made again.
+// socket. Clients lose their connections: NetworkManager 1.42 keeps running
+// but does not come back on the new bus (call RestartNM after it), and
+// connections made with Dial, or a Recorder, must be made again.
 func (b *Bed) RestartBus(t testing.TB) {
 	t.Helper()
 	b.mu.Lock()
