@@ -2,4 +2,26 @@
 // a pure state machine fed with the ordered stream of device events that
 // raises a Suspicion (auth-loop, auth-failure, dhcp-failure,
 // association-timeout) while spoofing is in effect. It does no I/O.
+//
+// Per (device, connection) it follows NM's activation (PREPARE, CONFIG,
+// NEED_AUTH, IP_CONFIG ... ACTIVATED/FAILED) and counts, inside
+// Config.Window, evidence from events where the spoofed address is in use
+// and the network is not exempt:
+//
+//   - a NEED_AUTH round that ends (next NEED_AUTH, or FAILED) without
+//     reaching IP_CONFIG, once the network was really tried: auth-loop;
+//   - CONFIG -> NEED_AUTH with reason 0 that is not NM's immediate secrets
+//     check (every 802.1X and agent-owned Wi-Fi activation has one): the
+//     Wi-Fi association timeout or the 802.1X auth-timeout: association-timeout;
+//   - FAILED with NO_SECRETS or a supplicant reason (8-11) after a real
+//     try: auth-failure;
+//   - FAILED/IP_CONFIG_UNAVAILABLE from IP_CONFIG with carrier: dhcp-failure.
+//
+// When one event completes several thresholds the first of auth-loop,
+// association-timeout, auth-failure, dhcp-failure wins. At most one
+// Suspicion is raised per episode; the episode ends on ACTIVATED, or on
+// Resolve followed by ACTIVATED or a quiet Window. User disconnects (39) and
+// carrier loss (40) are never evidence. When unsure the detector does not
+// raise: a Suspicion offers to reveal the real address, so silence is the
+// privacy-safe side.
 package detect
