@@ -47,3 +47,101 @@ traces: build
 
 clean:
 	rm -rf bin
+
+# ---- install -----------------------------------------------------------------
+# make install [DESTDIR=...] [PREFIX=/usr/local] [SYSCONFDIR=/etc] ...
+# Installs the binary, the systemd unit, the D-Bus and polkit policies, the
+# desktop agent's autostart file, the NetworkManager snippet, the default
+# policy (never over an existing one), man pages and shell completion.
+# make uninstall removes what install put there; a changed policy.toml stays.
+SYSCONFDIR     ?= /etc
+BINDIR         ?= $(PREFIX)/bin
+DATADIR        ?= $(PREFIX)/share
+MANDIR         ?= $(DATADIR)/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# dbus-daemon, polkitd and NetworkManager read these places only (their own
+# prefix, compiled in), so they do not follow PREFIX; DESTDIR applies.
+DBUSPOLICYDIR  ?= /usr/share/dbus-1/system.d
+POLKITDIR      ?= /usr/share/polkit-1/actions
+NMCONFDIR      ?= /usr/lib/NetworkManager/conf.d
+AUTOSTARTDIR   ?= $(SYSCONFDIR)/xdg/autostart
+POLICYDIR      ?= $(SYSCONFDIR)/mac-nmguard
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR     ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR    ?= $(DATADIR)/fish/vendor_completions.d
+INSTALL        ?= install
+# GENDIR holds what is generated from the binary and the templates (bin/ is
+# git-ignored and removed by make clean).
+GENDIR         ?= bin/gen
+DIST           := cmd/mac-nmguard/dist
+
+.PHONY: install uninstall man completion dist-gen
+
+man: build
+	rm -rf $(GENDIR)/man
+	$(BIN) docs man $(GENDIR)/man
+
+completion: build
+	mkdir -p $(GENDIR)/completion
+	$(BIN) docs completion bash > $(GENDIR)/completion/mac-nmguard.bash
+	$(BIN) docs completion zsh  > $(GENDIR)/completion/_mac-nmguard
+	$(BIN) docs completion fish > $(GENDIR)/completion/mac-nmguard.fish
+
+# dist-gen fills the install paths into the unit and the autostart file.
+dist-gen:
+	mkdir -p $(GENDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  $(DIST)/mac-nmguard.service.in > $(GENDIR)/mac-nmguard.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  $(DIST)/mac-nmguard-agent.desktop.in > $(GENDIR)/mac-nmguard-agent.desktop
+
+install: build man completion dist-gen
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mac-nmguard
+	$(INSTALL) -D -m 0644 $(GENDIR)/mac-nmguard.service $(DESTDIR)$(SYSTEMDUNITDIR)/mac-nmguard.service
+	$(INSTALL) -D -m 0644 $(DIST)/io.github.macnmguard.Guard1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.macnmguard.Guard1.conf
+	$(INSTALL) -D -m 0644 $(DIST)/io.github.macnmguard.policy $(DESTDIR)$(POLKITDIR)/io.github.macnmguard.policy
+	$(INSTALL) -D -m 0644 $(GENDIR)/mac-nmguard-agent.desktop $(DESTDIR)$(AUTOSTARTDIR)/mac-nmguard-agent.desktop
+	$(INSTALL) -D -m 0644 $(DIST)/90-mac-nmguard.conf $(DESTDIR)$(NMCONFDIR)/90-mac-nmguard.conf
+	$(INSTALL) -D -m 0644 $(GENDIR)/completion/mac-nmguard.bash $(DESTDIR)$(BASHCOMPDIR)/mac-nmguard
+	$(INSTALL) -D -m 0644 $(GENDIR)/completion/_mac-nmguard $(DESTDIR)$(ZSHCOMPDIR)/_mac-nmguard
+	$(INSTALL) -D -m 0644 $(GENDIR)/completion/mac-nmguard.fish $(DESTDIR)$(FISHCOMPDIR)/mac-nmguard.fish
+	$(INSTALL) -m 0644 $(GENDIR)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(POLICYDIR)/policy.d
+	@# An existing policy is never overwritten: the shipped one goes next to it.
+	@if [ -e $(DESTDIR)$(POLICYDIR)/policy.toml ] && ! cmp -s $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml; then \
+	  $(INSTALL) -m 0644 $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml.dist; \
+	  echo "install: kept your $(POLICYDIR)/policy.toml; the shipped default is $(POLICYDIR)/policy.toml.dist"; \
+	else \
+	  echo "$(INSTALL) -m 0644 $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml"; \
+	  $(INSTALL) -m 0644 $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "install: now run: systemctl daemon-reload && systemctl enable --now mac-nmguard;"; \
+	  echo "install: reload D-Bus (systemctl reload dbus) and NetworkManager (nmcli general reload)"; \
+	fi
+
+# uninstall removes exactly the files install writes. policy.toml goes only
+# when it is unchanged; the directories under SYSCONFDIR only when empty.
+# Stop the service first (systemctl disable --now mac-nmguard); the kernel
+# backstop outlives it on purpose: `mac-nmguard release` removes it.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mac-nmguard
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/mac-nmguard.service
+	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/io.github.macnmguard.Guard1.conf
+	rm -f $(DESTDIR)$(POLKITDIR)/io.github.macnmguard.policy
+	rm -f $(DESTDIR)$(AUTOSTARTDIR)/mac-nmguard-agent.desktop
+	rm -f $(DESTDIR)$(NMCONFDIR)/90-mac-nmguard.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/mac-nmguard $(DESTDIR)$(ZSHCOMPDIR)/_mac-nmguard $(DESTDIR)$(FISHCOMPDIR)/mac-nmguard.fish
+	rm -f $(DESTDIR)$(MANDIR)/man1/mac-nmguard.1 $(DESTDIR)$(MANDIR)/man1/mac-nmguard-*.1
+	rm -f $(DESTDIR)$(POLICYDIR)/policy.toml.dist
+	@if [ -e $(DESTDIR)$(POLICYDIR)/policy.toml ]; then \
+	  if cmp -s $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml; then \
+	    echo "rm -f $(DESTDIR)$(POLICYDIR)/policy.toml"; rm -f $(DESTDIR)$(POLICYDIR)/policy.toml; \
+	  else \
+	    echo "uninstall: kept $(POLICYDIR)/policy.toml: it was changed"; \
+	  fi; \
+	fi
+	@for d in $(DESTDIR)$(POLICYDIR)/policy.d $(DESTDIR)$(POLICYDIR); do \
+	  if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi; \
+	done
