@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -178,9 +179,12 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 	for _, r := range p.Networks {
 		j.Networks = append(j.Networks, jsonNetRule{r.Name, r.SSID, r.UUID, r.ID, r.Mode, r.Enforcement, r.Source})
 	}
-	out, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "[[network]] > [[device]]" readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(j); err != nil {
 		return nil, fmt.Errorf("encode policy as JSON: %w", err)
 	}
-	return append(out, '\n'), nil
+	return buf.Bytes(), nil
 }

@@ -94,6 +94,9 @@ func TestEncodeJSON(t *testing.T) {
 		got.HoldTimeout != "45s" || len(got.Vendors.Wifi) == 0 {
 		t.Fatalf("JSON view wrong: %+v\n%s", got, b)
 	}
+	if strings.Contains(string(b), `\u003e`) {
+		t.Fatalf("JSON escapes '>':\n%s", b)
+	}
 	// An empty policy has empty lists, not null.
 	b, _ = Default().EncodeJSON()
 	if !strings.Contains(string(b), `"devices": []`) || !strings.Contains(string(b), `"sources": []`) {
