@@ -38,6 +38,9 @@ import (
 type NFTBackstop struct {
 	mu sync.Mutex // serialises check-then-write sequences
 	ns netns.NsHandle
+	// sameNS: ns is the process's namespace, so no setns is needed (see
+	// inProcessNetNS).
+	sameNS bool
 }
 
 var _ Backstop = (*NFTBackstop)(nil)
@@ -50,7 +53,7 @@ func NewBackstop() (*NFTBackstop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open current network namespace: %w", err)
 	}
-	b := &NFTBackstop{ns: ns}
+	b := &NFTBackstop{ns: ns, sameNS: inProcessNetNS(ns)}
 	if _, err := b.open(); err != nil {
 		ns.Close()
 		return nil, err
@@ -62,7 +65,11 @@ func NewBackstop() (*NFTBackstop, error) {
 // buffers one batch and keeps a serialisation error for good, so none is
 // shared between operations. It dials netlink in b's namespace per request.
 func (b *NFTBackstop) open() (*nftables.Conn, error) {
-	conn, err := nftables.New(nftables.WithNetNSFd(int(b.ns)))
+	var opts []nftables.ConnOption
+	if !b.sameNS {
+		opts = append(opts, nftables.WithNetNSFd(int(b.ns)))
+	}
+	conn, err := nftables.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open nftables: %w", err)
 	}

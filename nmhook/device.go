@@ -41,12 +41,11 @@ type devState struct {
 	real       net.HardwareAddr
 	realSource string
 
-	nmKnown  bool
-	nm       NMDevice
-	network  detect.Connection
-	profile  dbus.ObjectPath // active profile's settings path
-	cloned   string          // active profile's cloned-mac-address
-	profiles []NMProfile     // profiles NM could autoconnect at rest
+	nmKnown bool
+	nm      NMDevice
+	network detect.Connection
+	profile dbus.ObjectPath // active profile's settings path
+	cloned  string          // active profile's cloned-mac-address
 
 	gate        gateState
 	verdict     policy.Verdict

@@ -33,7 +33,14 @@ func NewLinks() (*NetlinkLinks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open current network namespace: %w", err)
 	}
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	var h *netlink.Handle
+	if inProcessNetNS(ns) {
+		// No setns: the service runs with CAP_NET_ADMIN only (setns needs
+		// CAP_SYS_ADMIN and the unit's RestrictNamespaces forbids it).
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	}
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("open rtnetlink handle: %w", err)
@@ -180,4 +187,17 @@ func cloneAddr(a net.HardwareAddr) net.HardwareAddr {
 		return nil
 	}
 	return bytes.Clone(a)
+}
+
+// inProcessNetNS reports whether ns is the network namespace of the whole
+// process (its main thread). Then sockets can be opened without setns, which
+// needs CAP_SYS_ADMIN; only a thread moved to another namespace (tests) needs
+// the namespace handle.
+func inProcessNetNS(ns netns.NsHandle) bool {
+	main, err := netns.GetFromPath("/proc/self/ns/net")
+	if err != nil {
+		return false
+	}
+	defer main.Close()
+	return main.Equal(ns)
 }

@@ -52,9 +52,7 @@ func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEven
 	// The library calls the callback from its reader goroutine; it must not
 	// block. One slot is enough: any error ends the subscription.
 	cbErrs := make(chan error, 1)
-	ns := l.ns
 	opts := netlink.LinkSubscribeOptions{
-		Namespace: &ns,
 		ErrorCallback: func(err error) {
 			select {
 			case cbErrs <- err:
@@ -62,6 +60,10 @@ func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEven
 			}
 		},
 		ReceiveBufferSize: subscribeRcvBuf,
+	}
+	if !inProcessNetNS(l.ns) {
+		ns := l.ns
+		opts.Namespace = &ns
 	}
 	if err := netlink.LinkSubscribeWithOptions(in, done, opts); err != nil {
 		close(done)

@@ -49,6 +49,10 @@ type NMProfile struct {
 	ID          string
 	SSID        string
 	Autoconnect bool
+	// InterfaceName binds the profile to one device ("" any device).
+	InterfaceName string
+	// Type is connection.type: "802-3-ethernet", "802-11-wireless", ...
+	Type string
 	// ClonedMAC is what the profile asks NM to set: "" (NM's default,
 	// preserve), "preserve", "permanent", "random", "stable", "stable-ssid"
 	// or an explicit address.
@@ -178,6 +182,8 @@ func profileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Vari
 	con := s["connection"]
 	p.UUID, _ = con["uuid"].Value().(string)
 	p.ID, _ = con["id"].Value().(string)
+	p.InterfaceName, _ = con["interface-name"].Value().(string)
+	p.Type, _ = con["type"].Value().(string)
 	if v, ok := con["autoconnect"].Value().(bool); ok {
 		p.Autoconnect = v
 	}
@@ -240,4 +246,39 @@ func (c nmClient) Activate(ctx context.Context, profile, dev dbus.ObjectPath) er
 		return fmt.Errorf("activate %s on %s: %w", profile, dev, err)
 	}
 	return nil
+}
+
+// AppliesTo reports whether NM could activate the profile on a device of
+// this interface name and NM type. Unknown types are taken to apply (the
+// gate errs on the side of checking).
+func (p NMProfile) AppliesTo(iface, devType string) bool {
+	if p.InterfaceName != "" && p.InterfaceName != iface {
+		return false
+	}
+	switch p.Type {
+	case "802-3-ethernet":
+		return devType == "" || devType == "ethernet" || devType == "veth" || devType == "macvlan"
+	case "802-11-wireless":
+		return devType == "" || devType == "wifi"
+	case "":
+		return true
+	}
+	return false
+}
+
+// Profiles lists every connection profile.
+func (c nmClient) Profiles(ctx context.Context) ([]NMProfile, error) {
+	var paths []dbus.ObjectPath
+	if err := c.call(ctx, "/org/freedesktop/NetworkManager/Settings", nmBusName+".Settings.ListConnections").Store(&paths); err != nil {
+		return nil, fmt.Errorf("list profiles: %w", err)
+	}
+	out := make([]NMProfile, 0, len(paths))
+	for _, path := range paths {
+		p, err := c.Profile(ctx, path)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -61,6 +63,7 @@ type Service struct {
 	violations  []Violation
 	suspicions  []detect.Suspicion
 	onceEx      []policy.Exemption // "use the real address this time" choices
+	profiles    map[dbus.ObjectPath]NMProfile
 	reload      chan chan error
 	calls       chan func()
 	ready       bool
@@ -338,6 +341,11 @@ func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
 		}
 		return
 	}
+	// Events describe the past: one queued before the service's own change
+	// would undo it. Act on the link as it is now.
+	if cur, err := s.cfg.Links.Get(l.Name); err == nil && cur.Index == l.Index {
+		l = cur
+	}
 	d := s.device(l.Name)
 	isNew := d.link.Index != l.Index
 	prev := d.link
@@ -412,7 +420,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		State:           d.nm.State,
 		Network:         s.viewNetwork(d),
 		ActiveClonedMAC: d.cloned,
-		Profiles:        d.profiles,
+		Profiles:        s.profilesFor(d),
 	}
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	d.verdict = dec.Verdict
@@ -430,7 +438,10 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	case dec.Block:
 		s.block(ctx, d, dec, cause, t0)
 	default:
-		if d.gate == gateBlocked || d.gate == gateFailed {
+		// A block is lifted at rest only: a compliant address in flight
+		// (PREPARE comes before NM applies a profile's address) proves
+		// nothing about what the profile will set.
+		if (d.gate == gateBlocked || d.gate == gateFailed) && !activating(d.nm.State) {
 			s.unblock(ctx, d)
 		}
 		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
@@ -450,6 +461,18 @@ func (s *Service) viewNetwork(d *devState) policy.Network {
 		}
 	}
 	return policy.Network{UUID: c.UUID, ID: c.ID, SSID: c.SSID}
+}
+
+// profilesFor lists the profiles NM could autoconnect on d.
+func (s *Service) profilesFor(d *devState) []NMProfile {
+	var out []NMProfile
+	for _, p := range s.profiles {
+		if p.Autoconnect && p.AppliesTo(d.iface, d.nm.Type) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b NMProfile) int { return strings.Compare(string(a.Path), string(b.Path)) })
+	return out
 }
 
 // applyGuard puts the backstop rule in the state the decision asks for.
@@ -521,7 +544,12 @@ func (s *Service) unblock(ctx context.Context, d *devState) {
 // spoof sets a compliant address. If that fails the device is kept down
 // (panic mode, per device).
 func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
+	// NM (or the user) may have brought the link up since the last event:
+	// whoever did expects it up, so it comes back up after the change.
 	wasUp := d.link.Up
+	if cur, err := s.cfg.Links.Get(d.iface); err == nil {
+		wasUp = cur.Up
+	}
 	if dec.Disconnect {
 		if err := s.cfg.Links.SetDown(d.iface); err != nil {
 			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
@@ -561,6 +589,8 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}
 	}
+	s.log.Info("gate: address set", slog.String("device", d.iface), slog.String("address", mac.String()),
+		slog.String("mode", string(dec.Verdict.Mode)), slog.String("cause", cause))
 	s.setGate(d, gateSpoofed, cause+": set "+mac.String()+" ("+string(dec.Verdict.Mode)+")")
 }
 

@@ -21,6 +21,9 @@ func nmMatches() [][]dbus.MatchOption {
 			dbus.WithMatchPathNamespace("/org/freedesktop/NetworkManager/Devices")},
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceAdded")},
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceRemoved")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName + ".Settings"), dbus.WithMatchMember("NewConnection")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmSettingsIface), dbus.WithMatchMember("Updated")},
+		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName + ".Settings"), dbus.WithMatchMember("ConnectionRemoved")},
 		{dbus.WithMatchSender(dbusBusName), dbus.WithMatchInterface(dbusBusName), dbus.WithMatchMember(nameOwnerChanged),
 			dbus.WithMatchArg(0, nmBusName)},
 	}
@@ -59,10 +62,11 @@ func (s *Service) closeBus() {
 // forgetNM drops what the service knew from NM (NM or the bus went away).
 func (s *Service) forgetNM() {
 	for _, d := range s.devs {
-		d.nmKnown, d.nm, d.network, d.profile, d.cloned, d.profiles = false, NMDevice{}, detect.Connection{}, "", "", nil
+		d.nmKnown, d.nm, d.network, d.profile, d.cloned = false, NMDevice{}, detect.Connection{}, "", ""
 		d.autoconnOff = false
 	}
 	s.byPath = map[dbus.ObjectPath]string{}
+	s.profiles = nil
 }
 
 // resyncNM reads every NM device and decides on each.
@@ -79,7 +83,16 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 		s.log.Error("nm: resync failed", slog.String("error", err.Error()))
 		return
 	}
-	s.log.Info("nm: resync", slog.String("why", why), slog.Int("devices", len(devs)))
+	profs, err := s.nm.Profiles(ctx)
+	if err != nil {
+		s.log.Error("nm: resync failed", slog.String("error", err.Error()))
+		return
+	}
+	s.profiles = map[dbus.ObjectPath]NMProfile{}
+	for _, p := range profs {
+		s.profiles[p.Path] = p
+	}
+	s.log.Info("nm: resync", slog.String("why", why), slog.Int("devices", len(devs)), slog.Int("profiles", len(profs)))
 	for _, nd := range devs {
 		s.adoptNMDevice(ctx, nd, time.Now())
 	}
@@ -108,8 +121,7 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) 
 	s.evaluate(ctx, d, "NetworkManager device "+stateName(nd.State), t0)
 }
 
-// refreshConnection reads the active profile (in flight) or the autoconnect
-// profiles (at rest).
+// refreshConnection reads the active profile of a device in flight.
 func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
 		if d.nm.ActiveConnection == "" || d.nm.ActiveConnection == "/" {
@@ -121,16 +133,6 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 			return
 		}
 		d.network, d.profile, d.cloned = p.Network(), p.Path, p.ClonedMAC
-		return
-	}
-	d.profiles = d.profiles[:0]
-	for _, path := range d.nm.AvailableConnections {
-		p, err := s.nm.Profile(ctx, path)
-		if err != nil {
-			s.log.Debug("nm: profile", slog.String("device", d.iface), slog.String("error", err.Error()))
-			continue
-		}
-		d.profiles = append(d.profiles, p)
 	}
 }
 
@@ -166,6 +168,30 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 				d.nmKnown, d.nm = false, NMDevice{}
 			}
 			delete(s.byPath, path)
+		}
+	case nmBusName + ".Settings.NewConnection", nmSettingsIface + ".Updated":
+		// A profile appeared or changed: re-check what NM could autoconnect.
+		path := sig.Path
+		if sig.Name == nmBusName+".Settings.NewConnection" && dbus.Store(sig.Body, &path) != nil {
+			return
+		}
+		p, err := s.nm.Profile(ctx, path)
+		if err != nil {
+			return
+		}
+		if s.profiles == nil {
+			s.profiles = map[dbus.ObjectPath]NMProfile{}
+		}
+		s.profiles[path] = p
+		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
+	case nmBusName + ".Settings.ConnectionRemoved":
+		var path dbus.ObjectPath
+		if dbus.Store(sig.Body, &path) != nil {
+			return
+		}
+		if _, ok := s.profiles[path]; ok {
+			delete(s.profiles, path)
+			s.reevaluateAtRest(ctx, "profile removed", t0)
 		}
 	case nmDeviceIface + ".StateChanged":
 		var nw, old, reason uint32
@@ -235,6 +261,15 @@ func (s *Service) onPropertiesChanged(ctx context.Context, sig *dbus.Signal, t0 
 	d.nm.HwAddress = addr
 	d.link.Addr = mac
 	s.evaluate(ctx, d, "NetworkManager set address "+mac.String(), t0)
+}
+
+// reevaluateAtRest decides again on every device NM is not activating.
+func (s *Service) reevaluateAtRest(ctx context.Context, why string, t0 time.Time) {
+	for _, d := range s.devs {
+		if d.nmKnown && !activating(d.nm.State) {
+			s.evaluate(ctx, d, why, t0)
+		}
+	}
 }
 
 // feedDetector hands the state change to the detector and keeps what it

@@ -13,6 +13,18 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
+// guardOptions are bed options with the service's own D-Bus bus policy (the
+// file `make install` installs) in place, so that it can own its name.
+func guardOptions(t *testing.T, o bed.Options) bed.Options {
+	t.Helper()
+	conf, err := os.ReadFile(filepath.Join("..", "cmd", "mac-nmguard", "dist", "io.github.macnmguard.Guard1.conf"))
+	if err != nil {
+		t.Fatalf("bus policy of the service: %v", err)
+	}
+	o.BusPolicy = append(o.BusPolicy, string(conf))
+	return o
+}
+
 // guard is one running mac-nmguard service in a bed's client namespace.
 type guard struct {
 	b        *bed.Bed

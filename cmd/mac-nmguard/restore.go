@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook"
+)
+
+func init() { subcommands = append(subcommands, newRestoreCmd) }
+
+func newRestoreCmd(_ *globalOptions) *cobra.Command {
+	var connection string
+	var always bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "restore IFACE",
+		Short: "Use the real address on IFACE for one network and reconnect",
+		Long: `Ask the service to use the device's real address for one network and
+reconnect to it. Without --connection it is the network the service suspects
+of rejecting the private address, else the active one. Without --always the
+real address is used this time only; with it, whenever this network is used.
+The service checks with polkit that you may do this.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			scope := "once"
+			if always {
+				scope = "always"
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			res, err := restoreThroughService(ctx, args[0], connection, scope)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), res)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&connection, "connection", "", "connection profile UUID or name (default: the suspected or active one)")
+	cmd.Flags().BoolVar(&always, "always", false, "use the real address for this network from now on, not just this time")
+	cmd.Flags().DurationVar(&timeout, "timeout", 120*time.Second, "how long to wait for the reconnection")
+	return cmd
+}
+
+// restoreThroughService calls Restore and waits for Restored/RestoreFailed.
+func restoreThroughService(ctx context.Context, iface, connection, scope string) (string, error) {
+	conn, err := dbus.ConnectSystemBus(dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
+	if err != nil {
+		return "", fmt.Errorf("connect to the system bus: %w", err)
+	}
+	defer conn.Close()
+	var owner string
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
+		return "", errors.New("the mac-nmguard service is not running; start it (systemctl start mac-nmguard) and try again")
+	}
+	uuid, err := resolveConnection(ctx, conn, connection)
+	if err != nil {
+		return "", err
+	}
+	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(nmhook.APIBusName), dbus.WithMatchInterface(nmhook.APIInterface)); err != nil {
+		return "", fmt.Errorf("subscribe to the service: %w", err)
+	}
+	sigs := make(chan *dbus.Signal, 16)
+	conn.Signal(sigs)
+	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIRestore, 0, iface, uuid, scope).Err; err != nil {
+		return "", fmt.Errorf("restore refused: %w", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no outcome from the service in time: %w", ctx.Err())
+		case sig, ok := <-sigs:
+			if !ok {
+				return "", errors.New("lost the system bus while waiting")
+			}
+			switch sig.Name {
+			case nmhook.APIInterface + "." + nmhook.APISignalRestored:
+				var dev, u, addr string
+				var state uint32
+				if dbus.Store(sig.Body, &dev, &u, &addr, &state) == nil && dev == iface {
+					return fmt.Sprintf("%s reconnected with its real address %s", dev, addr), nil
+				}
+			case nmhook.APIInterface + "." + nmhook.APISignalRestoreFailed:
+				var dev, u, why string
+				if dbus.Store(sig.Body, &dev, &u, &why) == nil && dev == iface {
+					return "", &exitError{code: 1, err: fmt.Errorf("%s: the real address was set but the connection failed: %s", dev, why)}
+				}
+			}
+		}
+	}
+}
+
+// resolveConnection turns a profile name into its UUID ("" stays "").
+func resolveConnection(ctx context.Context, conn *dbus.Conn, connection string) (string, error) {
+	if connection == "" || isUUID(connection) {
+		return connection, nil
+	}
+	var paths []dbus.ObjectPath
+	settings := conn.Object("org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager/Settings")
+	if err := settings.CallWithContext(ctx, "org.freedesktop.NetworkManager.Settings.ListConnections", 0).Store(&paths); err != nil {
+		return "", fmt.Errorf("list NetworkManager profiles: %w", err)
+	}
+	var found []string
+	for _, p := range paths {
+		var s map[string]map[string]dbus.Variant
+		if err := conn.Object("org.freedesktop.NetworkManager", p).CallWithContext(ctx, "org.freedesktop.NetworkManager.Settings.Connection.GetSettings", 0).Store(&s); err != nil {
+			continue
+		}
+		id, _ := s["connection"]["id"].Value().(string)
+		uuid, _ := s["connection"]["uuid"].Value().(string)
+		if id == connection {
+			found = append(found, uuid)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no NetworkManager profile named %q", connection)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%d profiles are named %q; give the UUID", len(found), connection)
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
