@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
 // artifacts is where screenshots go (gitignored).

@@ -121,7 +121,9 @@ func TestBook(t *testing.T) {
 		{"a suspicion known by SSID only: the outcome (with the profile's UUID) finds the restoring slot", []step{
 			{func(b *Book) []Effect { return b.Suspicion(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop")) },
 				[]Effect{Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, SuspicionMessage(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop"))}}},
-			{func(b *Book) []Effect { return b.Action(Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, ActionRestore) }, []Effect{
+			{func(b *Book) []Effect {
+				return b.Action(Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, ActionRestore)
+			}, []Effect{
 				Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, RestoringMessage(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop"))},
 				Call{Key: Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, Method: MethodRestore, Device: "wlan0", Scope: "always"},
 			}},
@@ -133,7 +135,9 @@ func TestBook(t *testing.T) {
 			{func(b *Book) []Effect { return b.Suspicion(susp("id", "", cafeUUID, "x", "auth-loop")) }, none},
 		}},
 		{"a failed dismiss changes nothing", []step{
-			{func(b *Book) []Effect { return b.CallFailed(Call{Key: k1, Method: MethodDismiss, ID: "x"}, "no pending suspicion") }, none},
+			{func(b *Book) []Effect {
+				return b.CallFailed(Call{Key: k1, Method: MethodDismiss, ID: "x"}, "no pending suspicion")
+			}, none},
 		}},
 	}
 	for _, tc := range tests {

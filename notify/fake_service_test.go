@@ -12,8 +12,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
 // servicePolicy lets root own the service's name and anyone call it (what
