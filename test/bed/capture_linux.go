@@ -14,10 +14,12 @@ import (
 // the network side receives them: an AF_PACKET socket in PeerNS counts every
 // frame arriving on a peer end (all devices, hotplugged ones included, and
 // frames the bridge does not forward such as EAPOL). Frames seen again on
-// the bridge itself and frames the network side sends are not counted.
+// the bridge itself, loopback traffic of the network side's daemons and
+// frames the network side sends are not counted.
 type Capture struct {
 	fd     int
 	bridge int // ifindex of the bridge, not counted
+	lo     int // ifindex of loopback, not counted
 	stop   chan struct{}
 	done   chan struct{}
 
@@ -37,6 +39,11 @@ func (b *Bed) StartCapture(t testing.TB) *Capture {
 			return fmt.Errorf("bridge: %w", err)
 		}
 		c.bridge = br.Index
+		lo, err := net.InterfaceByName("lo")
+		if err != nil {
+			return fmt.Errorf("loopback: %w", err)
+		}
+		c.lo = lo.Index
 		fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, int(htons(syscall.ETH_P_ALL)))
 		if err != nil {
 			return fmt.Errorf("packet socket: %w", err)
@@ -99,7 +106,7 @@ func (c *Capture) read() {
 			return
 		}
 		ll, ok := from.(*syscall.SockaddrLinklayer)
-		if !ok || n < 14 || ll.Pkttype == syscall.PACKET_OUTGOING || ll.Ifindex == c.bridge {
+		if !ok || n < 14 || ll.Pkttype == syscall.PACKET_OUTGOING || ll.Ifindex == c.bridge || ll.Ifindex == c.lo {
 			continue
 		}
 		src := net.HardwareAddr(buf[6:12]).String()
