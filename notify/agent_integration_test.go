@@ -135,7 +135,9 @@ func TestIntegrationAgentReplacesPerDeviceAndNetwork(t *testing.T) {
 	c1 := b.mon.Wait(t, 0, wait, func(c notifytest.NotifyCall) bool { return strings.Contains(c.Body, "keeps asking for the password") })
 	second := susp("wlan0/1700000100/2", "wlan0", cafeUUID, "cafe-wifi", "auth-failure")
 	b.svc.raise(t, second)
-	c2 := b.mon.Wait(t, 1, wait, func(c notifytest.NotifyCall) bool { return strings.Contains(c.Body, "refused to let this computer sign in") })
+	c2 := b.mon.Wait(t, 1, wait, func(c notifytest.NotifyCall) bool {
+		return strings.Contains(c.Body, "refused to let this computer sign in")
+	})
 	if c2.ReplacesID != c1.ID || c2.ID != c1.ID {
 		t.Errorf("second suspicion: replaces %d -> id %d, want both %d (one notification per device+network)", c2.ReplacesID, c2.ID, c1.ID)
 	}
