@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mac-nmguard/mac-nmguard/notify"
+)
+
+func init() { subcommands = append(subcommands, newAgentCmd) }
+
+func newAgentCmd(_ *globalOptions) *cobra.Command {
+	var level string
+	var jsonLog bool
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the desktop agent: notifications from the service (in the user's session)",
+		Long: `Run the desktop agent in the user's session (started by the XDG autostart
+file). It listens to the mac-nmguard service on the system bus and shows a
+notification when a network seems to refuse this computer's private address,
+with two choices: use the real address for that network, or keep the address
+private. It also tells when a network card was kept offline because its
+address could not be hidden.
+
+The buses come from DBUS_SYSTEM_BUS_ADDRESS and DBUS_SESSION_BUS_ADDRESS (else
+the standard system socket and $XDG_RUNTIME_DIR/bus). The agent reconnects by
+itself when a bus, the service or the notification server goes away; with no
+notification server it logs what it would have shown. SIGTERM or SIGINT stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := agentLogger(cmd.ErrOrStderr(), level, jsonLog)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return notify.New(notify.Config{Log: log}).Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	f.BoolVar(&jsonLog, "log-json", false, "log JSON lines")
+	return cmd
+}
+
+// agentLogger logs to w (the command's stderr).
+func agentLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	if json {
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, o)), nil
+}
