@@ -1,0 +1,356 @@
+package nmhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// NetworkManager's settings object.
+const (
+	nmSettingsPath     = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings")
+	nmSettingsMgrIface = nmBusName + ".Settings"
+)
+
+// useTempaddrPath is the kernel's default for IPv6 temporary addresses in
+// the current network namespace (NM's fallback for ipv6.ip6-privacy).
+const useTempaddrPath = "/proc/sys/net/ipv6/conf/default/use_tempaddr"
+
+// InspectOptions say where Inspect reads from.
+type InspectOptions struct {
+	PolicyFile string // main policy file
+	PolicyDir  string // policy drop-in directory
+	StatePath  string // the service's state file (read only)
+	// NMConfFile and NMConfDirs are NetworkManager's configuration: the
+	// main file and the conf.d directories, lowest precedence first
+	// (DefaultNMConfFile, DefaultNMConfDirs()).
+	NMConfFile string
+	NMConfDirs []string
+	// Interfaces limits the report to these devices ([] = every device).
+	Interfaces []string
+	// Dial connects to the system bus; nil means the system bus named by
+	// DBUS_SYSTEM_BUS_ADDRESS (or the default socket).
+	Dial func() (*dbus.Conn, error)
+}
+
+// ErrUnknownInterface is wrapped by Inspect's error when an interface named
+// in InspectOptions.Interfaces is known neither to the kernel nor to NM.
+var ErrUnknownInterface = errors.New("unknown interface")
+
+// Inspect gathers what `mac-nmguard check` reports: the kernel's devices
+// (netlink) and backstop (nftables), NetworkManager's devices, profiles and
+// configuration, the policy files, the service's state file and, when the
+// service runs, its own view. It changes nothing. What could not be read
+// is in the report (and makes ExitCode CheckExitNoCheck for NM and the
+// kernel); the error is only for bad input: an interface that does not
+// exist.
+func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
+	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, UseTempaddr: -1}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); gatherKernel(s) }()
+	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial) }()
+	gatherFiles(s, o)
+	wg.Wait()
+	if err := checkInterfaces(s); err != nil {
+		return CheckReport{}, err
+	}
+	return buildReport(s), nil
+}
+
+// checkInterfaces fails when a selected interface is unknown to both the
+// kernel and NetworkManager (when both could be read).
+func checkInterfaces(s *inspectSnapshot) error {
+	if len(s.Interfaces) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, l := range s.Links {
+		known[l.Name] = true
+	}
+	for _, d := range s.NMDevices {
+		known[d.Interface] = true
+	}
+	var missing []string
+	for _, n := range s.Interfaces {
+		if !known[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 || (s.LinksErr != nil && s.NMErr != nil) {
+		return nil
+	}
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%w: %s (devices: %s)", ErrUnknownInterface, strings.Join(missing, ", "), strings.Join(names, ", "))
+}
+
+// gatherFiles reads the policy, the state file, NM's configuration and the
+// kernel's IPv6 privacy default.
+func gatherFiles(s *inspectSnapshot, o InspectOptions) {
+	files, err := policy.ConfigFiles(o.PolicyFile, o.PolicyDir)
+	if err != nil {
+		s.PolicyErr = err
+	} else {
+		s.PolicySources = files
+		s.Policy, s.PolicyErr = policy.LoadFiles(files...)
+	}
+	s.State, s.StateErr = readStateFile(o.StatePath)
+	s.Conf, s.ConfErr = loadNMConf(o.NMConfFile, o.NMConfDirs)
+	if data, err := os.ReadFile(useTempaddrPath); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			s.UseTempaddr = n
+		}
+	}
+}
+
+// readStateFile reads the service's state without changing it (LoadState
+// moves a corrupt file aside; check must not). No file gives nil, nil.
+func readStateFile(path string) (*State, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := readLimitedFile(path, 16<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", path, err)
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("state %s is not valid JSON: %w", path, err)
+	}
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("state %s has format version %d, want %d", path, st.Version, stateVersion)
+	}
+	return st, nil
+}
+
+// gatherBus reads NetworkManager and the service over the system bus.
+func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error)) {
+	if dial == nil {
+		dial = func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() }
+	}
+	conn, err := dial()
+	if err != nil {
+		s.NMErr = fmt.Errorf("cannot connect to the system bus: %w", err)
+		s.Service.Err = s.NMErr
+		if h, herr := os.Hostname(); herr == nil {
+			s.Hostname, s.HostnameFrom = h, "system"
+		}
+		return
+	}
+	defer conn.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.Service = readService(ctx, conn) }()
+	readNM(ctx, s, nmClient{conn: conn})
+	wg.Wait()
+}
+
+// readNM reads NetworkManager's devices, profiles and host name.
+func readNM(ctx context.Context, s *inspectSnapshot, c nmClient) {
+	defer func() {
+		if s.Hostname == "" {
+			if h, err := os.Hostname(); err == nil {
+				s.Hostname, s.HostnameFrom = h, "system"
+			}
+		}
+	}()
+	if !c.Running(ctx) {
+		s.NMErr = errors.New("NetworkManager is not running (" + nmBusName + " has no owner on the system bus)")
+		return
+	}
+	var wg sync.WaitGroup
+	var profErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Profiles, profErr = readProfiles(ctx, c)
+	}()
+	v, err := c.Version(ctx)
+	if err != nil {
+		s.NMErr = err
+		wg.Wait()
+		return
+	}
+	s.NMVersion = v
+	devs, err := readDevices(ctx, c)
+	wg.Wait()
+	if err != nil {
+		s.NMErr = err
+		return
+	}
+	if profErr != nil {
+		s.NMErr = profErr
+		return
+	}
+	s.NMDevices = devs
+	s.Active = map[dbus.ObjectPath]NMProfile{}
+	for _, d := range devs {
+		if d.ActiveConnection == "" || d.ActiveConnection == "/" {
+			continue
+		}
+		p, err := c.ActiveProfile(ctx, d.ActiveConnection)
+		if err != nil {
+			continue // deactivated meanwhile
+		}
+		s.Active[d.Path] = p
+	}
+	if h, err := nmHostname(ctx, c); err == nil && h != "" {
+		s.Hostname, s.HostnameFrom = h, "NetworkManager"
+	}
+}
+
+// inspectWorkers bounds the D-Bus calls check keeps in flight: the answers
+// are pipelined instead of waited for one by one (NetworkManager answers in
+// order on one connection; the latency, not its work, dominates).
+const inspectWorkers = 8
+
+// parallel runs fn(i) for i in [0, n) on up to inspectWorkers goroutines
+// and returns the errors by index.
+func parallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, inspectWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}
+
+// readDevices is nmClient.Devices with the per-device reads (nmClient.Device)
+// pipelined; a device removed between the list and the read is left out.
+func readDevices(ctx context.Context, c nmClient) ([]NMDevice, error) {
+	var paths []dbus.ObjectPath
+	if err := c.call(ctx, nmObjectPath, nmBusName+".GetAllDevices").Store(&paths); err != nil {
+		return nil, fmt.Errorf("list NetworkManager devices: %w", err)
+	}
+	devs := make([]NMDevice, len(paths))
+	errs := parallel(len(paths), func(i int) error {
+		var err error
+		devs[i], err = c.Device(ctx, paths[i])
+		return err
+	})
+	out := devs[:0]
+	for i, err := range errs {
+		if err != nil {
+			if strings.Contains(err.Error(), "UnknownObject") || strings.Contains(err.Error(), "UnknownMethod") {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, devs[i])
+	}
+	return out, nil
+}
+
+// readProfiles lists every connection profile (Settings.ListConnections)
+// and reads each one's settings.
+func readProfiles(ctx context.Context, c nmClient) ([]profileInfo, error) {
+	var paths []dbus.ObjectPath
+	if err := c.call(ctx, nmSettingsPath, nmSettingsMgrIface+".ListConnections").Store(&paths); err != nil {
+		return nil, fmt.Errorf("list NetworkManager profiles: %w", err)
+	}
+	profs := make([]profileInfo, len(paths))
+	errs := parallel(len(paths), func(i int) error {
+		var settings map[string]map[string]dbus.Variant
+		if err := c.call(ctx, paths[i], nmSettingsIface+".GetSettings").Store(&settings); err != nil {
+			return fmt.Errorf("read profile %s: %w", paths[i], err)
+		}
+		profs[i] = profileInfoFromSettings(paths[i], settings)
+		return nil
+	})
+	out := profs[:0]
+	for i, err := range errs {
+		if err != nil {
+			var de dbus.Error
+			if errors.As(err, &de) && strings.Contains(de.Name, "UnknownObject") {
+				continue // deleted meanwhile
+			}
+			return nil, err
+		}
+		out = append(out, profs[i])
+	}
+	return out, nil
+}
+
+// nmHostname is NetworkManager's idea of the host name (Settings.Hostname).
+func nmHostname(ctx context.Context, c nmClient) (string, error) {
+	var v dbus.Variant
+	if err := c.call(ctx, nmSettingsPath, propertiesIface+".Get", nmSettingsMgrIface, "Hostname").Store(&v); err != nil {
+		return "", fmt.Errorf("read NetworkManager host name: %w", err)
+	}
+	h, _ := v.Value().(string)
+	return h, nil
+}
+
+// readService asks the service for its view, when its name has an owner.
+func readService(ctx context.Context, conn *dbus.Conn) serviceView {
+	var sv serviceView
+	var owner string
+	err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, APIBusName).Store(&owner)
+	if err != nil {
+		var de dbus.Error
+		if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.NameHasNoOwner" {
+			sv.Err = fmt.Errorf("ask the bus for %s: %w", APIBusName, err)
+		}
+		return sv
+	}
+	sv.Running = true
+	obj := conn.Object(APIBusName, APIPath)
+	get := func(method string, into any) error {
+		cctx, cancel := context.WithTimeout(ctx, nmCallTimeout)
+		defer cancel()
+		var js string
+		if err := obj.CallWithContext(cctx, method, 0).Store(&js); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		if err := json.Unmarshal([]byte(js), into); err != nil {
+			return fmt.Errorf("%s: answer is not the documented JSON: %w", method, err)
+		}
+		return nil
+	}
+	var errs []error
+	st := &APIStatus{}
+	if err := get(APIStatusMethod, st); err != nil {
+		errs = append(errs, err)
+	} else {
+		sv.Status = st
+	}
+	if err := get(APIListDevices, &sv.Devices); err != nil {
+		errs = append(errs, err)
+	}
+	if err := get(APIListSuspicions, &sv.Suspicions); err != nil {
+		errs = append(errs, err)
+	}
+	sv.Err = errors.Join(errs...)
+	return sv
+}

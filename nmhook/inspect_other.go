@@ -1,0 +1,11 @@
+//go:build !linux
+
+package nmhook
+
+import "errors"
+
+// gatherKernel needs netlink and nftables: Linux only.
+func gatherKernel(s *inspectSnapshot) {
+	s.LinksErr = errors.New("reading the kernel's devices needs Linux (netlink)")
+	s.GuardErr = errors.New("reading the kernel backstop needs Linux (nftables)")
+}

@@ -1,0 +1,174 @@
+package nmhook
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// inspectSnapshot is everything check read, before any judgement: Inspect
+// fills it from the system, buildReport turns it into a report (pure, so
+// the judgement is table-tested without a system).
+type inspectSnapshot struct {
+	Now        time.Time
+	Interfaces []string // only these devices ([] = all)
+
+	Policy        *policy.Policy // nil when PolicyErr
+	PolicySources []string
+	PolicyErr     error
+	StatePath     string
+	State         *State // nil when there is no state file (or it is unreadable)
+	StateErr      error
+
+	Links    []Link
+	LinksErr error
+	IPv6     map[int][]netip.Addr // by ifindex
+	Guards   []GuardRule
+	GuardErr error
+	// UseTempaddr is net.ipv6.conf.default.use_tempaddr (NM's fallback for
+	// ipv6.ip6-privacy); -1 when it could not be read.
+	UseTempaddr int
+
+	NMErr        error // NetworkManager could not be read (bus absent, NM not running)
+	NMVersion    string
+	NMDevices    []NMDevice
+	Active       map[dbus.ObjectPath]NMProfile // device path -> active profile
+	Profiles     []profileInfo
+	Hostname     string
+	HostnameFrom string
+
+	Conf    nmConf
+	ConfErr error
+
+	Service serviceView
+}
+
+// serviceView is what the service said over its D-Bus API.
+type serviceView struct {
+	Running    bool
+	Err        error
+	Status     *APIStatus
+	Devices    []APIDevice
+	Suspicions []APISuspicion
+}
+
+// Connection types check audits (connection.type): the ones that carry a
+// MAC address NM may set.
+const (
+	connTypeEthernet = "802-3-ethernet"
+	connTypeWifi     = "802-11-wireless"
+	connTypeVeth     = "veth"
+)
+
+// profileInfo is one connection profile as check audits it: NMProfile plus
+// the settings that can give the machine away whatever its MAC address.
+// Pointers are nil when NetworkManager left the property out (its default).
+type profileInfo struct {
+	NMProfile
+	IPv4Method    string
+	IPv6Method    string
+	SendHostname4 *bool
+	SendHostname6 *bool
+	Hostname4     string // ipv4.dhcp-hostname
+	Hostname6     string // ipv6.dhcp-hostname
+	FQDN4         string // ipv4.dhcp-fqdn
+	ClientID      string // ipv4.dhcp-client-id
+	DUID          string // ipv6.dhcp-duid
+	AddrGenMode   *int32 // ipv6.addr-gen-mode
+	IP6Privacy    *int32 // ipv6.ip6-privacy
+	Token         string // ipv6.token
+}
+
+// profileInfoFromSettings reads a GetSettings answer; values of unexpected
+// types are treated as absent.
+func profileInfoFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Variant) profileInfo {
+	p := profileInfo{NMProfile: profileFromSettings(path, s)}
+	str := func(sect, key string) string {
+		v, _ := s[sect][key].Value().(string)
+		return v
+	}
+	boolp := func(sect, key string) *bool {
+		if v, ok := s[sect][key].Value().(bool); ok {
+			return &v
+		}
+		return nil
+	}
+	int32p := func(sect, key string) *int32 {
+		if v, ok := s[sect][key].Value().(int32); ok {
+			return &v
+		}
+		return nil
+	}
+	p.IPv4Method = str("ipv4", "method")
+	p.IPv6Method = str("ipv6", "method")
+	p.SendHostname4 = boolp("ipv4", "dhcp-send-hostname")
+	p.SendHostname6 = boolp("ipv6", "dhcp-send-hostname")
+	p.Hostname4 = str("ipv4", "dhcp-hostname")
+	p.Hostname6 = str("ipv6", "dhcp-hostname")
+	p.FQDN4 = str("ipv4", "dhcp-fqdn")
+	p.ClientID = str("ipv4", "dhcp-client-id")
+	p.DUID = str("ipv6", "dhcp-duid")
+	p.AddrGenMode = int32p("ipv6", "addr-gen-mode")
+	p.IP6Privacy = int32p("ipv6", "ip6-privacy")
+	p.Token = str("ipv6", "token")
+	return p
+}
+
+// label names a profile for people: "id" (uuid).
+func (p profileInfo) label() string {
+	return fmt.Sprintf("%q (%s)", p.ID, p.UUID)
+}
+
+// nmcliRef is how nmcli names the profile in a fix: its UUID when known.
+func (p profileInfo) nmcliRef() string {
+	if p.UUID != "" {
+		return p.UUID
+	}
+	return shellQuote(p.ID)
+}
+
+// macSetting is the nmcli name of the profile's cloned-mac-address.
+func (p profileInfo) macSetting() string {
+	if p.Type == connTypeWifi {
+		return "wifi.cloned-mac-address"
+	}
+	return "ethernet.cloned-mac-address"
+}
+
+// audited reports whether check audits this profile's type.
+func (p profileInfo) audited() bool {
+	switch p.Type {
+	case connTypeEthernet, connTypeWifi, connTypeVeth:
+		return true
+	}
+	return false
+}
+
+// nmDeviceType is the NM device type name a profile of this type runs on
+// (for policy rules that match a type), "" when unknown.
+func (p profileInfo) nmDeviceType() string {
+	switch p.Type {
+	case connTypeEthernet:
+		return "ethernet"
+	case connTypeWifi:
+		return "wifi"
+	case connTypeVeth:
+		return "veth"
+	}
+	return ""
+}
+
+// shellQuote quotes s for a shell command line shown to the user.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
