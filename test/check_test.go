@@ -1,0 +1,236 @@
+//go:build linux
+
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/test/bed"
+)
+
+// checkArgs are the arguments that point `mac-nmguard check` at the bed:
+// its own policy and state dirs (empty: the built-in default, no state) and
+// the bed NetworkManager's configuration files instead of the host's.
+func checkArgs(b *bed.Bed, args ...string) []string {
+	dir := filepath.Join(b.Dir, "check")
+	return append([]string{binPath, "check",
+		"--policy", filepath.Join(dir, "policy.toml"),
+		"--policy-dir", filepath.Join(dir, "policy.d"),
+		"--state-dir", filepath.Join(dir, "state"),
+		"--nm-conf", filepath.Join(b.Dir, "NetworkManager.conf"),
+		"--nm-conf-dir", filepath.Join(b.Dir, "nm-sysconf.d"),
+		"--nm-conf-dir", filepath.Join(b.Dir, "nm-conf.d"),
+	}, args...)
+}
+
+// runCheck runs `mac-nmguard check args...` in the bed's client namespace on
+// the bed's bus (bed.StartProcess), waits for it and returns its exit code
+// and its output (stdout, then stderr: they share the log).
+func runCheck(t *testing.T, b *bed.Bed, args ...string) (int, string) {
+	t.Helper()
+	p := b.StartProcess(t, b.ClientNS, nil, checkArgs(b, args...)...)
+	err := p.Wait(60 * time.Second)
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("check did not finish: %v\n%s", err, p.Log())
+		}
+		code = ee.ExitCode()
+	}
+	return code, p.Log()
+}
+
+// decodeReport parses the JSON report at the start of out (stderr follows).
+func decodeReport(t *testing.T, out string) nmhook.CheckReport {
+	t.Helper()
+	var r nmhook.CheckReport
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("check --json output does not parse: %v\n%s", err, out)
+	}
+	return r
+}
+
+func reportDevice(r nmhook.CheckReport, name string) (nmhook.CheckDevice, bool) {
+	for _, d := range r.Devices {
+		if d.Interface == name {
+			return d, true
+		}
+	}
+	return nmhook.CheckDevice{}, false
+}
+
+// TestIntegrationCheckProfilePermanent: a profile with
+// cloned-mac-address=permanent on a device contradicts the default policy
+// (keep-vendor): check exits 1 and names the profile, in text and JSON.
+func TestIntegrationCheckProfilePermanent(t *testing.T) {
+	bed.Require(t)
+	b := bed.New(t, bed.Options{Devices: 2})
+	uuid := b.AddProfile(t, bed.Profile{Name: "chk-permanent", Interface: "nmt0", ClonedMAC: "permanent"})
+	b.AddProfile(t, bed.Profile{Name: "chk-preserve", Interface: "nmt1", ClonedMAC: "preserve"})
+
+	code, out := runCheck(t, b, "--json")
+	if code != nmhook.CheckExitFindings {
+		t.Fatalf("check --json exit code = %d, want %d\n%s", code, nmhook.CheckExitFindings, out)
+	}
+	r := decodeReport(t, out)
+	if r.Format != nmhook.CheckFormat || r.ExitCode != code || r.Compliant {
+		t.Errorf("report format %d exit_code %d compliant %t; want %d, %d, false", r.Format, r.ExitCode, r.Compliant, nmhook.CheckFormat, code)
+	}
+	if !r.NM.Running || r.NM.Version == "" || r.NM.Profiles < 2 {
+		t.Errorf("networkmanager = %+v, want running with a version and >= 2 profiles", r.NM)
+	}
+	var named []nmhook.Finding
+	for _, f := range r.Findings {
+		if f.Kind == nmhook.KindProfileCloned {
+			named = append(named, f)
+		}
+	}
+	if len(named) != 1 || named[0].Profile != "chk-permanent" || named[0].UUID != uuid ||
+		named[0].Severity != nmhook.SeverityViolation || !slices.Equal(named[0].Devices, []string{"nmt0"}) ||
+		!strings.Contains(named[0].Fix, uuid) {
+		t.Errorf("profile findings = %+v, want one violation naming chk-permanent (%s) on nmt0 with a fix naming it", named, uuid)
+	}
+	for i, name := range []string{"nmt0", "nmt1"} {
+		d, ok := reportDevice(r, name)
+		if !ok {
+			t.Fatalf("device %s missing from the report: %+v", name, r.Devices)
+		}
+		if d.NMType != "veth" || d.NMState != "disconnected" || d.Address != bed.DeviceMAC(i).String() || d.Mode != "keep-vendor" {
+			t.Errorf("%s = %+v, want NM veth, disconnected, address %s, mode keep-vendor", name, d, bed.DeviceMAC(i))
+		}
+		// A veth has no permanent address and this bed has no service state.
+		if d.RealSource != "unknown" || d.Verdict != nmhook.VerdictViolation {
+			t.Errorf("%s real source %q verdict %q, want unknown / violation (fail closed)", name, d.RealSource, d.Verdict)
+		}
+	}
+
+	// The same in text, for people, with the profile named.
+	code, out = runCheck(t, b, "nmt0")
+	if code != nmhook.CheckExitFindings {
+		t.Fatalf("check nmt0 exit code = %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{"DEVICE", "nmt0", `"chk-permanent"`, "cloned-mac-address=permanent", "violation(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check nmt0 output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "nmt1") {
+		t.Errorf("check nmt0 shows nmt1:\n%s", out)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("check wrote colour to a file:\n%q", out)
+	}
+}
+
+// TestIntegrationCheckUnknownInterface: a name that is no device is a
+// clear error (exit 2), not an empty report.
+func TestIntegrationCheckUnknownInterface(t *testing.T) {
+	bed.Require(t)
+	b := bed.New(t, bed.Options{Devices: 1})
+	code, out := runCheck(t, b, "nosuch0")
+	if code != nmhook.CheckExitNoCheck || !strings.Contains(out, "unknown interface: nosuch0") {
+		t.Errorf("check nosuch0: exit %d, output:\n%s\nwant exit 2 and \"unknown interface: nosuch0\"", code, out)
+	}
+}
+
+// TestIntegrationCheckNMStopped: with NetworkManager stopped, check exits
+// 2, says why on stderr, and still lists the kernel's devices.
+func TestIntegrationCheckNMStopped(t *testing.T) {
+	bed.Require(t)
+	b := bed.New(t, bed.Options{Devices: 2})
+	b.StopNM(t)
+
+	code, out := runCheck(t, b)
+	if code != nmhook.CheckExitNoCheck {
+		t.Fatalf("exit code = %d, want %d\n%s", code, nmhook.CheckExitNoCheck, out)
+	}
+	if !strings.Contains(out, "mac-nmguard: could not check: NetworkManager is not running") {
+		t.Errorf("output does not say NetworkManager is not running:\n%s", out)
+	}
+	for _, d := range b.Devices() {
+		if !strings.Contains(out, d.Name) || !strings.Contains(out, d.MAC.String()) {
+			t.Errorf("output does not list kernel device %s (%s):\n%s", d.Name, d.MAC, out)
+		}
+	}
+
+	code, out = runCheck(t, b, "--json")
+	if code != nmhook.CheckExitNoCheck {
+		t.Fatalf("--json exit code = %d, want %d\n%s", code, nmhook.CheckExitNoCheck, out)
+	}
+	r := decodeReport(t, out)
+	if r.NM.Running || r.NM.Error == "" || r.ExitCode != nmhook.CheckExitNoCheck || r.Compliant {
+		t.Errorf("report networkmanager %+v exit %d compliant %t; want not running with an error, 2, false", r.NM, r.ExitCode, r.Compliant)
+	}
+	for i, d := range b.Devices() {
+		cd, ok := reportDevice(r, d.Name)
+		if !ok || cd.Address != bed.DeviceMAC(i).String() || cd.Index == 0 || cd.NMType != "" {
+			t.Errorf("device %s = %+v (found %t), want its kernel view (address %s, ifindex, no NM type)", d.Name, cd, ok, bed.DeviceMAC(i))
+		}
+	}
+}
+
+// BenchmarkCheckVsNmcli times one `mac-nmguard check` and one
+// `nmcli -t -f all device show` on a bed with 50 devices, side by side in
+// the same loop, both started the same way (ip netns exec). Goal: check at
+// least 3x faster.
+func BenchmarkCheckVsNmcli(b *testing.B) {
+	bed.Require(b)
+	tb := bed.New(b, bed.Options{Devices: 50})
+	check := append([]string{"netns", "exec", tb.ClientNS}, checkArgs(tb, "--json")...)
+	nmcli := []string{"netns", "exec", tb.ClientNS, "nmcli", "-t", "-f", "all", "device", "show"}
+	env := "DBUS_SYSTEM_BUS_ADDRESS=" + tb.BusAddress
+	var out bytes.Buffer
+	run := func(args []string, okCodes ...int) time.Duration {
+		cmd := exec.Command("ip", args...)
+		cmd.Env = append(cmd.Environ(), env)
+		out.Reset()
+		cmd.Stdout, cmd.Stderr = &out, &out
+		t0 := time.Now()
+		err := cmd.Run()
+		d := time.Since(t0)
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			b.Fatalf("%s: %v", strings.Join(args, " "), err)
+		}
+		if !slices.Contains(okCodes, code) {
+			b.Fatalf("%s: exit %d\n%s", strings.Join(args, " "), code, out.String())
+		}
+		return d
+	}
+	// Warm up both (page cache), and check that check sees all 50.
+	run(nmcli, 0)
+	run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
+	var r nmhook.CheckReport
+	if err := json.NewDecoder(&out).Decode(&r); err != nil {
+		b.Fatalf("check --json: %v", err)
+	}
+	if len(r.Devices) != 50 || !r.NM.Running {
+		b.Fatalf("check saw %d devices (NM running %t), want 50", len(r.Devices), r.NM.Running)
+	}
+	var tCheck, tNmcli time.Duration
+	b.ResetTimer()
+	for range b.N {
+		tCheck += run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
+		tNmcli += run(nmcli, 0)
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(tCheck.Nanoseconds())/n, "check-ns/op")
+	b.ReportMetric(float64(tNmcli.Nanoseconds())/n, "nmcli-ns/op")
+	b.ReportMetric(float64(tNmcli)/float64(tCheck), "nmcli/check")
+}
