@@ -55,9 +55,16 @@ func StartMonitor(t testing.TB, b *Bus) *Monitor {
 	if err != nil {
 		t.Fatalf("notifytest: monitor: %v", err)
 	}
-	t.Cleanup(func() { conn.Close() })
 	msgs := make(chan *dbus.Message, 4096)
 	conn.Eavesdrop(msgs) // from now on godbus hands every message to msgs and answers none
+	t.Cleanup(func() {
+		// godbus's Close closes the eavesdrop channel but leaves it set, and
+		// its reader may still send a message to it (panic: send on closed
+		// channel): unset it first (under godbus's lock), then close.
+		conn.Eavesdrop(nil)
+		conn.Close()
+		close(msgs)
+	})
 	rules := []string{
 		"type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
 		"type='method_return'",
