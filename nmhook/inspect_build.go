@@ -495,9 +495,23 @@ func (b *builder) serviceFindings() {
 	}
 }
 
-// finish sets the verdict and the exit code.
+// severityRank orders findings: violations first, notes last.
+func severityRank(sev string) int {
+	switch sev {
+	case SeverityViolation:
+		return 0
+	case SeverityFinding:
+		return 1
+	}
+	return 2
+}
+
+// finish orders the findings and sets the verdict and the exit code.
 func (b *builder) finish() {
 	r := b.r
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		return severityRank(r.Findings[i].Severity) < severityRank(r.Findings[j].Severity)
+	})
 	r.Compliant = true
 	for _, f := range r.Findings {
 		if f.Severity != SeverityNote {

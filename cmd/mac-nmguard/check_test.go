@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -198,5 +199,53 @@ func TestCheckCommandUnknownInterface(t *testing.T) {
 	err := root.Execute()
 	if exitCode(err) != 2 || !errors.Is(err, nmhook.ErrUnknownInterface) || !strings.Contains(err.Error(), "no-such-dev0") {
 		t.Errorf("err = %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// TestCheckJSONIsDocumented: every field of the --json format is named in
+// README.md's "check" section.
+func TestCheckJSONIsDocumented(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sect, ok := strings.Cut(string(data), "\n## check\n")
+	if !ok {
+		t.Fatal("README.md has no \"## check\" section")
+	}
+	sect, _, _ = strings.Cut(sect, "\n## ")
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(ty reflect.Type) {
+		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice {
+			ty = ty.Elem()
+		}
+		// The service's own types (APIStatus, ...) are documented with its API.
+		ours := strings.HasPrefix(ty.Name(), "Check") || ty.Name() == "Finding"
+		if ty.Kind() != reflect.Struct || ty.PkgPath() != reflect.TypeOf(nmhook.CheckReport{}).PkgPath() || !ours || seen[ty] {
+			return
+		}
+		seen[ty] = true
+		for i := range ty.NumField() {
+			f := ty.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			if !strings.Contains(sect, "`"+name+"`") {
+				t.Errorf("README's check section does not document %s.%s (`%s`)", ty.Name(), f.Name, name)
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(nmhook.CheckReport{}))
+	for _, k := range []string{nmhook.KindPolicyInvalid, nmhook.KindStateUnreadable, nmhook.KindNMUnavailable, nmhook.KindKernelUnavailable,
+		nmhook.KindServiceDown, nmhook.KindServiceError, nmhook.KindDeviceViolation, nmhook.KindRealUnknown, nmhook.KindBackstopMissing,
+		nmhook.KindBackstopUnknown, nmhook.KindProfileCloned, nmhook.KindConfCloned, nmhook.KindScanRandOff, nmhook.KindConfUnreadable,
+		nmhook.KindDHCPHostname, nmhook.KindDHCPClientID, nmhook.KindIPv6EUI64Address, nmhook.KindIPv6AddrGenEUI64, nmhook.KindDHCPv6DUID,
+		nmhook.KindWifiManagement, nmhook.KindSuspicion} {
+		if !strings.Contains(sect, "`"+k+"`") {
+			t.Errorf("README's check section does not list finding kind %q", k)
+		}
 	}
 }
