@@ -282,3 +282,28 @@ func TestIntegrationAgentServiceRestart(t *testing.T) {
 	}
 	run.running(t)
 }
+
+func TestIntegrationAgentSessionBusRestart(t *testing.T) {
+	b := startDesktopBed(t)
+	run := runAgent(t, b.sys.Address, b.desk.Bus.Address)
+	run.logs.waitFor(t, wait, "notification server", "dunst")
+	s := susp("wlan0/1700000000/1", "wlan0", cafeUUID, "cafe-wifi", "auth-loop")
+	b.svc.raise(t, s)
+	b.mon.Wait(t, 0, wait, summaryIs("Network “cafe-wifi” may be refusing this computer"))
+
+	// The session bus goes (dunst with it); a new one comes up with a new
+	// dunst. The agent reconnects and shows the offer that is still open.
+	b.desk.StopServer(t)
+	b.desk.Bus.Stop()
+	run.logs.waitFor(t, wait, "lost the session bus")
+	b.desk.Bus.Start(t)
+	b.mon = notifytest.StartMonitor(t, b.desk.Bus)
+	b.desk.StartServer(t)
+	offer := b.mon.Wait(t, 0, wait, summaryIs("Network “cafe-wifi” may be refusing this computer"))
+	waitDisplayed(t, b.desk, 1)
+	b.desk.InvokeAction(t, offer.ID, "restore")
+	if got := b.svc.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, "always"}) {
+		t.Fatalf("Restore%v after the session bus restart", got)
+	}
+	run.running(t)
+}

@@ -60,10 +60,11 @@ func StartMonitor(t testing.TB, b *Bus) *Monitor {
 	t.Cleanup(func() {
 		// godbus's Close closes the eavesdrop channel but leaves it set, and
 		// its reader may still send a message to it (panic: send on closed
-		// channel): unset it first (under godbus's lock), then close.
+		// channel): unset it first (under godbus's lock), then close. The
+		// channel is left open (godbus may have closed it already, when
+		// the bus went away); the reader stops with the connection.
 		conn.Eavesdrop(nil)
 		conn.Close()
-		close(msgs)
 	})
 	rules := []string{
 		"type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
@@ -83,7 +84,7 @@ func StartMonitor(t testing.TB, b *Bus) *Monitor {
 		t.Fatal("notifytest: BecomeMonitor: no reply")
 	}
 	mon := &Monitor{byKey: map[string]*NotifyCall{}, wake: make(chan struct{})}
-	go mon.read(msgs)
+	go mon.read(conn.Context().Done(), msgs)
 	return mon
 }
 
@@ -97,8 +98,18 @@ func header[T any](m *dbus.Message, f dbus.HeaderField) T {
 	return x
 }
 
-func (mon *Monitor) read(msgs <-chan *dbus.Message) {
-	for m := range msgs {
+func (mon *Monitor) read(closed <-chan struct{}, msgs <-chan *dbus.Message) {
+	for {
+		var m *dbus.Message
+		select {
+		case <-closed:
+			return
+		case msg, ok := <-msgs:
+			if !ok {
+				return
+			}
+			m = msg
+		}
 		switch m.Type {
 		case dbus.TypeMethodCall:
 			if header[string](m, dbus.FieldMember) != "Notify" {
