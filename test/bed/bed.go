@@ -40,6 +40,10 @@ type Options struct {
 	// NMLogLevel is NetworkManager's [logging] level: "" means INFO; "DEBUG" or
 	// "TRACE" for hard cases (slower, logs are large).
 	NMLogLevel string
+	// NMGated: NMConf keeps devices unmanaged until mac-nmguard hands them
+	// to NM (its hotplug gate), so readiness waits for NM only, not for the
+	// devices.
+	NMGated bool
 }
 
 // Bed is one test bed. Its exported fields are fixed for its lifetime.

@@ -154,6 +154,9 @@ func (b *Bed) nmNotReady(conn *dbus.Conn) string {
 	if s, _ := v.Value().(bool); s {
 		return "startup not complete"
 	}
+	if b.opts.NMGated {
+		return "" // devices stay unmanaged until the gate hands them over
+	}
 	b.mu.Lock()
 	devs := append([]Device(nil), b.devices...)
 	off := make(map[string]bool, len(b.carrierOff))
