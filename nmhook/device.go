@@ -53,6 +53,7 @@ type devState struct {
 	held        bool             // the backstop drops everything (hold)
 	autoconnOff bool             // the service turned NM's autoconnect off
 	restoring   *restore         // a restore of the real address under way
+	released    bool             // the service handed the device to NM (Managed=true)
 }
 
 // restore is a "use the real address for this network" under way.

@@ -282,3 +282,11 @@ func (c nmClient) Profiles(ctx context.Context) ([]NMProfile, error) {
 	}
 	return out, nil
 }
+
+// SetManaged hands a device to NetworkManager (or takes it back).
+func (c nmClient) SetManaged(ctx context.Context, dev dbus.ObjectPath, on bool) error {
+	if err := c.call(ctx, dev, propertiesIface+".Set", nmDeviceIface, "Managed", dbus.MakeVariant(on)).Err; err != nil {
+		return fmt.Errorf("set managed=%t on %s: %w", on, dev, err)
+	}
+	return nil
+}

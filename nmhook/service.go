@@ -351,6 +351,7 @@ func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
 	prev := d.link
 	d.link = l
 	if isNew {
+		d.released = false
 		s.learnReal(d)
 		s.log.Info("netlink: device appeared", slog.String("device", l.Name), slog.String("address", l.Addr.String()),
 			slog.String("real", d.real.String()), slog.String("real_source", d.realSource))
@@ -448,6 +449,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			s.setGate(d, gateAllowed, dec.Reason)
 		}
 	}
+	s.release(ctx, d)
 }
 
 // viewNetwork is the network a device is judged for: the active connection
@@ -473,6 +475,37 @@ func (s *Service) profilesFor(d *devState) []NMProfile {
 	}
 	slices.SortFunc(out, func(a, b NMProfile) int { return strings.Compare(string(a.Path), string(b.Path)) })
 	return out
+}
+
+// release hands a device that NM keeps unmanaged (the hotplug gate of the
+// installed NM snippet) to NM, once the gate is satisfied with it. A device
+// blocked, failed or held stays unmanaged: NM never brings it up.
+func (s *Service) release(ctx context.Context, d *devState) {
+	if !d.nmKnown || s.conn == nil || d.released || d.nm.State != detect.StateUnmanaged {
+		return
+	}
+	switch d.gate {
+	case gateAllowed, gateSpoofed, gateIgnored, gateAudit:
+	default:
+		return
+	}
+	if d.gate != gateIgnored && spoofs(d.verdict) && d.guarded == nil {
+		return
+	}
+	// NM takes over an unmanaged device as it finds it ("assume"): a link
+	// left down stays down. Bring it up first; its address is compliant and
+	// the backstop is in place.
+	if !d.link.Up {
+		if err := s.cfg.Links.SetUp(d.iface); err != nil {
+			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+	}
+	if err := s.nm.SetManaged(ctx, d.nm.Path, true); err != nil {
+		s.log.Warn("nm: cannot hand the device to NetworkManager", slog.String("device", d.iface), slog.String("error", err.Error()))
+		return
+	}
+	d.released = true
+	s.log.Info("nm: device handed to NetworkManager", slog.String("device", d.iface), slog.String("address", d.link.Addr.String()))
 }
 
 // applyGuard puts the backstop rule in the state the decision asks for.

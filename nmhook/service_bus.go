@@ -64,6 +64,7 @@ func (s *Service) forgetNM() {
 	for _, d := range s.devs {
 		d.nmKnown, d.nm, d.network, d.profile, d.cloned = false, NMDevice{}, detect.Connection{}, "", ""
 		d.autoconnOff = false
+		d.released = false
 	}
 	s.byPath = map[dbus.ObjectPath]string{}
 	s.profiles = nil
@@ -165,7 +166,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 		}
 		if iface, ok := s.byPath[path]; ok {
 			if d, ok := s.devs[iface]; ok {
-				d.nmKnown, d.nm = false, NMDevice{}
+				d.nmKnown, d.nm, d.released = false, NMDevice{}, false
 			}
 			delete(s.byPath, path)
 		}

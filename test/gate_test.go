@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,7 +186,10 @@ func TestIntegrationGateRemediates(t *testing.T) {
 // it; zero frames from any real address.
 func TestIntegrationGateHotplug50(t *testing.T) {
 	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	const n = 50
+	n := 50
+	if v := os.Getenv("MAC_NMGUARD_HOTPLUG_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
 	b := bed.New(t, guardOptions(t, bed.Options{}))
 	b.StartDHCP(t, nil)
 	capt := b.StartCapture(t)

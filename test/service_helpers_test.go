@@ -22,6 +22,15 @@ func guardOptions(t *testing.T, o bed.Options) bed.Options {
 		t.Fatalf("bus policy of the service: %v", err)
 	}
 	o.BusPolicy = append(o.BusPolicy, string(conf))
+	// NM gets the snippet `make install` installs (hotplug gate included);
+	// the bed's client devices are veths standing in for Ethernet cards, so
+	// the gate covers type:veth too here.
+	nmConf, err := os.ReadFile(filepath.Join("..", "cmd", "mac-nmguard", "dist", "90-mac-nmguard.conf"))
+	if err != nil {
+		t.Fatalf("NetworkManager snippet: %v", err)
+	}
+	o.NMConf += string(nmConf) + "\n[device-mac-nmguard-gate-test-veth]\nmatch-device=type:veth\nmanaged=0\n"
+	o.NMGated = true
 	return o
 }
 
