@@ -1,0 +1,122 @@
+package test
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/test/bed"
+)
+
+// suspicions asks the running service for its pending suspicions.
+func suspicions(t *testing.T, b *bed.Bed) []nmhook.APISuspicion {
+	t.Helper()
+	conn := b.Dial(t)
+	defer conn.Close()
+	var js string
+	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListSuspicions, 0).Store(&js); err != nil {
+		t.Fatalf("ListSuspicions: %v", err)
+	}
+	var out []nmhook.APISuspicion
+	if err := json.Unmarshal([]byte(js), &out); err != nil {
+		t.Fatalf("ListSuspicions answer %q: %v", js, err)
+	}
+	return out
+}
+
+// cli runs the mac-nmguard binary in the client namespace on the bed's bus.
+func cli(t *testing.T, b *bed.Bed, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", b.ClientNS, binPath}, args...)...)
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+b.BusAddress)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestIntegrationDetectAndRestore: a network whose DHCP server only answers
+// the machine's real address (an allow-list) fails twice with the private
+// address; the service raises a dhcp-failure suspicion; `mac-nmguard restore
+// --always` reconnects it with the real address and a lease; a later
+// reconnect uses the real address for that network only.
+func TestIntegrationDetectAndRestore(t *testing.T) {
+	bed.Require(t, "dnsmasq", "nft")
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
+	dev := b.Devices()[0]
+	b.StartDHCP(t, []net.HardwareAddr{dev.MAC})
+	capt := b.StartCapture(t)
+	g := startGuard(t, b, "")
+	spoofed := waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+
+	uuid := b.AddProfile(t, bed.Profile{Name: "office", Interface: dev.Name, DHCPTimeout: 4})
+	for i := range 2 {
+		if err := b.Activate(t, uuid, dev.Name); err == nil {
+			t.Fatalf("attempt %d: activation with the private address succeeded on an allow-list network", i+1)
+		}
+	}
+	line := g.waitLog(t, 10*time.Second, "level=WARN", "detect: the network may be rejecting", "kind=dhcp-failure")
+	// latency: from the service receiving NM's decisive FAILED signal to the
+	// suspicion (a figure for the note, not an assertion).
+	t.Logf("raised: %s", line)
+	sus := suspicions(t, b)
+	if len(sus) != 1 || sus[0].Kind != "dhcp-failure" || sus[0].Connection.UUID != uuid || sus[0].Device != dev.Name {
+		t.Fatalf("pending suspicions = %+v, want one dhcp-failure for %s on %s", sus, uuid, dev.Name)
+	}
+	capt.Stop()
+	if n := capt.Count(dev.MAC); n != 0 {
+		t.Fatalf("LEAK before the user chose: %d frames from the real address", n)
+	}
+	if capt.Count(mustHW(t, spoofed)) == 0 {
+		t.Fatalf("no frame from the private address %s: the DHCP attempts were not seen", spoofed)
+	}
+
+	out, err := cli(t, b, "restore", dev.Name, "--always", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("restore: %v: %s\nservice log:\n%s", err, out, tail(g.p.Log(), 40))
+	}
+	t.Logf("restore: %s", strings.TrimSpace(out))
+	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	if got := linkAddr(t, b, dev.Name); got != strings.ToLower(dev.MAC.String()) {
+		t.Fatalf("after restore %s has %s, want the real %s", dev.Name, got, dev.MAC)
+	}
+	if len(suspicions(t, b)) != 0 {
+		t.Fatalf("suspicion still pending after restore")
+	}
+
+	// Later: disconnect and reconnect: the exempt network uses the real
+	// address again (scope always) ...
+	if err := b.Deactivate(t, uuid); err != nil {
+		t.Fatal(err)
+	}
+	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second) // private again at rest
+	// NM starts with the private address (it keeps the address the card
+	// has); the service sees the exempt network in PREPARE, puts the real
+	// address on and activates the same connection again, so this first
+	// attempt reports an interruption.
+	if err := b.Activate(t, uuid, dev.Name); err != nil {
+		t.Logf("first attempt (interrupted by the service, expected): %v", err)
+	}
+	g.waitLog(t, 10*time.Second, "this network uses the real address")
+	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	if got := linkAddr(t, b, dev.Name); got != strings.ToLower(dev.MAC.String()) {
+		t.Fatalf("reconnect to the exempt network with %s, want the real %s", got, dev.MAC)
+	}
+	// ... and only that one: another network on the same card stays private.
+	if err := b.Deactivate(t, uuid); err != nil {
+		t.Fatal(err)
+	}
+	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	other := b.AddProfile(t, bed.Profile{Name: "cafe", Interface: dev.Name, IPv4Method: "disabled"})
+	if err := b.Activate(t, other, dev.Name); err != nil {
+		t.Fatalf("activate the other network: %v", err)
+	}
+	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	if got := linkAddr(t, b, dev.Name); got == strings.ToLower(dev.MAC.String()) {
+		t.Fatalf("the other network got the real address: the exemption leaked beyond its network")
+	}
+}
