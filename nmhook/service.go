@@ -624,6 +624,10 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 	}
 	s.log.Info("gate: address set", slog.String("device", d.iface), slog.String("address", mac.String()),
 		slog.String("mode", string(dec.Verdict.Mode)), slog.String("cause", cause))
+	if dec.Verdict.Mode == policy.ModePermanent {
+		s.setGate(d, gateAllowed, cause+": real address "+mac.String()+" set ("+dec.Verdict.Rule+")")
+		return
+	}
 	s.setGate(d, gateSpoofed, cause+": set "+mac.String()+" ("+string(dec.Verdict.Mode)+")")
 }
 
