@@ -92,6 +92,7 @@ func TestIntegrationDemo(t *testing.T) {
 	line := g.waitLog(t, 10*time.Second, "violation: refused", "device="+other.Name)
 	n.say("NetworkManager says: %s", errorLine(err.Error()))
 	n.say("mac-nmguard: link down in %s, connection refused.", field(line, "reaction"))
+	n.say("Kernel backstop: %d frame(s) with a real address dropped so far (NetworkManager sends before any signal can stop it).", droppedPackets(nftRuleset(t, b)))
 	if _, err := b.Nmcli(t, "connection", "delete", "leaky"); err != nil {
 		t.Fatal(err)
 	}
