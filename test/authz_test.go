@@ -1,0 +1,377 @@
+package test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+	"github.com/mac-nmguard/mac-nmguard/test/bed"
+)
+
+const (
+	errAccessDenied = "org.freedesktop.DBus.Error.AccessDenied"
+	errInvalidArgs  = "org.freedesktop.DBus.Error.InvalidArgs"
+	// unknownUUID is well formed, and no profile has it.
+	unknownUUID = "00000000-0000-4000-8000-000000000000"
+)
+
+// apiView is everything a caller could change through the API: the
+// service's answers, its state file and the device's address.
+type apiView struct {
+	Status, Devices, Suspicions string
+	State                       string
+	Addr                        string
+}
+
+func viewOf(t *testing.T, b *bed.Bed, g *guard, conn *dbus.Conn, dev string) apiView {
+	t.Helper()
+	obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
+	var v apiView
+	for _, c := range []struct {
+		method string
+		out    *string
+	}{{nmhook.APIStatusMethod, &v.Status}, {nmhook.APIListDevices, &v.Devices}, {nmhook.APIListSuspicions, &v.Suspicions}} {
+		if err := obj.Call(c.method, 0).Store(c.out); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+	}
+	st, err := os.ReadFile(filepath.Join(g.stateDir, "state.json"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	v.State = string(st)
+	v.Addr = linkAddr(t, b, dev)
+	return v
+}
+
+// settledView waits until the view stays the same for half a second (the
+// gate has finished with the device) and returns it.
+func settledView(t *testing.T, b *bed.Bed, g *guard, conn *dbus.Conn, dev string) apiView {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	prev := viewOf(t, b, g, conn, dev)
+	for {
+		time.Sleep(500 * time.Millisecond)
+		cur := viewOf(t, b, g, conn, dev)
+		if cmp.Equal(prev, cur) {
+			return cur
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the service's view did not settle within 20s: %s", cmp.Diff(prev, cur))
+		}
+		prev = cur
+	}
+}
+
+func statusOf(t *testing.T, v apiView) nmhook.APIStatus {
+	t.Helper()
+	var st nmhook.APIStatus
+	if err := json.Unmarshal([]byte(v.Status), &st); err != nil {
+		t.Fatalf("Status: %v: %s", err, v.Status)
+	}
+	return st
+}
+
+// wantErr fails t unless r is the D-Bus error name whose message contains
+// every one of subs.
+func wantErr(t *testing.T, what string, r callResult, name string, subs ...string) {
+	t.Helper()
+	if r.ErrName != name {
+		t.Fatalf("%s: got %s, want the error %s", what, r, name)
+	}
+	for _, s := range subs {
+		if !strings.Contains(r.ErrMsg, s) {
+			t.Fatalf("%s: message %q does not say %q", what, r.ErrMsg, s)
+		}
+	}
+	t.Logf("%s: %s", what, r)
+}
+
+// unchanged fails t when the view after differs from before.
+func unchanged(t *testing.T, what string, before, after apiView) {
+	t.Helper()
+	if d := cmp.Diff(before, after); d != "" {
+		t.Fatalf("%s changed the service (-before +after):\n%s", what, d)
+	}
+}
+
+// apiCall is a call of one of the service's methods with dbus-send args.
+type apiCall struct {
+	method string
+	args   []string
+}
+
+func (c apiCall) String() string {
+	return strings.TrimPrefix(c.method, nmhook.APIInterface+".") + "(" + strings.Join(c.args, ", ") + ")"
+}
+
+func (c apiCall) as(t *testing.T, b *bed.Bed, who caller) callResult {
+	t.Helper()
+	return who.call(t, b, nmhook.APIBusName, string(nmhook.APIPath), c.method, c.args...)
+}
+
+// changingCalls are the three methods that change something, with valid
+// arguments.
+func changingCalls(dev string) []apiCall {
+	return []apiCall{
+		{nmhook.APIRestore, []string{"string:" + dev, "string:" + unknownUUID, "string:once"}},
+		{nmhook.APIRestore, []string{"string:" + dev, "string:", "string:always"}},
+		{nmhook.APIDismiss, []string{"string:some-suspicion"}},
+		{nmhook.APISetSpoofing, []string{"boolean:false"}},
+		{nmhook.APISetSpoofing, []string{"boolean:true"}},
+	}
+}
+
+// TestIntegrationAuthz runs the service's D-Bus API against the real bus
+// policy (dist/io.github.macnmguard.Guard1.conf) and a real polkitd with
+// the shipped actions (dist/io.github.macnmguard.policy): the root-only
+// fallback while polkit is absent, then who may call what, argument
+// validation, introspection, and who may own the name. Callers are
+// dbus-send/busctl processes, as root or as uid 65534 (setpriv), the latter
+// optionally in a faked active session (polkit's allow_active).
+func TestIntegrationAuthz(t *testing.T) {
+	bed.Require(t, "nft")
+	requirePolkit(t)
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
+	dev := b.Devices()[0]
+	nobody := caller{uid: nobodyUID}
+
+	t.Run("bus policy: only root may own the name", func(t *testing.T) {
+		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, nmhook.APIBusName), errAccessDenied, nmhook.APIBusName)
+		// Control: the policy file is installed and lets root own it (the
+		// name is released when dbus-send exits).
+		if r := rootCaller.requestName(t, b, nmhook.APIBusName); r.ErrName != "" || !strings.Contains(r.Reply, "uint32 1") {
+			t.Fatalf("RequestName as root: %s, want reply 1 (primary owner)", r)
+		}
+	})
+
+	g := startGuard(t, b, "")
+	g.waitLog(t, 10*time.Second, "api: serving")
+	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	conn := b.Dial(t)
+	t.Cleanup(func() { conn.Close() })
+
+	t.Run("bus policy: uid 65534 cannot take the name from the service", func(t *testing.T) {
+		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, nmhook.APIBusName), errAccessDenied, nmhook.APIBusName)
+		var owner string
+		if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
+			t.Fatalf("the service lost its name: %v", err)
+		}
+	})
+
+	t.Run("no polkit: root only", func(t *testing.T) {
+		before := settledView(t, b, g, conn, dev.Name)
+		for _, c := range changingCalls(dev.Name) {
+			wantErr(t, c.String()+" as uid 65534", c.as(t, b, nobody), errAccessDenied, "polkit is not running", "uid 65534 is not root")
+		}
+		unchanged(t, "denied calls", before, viewOf(t, b, g, conn, dev.Name))
+		// Root passes the authorisation and reaches the argument check.
+		wantErr(t, "Dismiss as root", apiCall{nmhook.APIDismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
+			errInvalidArgs, `no pending suspicion "some-suspicion"`)
+	})
+
+	pk := startPolkit(t, b)
+
+	t.Run("introspection", func(t *testing.T) {
+		node, err := introspect.Call(conn.Object(nmhook.APIBusName, nmhook.APIPath))
+		if err != nil {
+			t.Fatalf("Introspect: %v", err)
+		}
+		var ifc *introspect.Interface
+		for i := range node.Interfaces {
+			if node.Interfaces[i].Name == nmhook.APIInterface {
+				ifc = &node.Interfaces[i]
+			}
+		}
+		if ifc == nil {
+			t.Fatalf("Introspect has no %s: %+v", nmhook.APIInterface, node.Interfaces)
+		}
+		sig := func(args []introspect.Arg, dir string) string {
+			var s string
+			for _, a := range args {
+				if a.Direction == dir || (dir == "out" && a.Direction == "") {
+					s += a.Type
+				}
+			}
+			return s
+		}
+		methods := map[string]string{}
+		for _, m := range ifc.Methods {
+			methods[m.Name] = sig(m.Args, "in") + "->" + sig(m.Args, "out")
+		}
+		wantMethods := map[string]string{
+			"ListDevices": "->s", "ListSuspicions": "->s", "Status": "->s",
+			"Restore": "sss->", "Dismiss": "s->", "SetSpoofing": "b->",
+		}
+		if d := cmp.Diff(wantMethods, methods); d != "" {
+			t.Fatalf("methods (-want +got):\n%s", d)
+		}
+		signals := map[string]string{}
+		for _, s := range ifc.Signals {
+			signals[s.Name] = sig(s.Args, "out")
+		}
+		wantSignals := map[string]string{
+			nmhook.APISignalViolation: "ssss", nmhook.APISignalSuspicion: "s",
+			nmhook.APISignalRestored: "sssu", nmhook.APISignalRestoreFailed: "sss",
+		}
+		if d := cmp.Diff(wantSignals, signals); d != "" {
+			t.Fatalf("signals (-want +got):\n%s", d)
+		}
+
+		// busctl, as an unprivileged user: the bus policy lets anyone
+		// introspect.
+		out, errOut, err := nobody.run(t, "busctl", "--address="+b.BusAddress, "--no-pager", "--no-legend",
+			"introspect", nmhook.APIBusName, string(nmhook.APIPath), nmhook.APIInterface)
+		if err != nil {
+			t.Fatalf("busctl introspect as uid 65534: %v: %s", err, errOut)
+		}
+		rows := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 {
+				rows[f[0]] = f[1] + " " + f[2]
+			}
+		}
+		for name, want := range map[string]string{
+			".Restore": "method sss", ".Dismiss": "method s", ".SetSpoofing": "method b",
+			".ListDevices": "method -", ".Status": "method -", ".ListSuspicions": "method -",
+			".Violation": "signal ssss", ".Suspicion": "signal s", ".Restored": "signal sssu", ".RestoreFailed": "signal sss",
+		} {
+			if rows[name] != want {
+				t.Errorf("busctl introspect: %s is %q, want %q\n%s", name, rows[name], want, out)
+			}
+		}
+	})
+
+	t.Run("uid 65534 is denied and nothing changes", func(t *testing.T) {
+		before := settledView(t, b, g, conn, dev.Name)
+		// Control: the bus policy lets uid 65534 reach the service, so a
+		// denial below is the service's polkit check, not the bus.
+		if r := (apiCall{nmhook.APIStatusMethod, nil}).as(t, b, nobody); r.ErrName != "" {
+			t.Fatalf("Status as uid 65534: %s", r)
+		}
+		denials := strings.Count(g.p.Log(), "api: access denied")
+		calls := changingCalls(dev.Name)
+		for _, c := range calls {
+			r := c.as(t, b, nobody)
+			if c.method == nmhook.APISetSpoofing {
+				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, policyActionOf(c))
+			} else {
+				// Not in an active session: allow_any is no.
+				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, "not authorised for "+policyActionOf(c))
+			}
+		}
+		if n := strings.Count(g.p.Log(), "api: access denied") - denials; n != len(calls) {
+			t.Errorf("the service logged %d denials, want %d", n, len(calls))
+		}
+		unchanged(t, "denied calls", before, viewOf(t, b, g, conn, dev.Name))
+	})
+
+	t.Run("root may switch spoofing", func(t *testing.T) {
+		settledView(t, b, g, conn, dev.Name)
+		for _, on := range []bool{false, true} {
+			arg := "boolean:false"
+			if on {
+				arg = "boolean:true"
+			}
+			if r := (apiCall{nmhook.APISetSpoofing, []string{arg}}).as(t, b, rootCaller); r.ErrName != "" {
+				t.Fatalf("SetSpoofing(%v) as root: %s", on, r)
+			}
+			v := settledView(t, b, g, conn, dev.Name)
+			if got := statusOf(t, v).Spoof; got != on {
+				t.Fatalf("after SetSpoofing(%v): Status.spoof = %v", on, got)
+			}
+			var st nmhook.State
+			if err := json.Unmarshal([]byte(v.State), &st); err != nil {
+				t.Fatalf("state file: %v", err)
+			}
+			if st.Spoof == nil || *st.Spoof != on {
+				t.Fatalf("after SetSpoofing(%v): state file spoof = %v", on, st.Spoof)
+			}
+		}
+		// Spoofing is on again: the device got a private address back.
+		waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	})
+
+	t.Run("arguments are validated", func(t *testing.T) {
+		before := settledView(t, b, g, conn, dev.Name)
+		for _, c := range []struct {
+			call apiCall
+			subs []string
+		}{
+			{apiCall{nmhook.APIRestore, []string{"string:nosuchdev0", "string:", "string:once"}}, []string{`no device "nosuchdev0"`}},
+			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:not-a-uuid", "string:once"}}, []string{`connection "not-a-uuid" is not a UUID`}},
+			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + unknownUUID, "string:once"}}, []string{"no connection profile with UUID " + unknownUUID}},
+			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:", "string:forever"}}, []string{`scope "forever": use once or always`}},
+			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:", "string:"}}, []string{`scope "": use once or always`}},
+			{apiCall{nmhook.APIRestore, []string{"string:abcdefghijklmnop", "string:", "string:once"}}, []string{`device "abcdefghijklmnop" is not an interface name`}},
+			{apiCall{nmhook.APIRestore, []string{"string:", "string:", "string:once"}}, []string{`device "" is not an interface name`}},
+			{apiCall{nmhook.APIDismiss, []string{"string:"}}, []string{`suspicion id "" is not valid`}},
+			{apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}, []string{`no pending suspicion "no-such-suspicion"`}},
+			// Wrong D-Bus signatures: godbus refuses them before the method.
+			{apiCall{nmhook.APISetSpoofing, []string{"string:yes"}}, nil},
+			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name}}, nil},
+		} {
+			wantErr(t, c.call.String()+" as root", c.call.as(t, b, rootCaller), errInvalidArgs, c.subs...)
+		}
+		unchanged(t, "rejected calls", before, viewOf(t, b, g, conn, dev.Name))
+	})
+
+	t.Run("active session: restore and dismiss allowed, spoofing not", func(t *testing.T) {
+		sess := fakeActiveSession(t, b, pk, nobodyUID)
+		active := caller{uid: nobodyUID, sess: sess}
+		before := settledView(t, b, g, conn, dev.Name)
+		// Authorised: the call reaches the service's own checks.
+		wantErr(t, "Restore as "+active.String(),
+			apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + unknownUUID, "string:once"}}.as(t, b, active),
+			errInvalidArgs, "no connection profile with UUID "+unknownUUID)
+		wantErr(t, "Dismiss as "+active.String(),
+			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
+			errInvalidArgs, `no pending suspicion "no-such-suspicion"`)
+		// set-spoofing is auth_admin even in an active session; no agent.
+		for _, arg := range []string{"boolean:false", "boolean:true"} {
+			wantErr(t, "SetSpoofing as "+active.String(),
+				apiCall{nmhook.APISetSpoofing, []string{arg}}.as(t, b, active),
+				errAccessDenied, nmhook.PolkitActionSetSpoofing)
+		}
+		unchanged(t, "calls in the active session", before, viewOf(t, b, g, conn, dev.Name))
+
+		// A restore for a real profile proceeds: the "always" exemption
+		// is recorded in the state file.
+		uuid := b.AddProfile(t, bed.Profile{Name: "authz-wired", Interface: dev.Name, IPv4Method: "disabled"})
+		if r := (apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + uuid, "string:always"}}).as(t, b, active); r.ErrName != "" {
+			t.Fatalf("Restore of profile %s as %s: %s", uuid, active, r)
+		}
+		v := viewOf(t, b, g, conn, dev.Name)
+		if !slices.ContainsFunc(statusOf(t, v).Exemptions, func(e policy.Exemption) bool {
+			return e.UUID == uuid && e.Scope == policy.ScopeAlways
+		}) {
+			t.Fatalf("Status has no always-exemption for %s after the restore: %s", uuid, v.Status)
+		}
+		if !strings.Contains(v.State, uuid) {
+			t.Fatalf("the state file does not record the exemption for %s:\n%s", uuid, v.State)
+		}
+	})
+}
+
+// policyActionOf is the polkit action the service asks about for c.
+func policyActionOf(c apiCall) string {
+	switch c.method {
+	case nmhook.APIRestore:
+		return nmhook.PolkitActionRestore
+	case nmhook.APIDismiss:
+		return nmhook.PolkitActionDismiss
+	default:
+		return nmhook.PolkitActionSetSpoofing
+	}
+}
