@@ -179,14 +179,10 @@ func (s *Service) dismiss(id string) bool {
 	return false
 }
 
-// setSpoofing records the global switch and re-decides every device.
+// setSpoofing records the global switch (ending a hold) and re-decides
+// every device.
 func (s *Service) setSpoofing(ctx context.Context, spoof bool, why string) {
-	s.state.Spoof = &spoof
-	s.saveState()
-	s.log.Info("policy: spoofing switched", slog.Bool("spoof", spoof), slog.String("by", why))
-	for _, d := range s.devs {
-		s.evaluate(ctx, d, why, time.Now())
-	}
+	s.endHold(ctx, spoof, why)
 }
 
 // ProfileByUUID finds a connection profile's path.
@@ -224,6 +220,10 @@ func (s *Service) apiDevices() []APIDevice {
 		if d.nmKnown {
 			a.NMState = stateName(d.nm.State)
 		}
+		if s.held && d.gate == gateHeld {
+			t := s.heldSince.UTC()
+			a.HeldSince = &t
+		}
 		switch {
 		case d.held:
 			a.Backstop = "hold"
@@ -254,7 +254,12 @@ func (s *Service) apiStatus() APIStatus {
 		Policy:     s.pol.Sources,
 		Exemptions: append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...),
 		Violations: append([]Violation{}, s.violations...),
+		Held:       s.held,
 		NMRunning:  s.conn != nil && len(s.byPath) > 0,
+	}
+	if s.held {
+		t := s.heldSince.UTC()
+		st.HeldSince = &t
 	}
 	return st
 }

@@ -28,6 +28,11 @@ type Config struct {
 	Links    Links
 	Backstop Backstop
 	Log      *slog.Logger
+	// CmdlinePath is the kernel command line read for mac-nmguard.hold and
+	// mac-nmguard.spoof ("" none; the service uses /proc/cmdline).
+	CmdlinePath string
+	// BootIDPath identifies the boot (/proc/sys/kernel/random/boot_id).
+	BootIDPath string
 	// Version is reported by the API's Status.
 	Version string
 	// Ready is called once, when every present device is guarded in the
@@ -64,6 +69,8 @@ type Service struct {
 	suspicions  []detect.Suspicion
 	onceEx      []policy.Exemption // "use the real address this time" choices
 	profiles    map[dbus.ObjectPath]NMProfile
+	held        bool // boot-time hold in force
+	heldSince   time.Time
 	reload      chan chan error
 	calls       chan func()
 	ready       bool
@@ -107,6 +114,7 @@ func New(cfg Config) (*Service, error) {
 	if err := s.newDetector(); err != nil {
 		return nil, err
 	}
+	s.setupHold()
 	return s, nil
 }
 
@@ -182,8 +190,17 @@ func (s *Service) Run(ctx context.Context) error {
 
 	reconnect := time.NewTimer(0)
 	defer reconnect.Stop()
+	holdC, stopHold := s.holdTimer()
+	defer stopHold()
 	for {
 		select {
+		case <-holdC:
+			holdC = nil
+			if s.held {
+				s.log.Warn("hold: no decision in time; resolving to the safe choice: hide the addresses",
+					slog.Duration("timeout", s.pol.HoldTimeout.Duration))
+				s.endHold(ctx, true, "hold timeout")
+			}
 		case <-ctx.Done():
 			s.log.Info("service: stopping; the kernel backstop stays in place")
 			return nil
@@ -422,7 +439,9 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		Network:         s.viewNetwork(d),
 		ActiveClonedMAC: d.cloned,
 		Profiles:        s.profilesFor(d),
+		Hold:            s.held,
 	}
+	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	d.verdict = dec.Verdict
 	s.applyGuard(d, dec)
@@ -436,18 +455,23 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		s.setGate(d, gateAudit, dec.Reason)
 	case dec.Spoof:
 		s.spoof(ctx, d, dec, cause, t0)
+	case dec.Block && s.held:
+		s.hold(ctx, d, dec)
 	case dec.Block:
 		s.block(ctx, d, dec, cause, t0)
 	default:
 		// A block is lifted at rest only: a compliant address in flight
 		// (PREPARE comes before NM applies a profile's address) proves
 		// nothing about what the profile will set.
-		if (d.gate == gateBlocked || d.gate == gateFailed) && !activating(d.nm.State) {
+		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !activating(d.nm.State) {
 			s.unblock(ctx, d)
 		}
 		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
 			s.setGate(d, gateAllowed, dec.Reason)
 		}
+	}
+	if wasHeld && (d.gate == gateSpoofed || d.gate == gateAllowed) {
+		s.unblock(ctx, d)
 	}
 	s.release(ctx, d)
 }
@@ -510,7 +534,21 @@ func (s *Service) release(ctx context.Context, d *devState) {
 
 // applyGuard puts the backstop rule in the state the decision asks for.
 func (s *Service) applyGuard(d *devState, dec decision) {
+	if s.held && dec.Verdict.Guarded {
+		if !d.held {
+			if err := s.cfg.Backstop.Hold(d.iface); err != nil {
+				s.log.Error("backstop: hold failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+				return
+			}
+			d.held, d.guarded = true, nil
+			s.log.Info("backstop: holding (every frame dropped)", slog.String("device", d.iface))
+		}
+		return
+	}
 	want := dec.Guard && len(d.real) == 6
+	if d.held && want {
+		d.guarded = nil // the hold rule is replaced by the guard below
+	}
 	switch {
 	case want && d.guarded.String() != d.real.String():
 		if err := s.cfg.Backstop.Guard(d.iface, d.real); err != nil {
@@ -520,7 +558,7 @@ func (s *Service) applyGuard(d *devState, dec decision) {
 			}
 			return
 		}
-		d.guarded = append(net.HardwareAddr(nil), d.real...)
+		d.guarded, d.held = append(net.HardwareAddr(nil), d.real...), false
 		s.log.Info("backstop: guarding", slog.String("device", d.iface), slog.String("real", d.real.String()))
 	case !want && (d.guarded != nil || d.held):
 		if err := s.cfg.Backstop.Unguard(d.iface); err != nil {
@@ -558,6 +596,25 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 	s.setGate(d, gateBlocked, cause+": "+dec.Reason)
 }
 
+// hold keeps a device silent until the decision: link down, autoconnect
+// off, disconnected if NM is activating it; it stays unmanaged.
+func (s *Service) hold(ctx context.Context, d *devState, dec decision) {
+	if err := s.cfg.Links.SetDown(d.iface); err != nil {
+		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+	}
+	if dec.Disconnect && d.nmKnown {
+		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
+			s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
+		}
+	}
+	if d.nmKnown && s.conn != nil && !d.autoconnOff {
+		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err == nil {
+			d.autoconnOff = true
+		}
+	}
+	s.setGate(d, gateHeld, dec.Reason)
+}
+
 // unblock gives a device back to NM after the service blocked it.
 func (s *Service) unblock(ctx context.Context, d *devState) {
 	if d.autoconnOff && d.nmKnown && s.conn != nil {
@@ -567,7 +624,11 @@ func (s *Service) unblock(ctx context.Context, d *devState) {
 		}
 		d.autoconnOff = false
 	}
-	if !d.link.Up {
+	up := d.link.Up
+	if cur, err := s.cfg.Links.Get(d.iface); err == nil {
+		up = cur.Up
+	}
+	if !up {
 		if err := s.cfg.Links.SetUp(d.iface); err != nil {
 			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}

@@ -40,6 +40,9 @@ type State struct {
 	// Spoof, when set, overrides the policy's global spoof switch (a login
 	// screen's choice through SetSpoofing).
 	Spoof *bool `json:"spoof,omitempty"`
+	// DecidedBoot is the boot id in which Spoof was decided: a hold at a
+	// later boot waits for a new decision.
+	DecidedBoot string `json:"decided_boot,omitempty"`
 	// RealSuccess lists connection UUIDs that once activated with the real
 	// address (history for the detector).
 	RealSuccess []string `json:"real_success,omitempty"`

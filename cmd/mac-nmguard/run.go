@@ -29,7 +29,7 @@ func newLogger(level string, json bool) (*slog.Logger, error) {
 }
 
 func newRunCmd(opts *globalOptions) *cobra.Command {
-	var level string
+	var level, cmdline string
 	var jsonLog bool
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -55,13 +55,15 @@ backstop in place (mac-nmguard release removes it).`,
 				return fmt.Errorf("nftables: %w", err)
 			}
 			svc, err := nmhook.New(nmhook.Config{
-				PolicyFile: opts.policyFile,
-				PolicyDir:  opts.policyDir,
-				StatePath:  filepath.Join(opts.stateDir, "state.json"),
-				Links:      links,
-				Backstop:   backstop,
-				Log:        log,
-				Version:    version,
+				PolicyFile:  opts.policyFile,
+				PolicyDir:   opts.policyDir,
+				StatePath:   filepath.Join(opts.stateDir, "state.json"),
+				Links:       links,
+				Backstop:    backstop,
+				Log:         log,
+				Version:     version,
+				CmdlinePath: cmdline,
+				BootIDPath:  "/proc/sys/kernel/random/boot_id",
 				Ready: func() {
 					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 						log.Warn("sd_notify failed", slog.String("error", err.Error()))
@@ -93,6 +95,7 @@ backstop in place (mac-nmguard release removes it).`,
 	}
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().BoolVar(&jsonLog, "log-json", false, "log as JSON lines")
+	cmd.Flags().StringVar(&cmdline, "kernel-cmdline", "/proc/cmdline", "file with the kernel command line (mac-nmguard.hold=1, mac-nmguard.spoof=0|1)")
 	return cmd
 }
 

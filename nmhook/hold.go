@@ -1,0 +1,126 @@
+package nmhook
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Kernel command line options (for live systems):
+//
+//	mac-nmguard.hold=1     hold every guarded device until a decision
+//	mac-nmguard.spoof=0|1  the decision itself (no hold then)
+const (
+	cmdlineHold  = "mac-nmguard.hold"
+	cmdlineSpoof = "mac-nmguard.spoof"
+)
+
+// cmdlineOptions reads the service's options from a kernel command line.
+func cmdlineOptions(cmdline string) (hold bool, spoof *bool, err error) {
+	for _, f := range strings.Fields(cmdline) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case cmdlineHold:
+			switch v {
+			case "1", "yes", "true":
+				hold = true
+			case "0", "no", "false":
+				hold = false
+			default:
+				return false, nil, fmt.Errorf("kernel command line: %s=%q: use 0 or 1", k, v)
+			}
+		case cmdlineSpoof:
+			var b bool
+			switch v {
+			case "1", "yes", "true":
+				b = true
+			case "0", "no", "false":
+				b = false
+			default:
+				return false, nil, fmt.Errorf("kernel command line: %s=%q: use 0 or 1", k, v)
+			}
+			spoof = &b
+		}
+	}
+	return hold, spoof, nil
+}
+
+// bootID identifies this boot; a decision taken in another boot does not
+// end a hold.
+func bootID(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// setupHold decides at start whether devices are held: the policy's hold
+// setting or the command line's, unless a decision exists for this boot
+// (the command line's spoof option, or SetSpoofing earlier in this boot).
+// An unreadable command line fails closed: it is treated as asking for the
+// hold when the policy does, and reported.
+func (s *Service) setupHold() {
+	hold := s.pol.Hold
+	if s.cfg.CmdlinePath != "" {
+		data, err := os.ReadFile(s.cfg.CmdlinePath)
+		if err != nil {
+			s.log.Warn("hold: cannot read the kernel command line", slog.String("path", s.cfg.CmdlinePath), slog.String("error", err.Error()))
+		} else if h, spoof, err := cmdlineOptions(string(data)); err != nil {
+			s.log.Error("hold: "+err.Error()+"; holding until a decision", slog.String("path", s.cfg.CmdlinePath))
+			hold = true
+		} else {
+			hold = hold || h
+			if spoof != nil {
+				s.log.Info("hold: decision from the kernel command line", slog.Bool("spoof", *spoof))
+				s.state.Spoof, s.state.DecidedBoot = spoof, bootID(s.cfg.BootIDPath)
+				s.saveState()
+				return
+			}
+		}
+	}
+	if !hold {
+		return
+	}
+	if s.state.Spoof != nil && s.state.DecidedBoot != "" && s.state.DecidedBoot == bootID(s.cfg.BootIDPath) {
+		s.log.Info("hold: a decision was already taken in this boot", slog.Bool("spoof", *s.state.Spoof))
+		return
+	}
+	s.held, s.heldSince = true, time.Now()
+	s.log.Warn("hold: every guarded device is kept silent until the user decides whether to hide the address",
+		slog.Duration("timeout", s.pol.HoldTimeout.Duration))
+	softBlockWireless(s.log, true)
+}
+
+// holdTimeout is the channel that fires when the hold times out (nil: none).
+func (s *Service) holdTimer() (<-chan time.Time, func()) {
+	if !s.held || s.pol.HoldTimeout.Duration <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(time.Until(s.heldSince.Add(s.pol.HoldTimeout.Duration)))
+	return t.C, func() { t.Stop() }
+}
+
+// endHold applies a decision: spoof or not, then every device is decided
+// again (addresses set while the links are down, then released to NM).
+func (s *Service) endHold(ctx context.Context, spoof bool, why string) {
+	wasHeld := s.held
+	s.held = false
+	s.state.Spoof, s.state.DecidedBoot = &spoof, bootID(s.cfg.BootIDPath)
+	s.saveState()
+	if wasHeld {
+		s.log.Info("hold: ended", slog.Bool("spoof", spoof), slog.String("by", why), slog.Duration("held_for", time.Since(s.heldSince)))
+		softBlockWireless(s.log, false)
+	} else {
+		s.log.Info("policy: spoofing switched", slog.Bool("spoof", spoof), slog.String("by", why))
+	}
+	for _, d := range s.devs {
+		s.evaluate(ctx, d, why, time.Now())
+	}
+}
