@@ -15,7 +15,7 @@ import (
 
 // guardOptions are bed options with the service's own D-Bus bus policy (the
 // file `make install` installs) in place, so that it can own its name.
-func guardOptions(t *testing.T, o bed.Options) bed.Options {
+func guardOptions(t testing.TB, o bed.Options) bed.Options {
 	t.Helper()
 	conf, err := os.ReadFile(filepath.Join("..", "cmd", "mac-nmguard", "dist", "io.github.macnmguard.Guard1.conf"))
 	if err != nil {
@@ -46,7 +46,7 @@ type guard struct {
 // startGuard writes policyText (empty: no file, the built-in default) and
 // starts `mac-nmguard run` in the client namespace on the bed's bus, then
 // waits for its sd_notify READY=1 on a socket of the test's own.
-func startGuard(t *testing.T, b *bed.Bed, policyText string) *guard {
+func startGuard(t testing.TB, b *bed.Bed, policyText string) *guard {
 	t.Helper()
 	dir := filepath.Join(b.Dir, "guard")
 	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
@@ -62,7 +62,7 @@ func startGuard(t *testing.T, b *bed.Bed, policyText string) *guard {
 	return g
 }
 
-func (g *guard) start(t *testing.T) {
+func (g *guard) start(t testing.TB) {
 	t.Helper()
 	sock := filepath.Join(g.dir, "notify.sock")
 	os.Remove(sock)
@@ -92,7 +92,7 @@ func (g *guard) start(t *testing.T) {
 
 // waitLog waits until the service's log contains every one of subs on one
 // line, and returns that line.
-func (g *guard) waitLog(t *testing.T, timeout time.Duration, subs ...string) string {
+func (g *guard) waitLog(t testing.TB, timeout time.Duration, subs ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -124,7 +124,7 @@ func tail(s string, n int) string {
 }
 
 // linkAddr reads a client device's current address.
-func linkAddr(t *testing.T, b *bed.Bed, dev string) string {
+func linkAddr(t testing.TB, b *bed.Bed, dev string) string {
 	t.Helper()
 	out, err := exec.Command("ip", "-n", b.ClientNS, "-br", "link", "show", "dev", dev).CombinedOutput()
 	if err != nil {
@@ -138,7 +138,7 @@ func linkAddr(t *testing.T, b *bed.Bed, dev string) string {
 }
 
 // waitAddrNot waits until dev's address differs from not, returns it.
-func waitAddrNot(t *testing.T, b *bed.Bed, dev, not string, timeout time.Duration) string {
+func waitAddrNot(t testing.TB, b *bed.Bed, dev, not string, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -154,7 +154,7 @@ func waitAddrNot(t *testing.T, b *bed.Bed, dev, not string, timeout time.Duratio
 }
 
 // ipClient runs ip with args in the client namespace.
-func ipClient(t *testing.T, b *bed.Bed, args ...string) {
+func ipClient(t testing.TB, b *bed.Bed, args ...string) {
 	t.Helper()
 	out, err := exec.Command("ip", append([]string{"-n", b.ClientNS}, args...)...).CombinedOutput()
 	if err != nil {
@@ -163,7 +163,7 @@ func ipClient(t *testing.T, b *bed.Bed, args ...string) {
 }
 
 // nftDropped sums the drop counters of the backstop in the client namespace.
-func nftRuleset(t *testing.T, b *bed.Bed) string {
+func nftRuleset(t testing.TB, b *bed.Bed) string {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "exec", b.ClientNS, "nft", "list", "table", "netdev", "mac_nmguard").CombinedOutput()
 	if err != nil {
