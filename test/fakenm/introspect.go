@@ -112,8 +112,12 @@ func signal(name string, args ...introspect.Arg) introspect.Signal {
 	return introspect.Signal{Name: name, Args: args}
 }
 
-func in(name, sig string) introspect.Arg  { return introspect.Arg{Name: name, Type: sig, Direction: "in"} }
-func out(name, sig string) introspect.Arg { return introspect.Arg{Name: name, Type: sig, Direction: "out"} }
+func in(name, sig string) introspect.Arg {
+	return introspect.Arg{Name: name, Type: sig, Direction: "in"}
+}
+func out(name, sig string) introspect.Arg {
+	return introspect.Arg{Name: name, Type: sig, Direction: "out"}
+}
 func arg(name, sig string) introspect.Arg { return introspect.Arg{Name: name, Type: sig} }
 
 // propDecls describes the properties of a prop.Map interface; writable ones
