@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -255,13 +254,18 @@ func (s *Service) onPropertiesChanged(ctx context.Context, sig *dbus.Signal, t0 
 	}
 	d := s.devs[name]
 	addr, _ := hw.Value().(string)
-	mac, err := net.ParseMAC(addr)
-	if d == nil || err != nil || strings.EqualFold(mac.String(), d.link.Addr.String()) {
+	if d == nil {
 		return
 	}
 	d.nm.HwAddress = addr
-	d.link.Addr = mac
-	s.evaluate(ctx, d, "NetworkManager set address "+mac.String(), t0)
+	// NM emits property changes late (batched on idle): the value may be
+	// stale by now. The kernel says what the address is.
+	cur, err := s.cfg.Links.Get(d.iface)
+	if err != nil || cur.Index != d.link.Index || strings.EqualFold(cur.Addr.String(), d.link.Addr.String()) {
+		return
+	}
+	d.link = cur
+	s.evaluate(ctx, d, "NetworkManager set address "+cur.Addr.String(), t0)
 }
 
 // reevaluateAtRest decides again on every device NM is not activating.
