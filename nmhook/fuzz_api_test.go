@@ -91,10 +91,10 @@ func startPrivateBus(t testing.TB) string {
 
 // apiFuzzBed is a service on a fake kernel with its API on a private bus.
 type apiFuzzBed struct {
-	svc   *Service
-	k     *fakeKernel
-	addr  string
-	conn  *dbus.Conn
+	svc    *Service
+	k      *fakeKernel
+	addr   string
+	conn   *dbus.Conn
 	isRoot bool // the caller is root: authorize lets it through
 }
 
