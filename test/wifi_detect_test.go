@@ -454,6 +454,17 @@ func TestIntegrationWifiDetectFakeNMRefusesRealAddressProfile(t *testing.T) {
 	if err := r.nm.Err(); err != nil {
 		t.Error(err)
 	}
+	// For the report, not judged here: how often the service refused this
+	// one activation (the address change in PREPARE and the CONFIG state
+	// each count) and what its gate says afterwards.
+	disconnects := 0
+	for _, c := range r.nm.Calls() {
+		if c.Member == "Disconnect" {
+			disconnects++
+		}
+	}
+	t.Logf("refusals logged: %d, Disconnect calls: %d, gate afterwards: %q",
+		strings.Count(r.g.p.Log(), "violation: refused"), disconnects, r.waitDevice(t, "disconnected").Gate)
 }
 
 // TestIntegrationWifiDetectFakeNMBlocksAutoconnectProfileAtRest: an
