@@ -54,6 +54,7 @@ type devState struct {
 	autoconnOff bool             // the service turned NM's autoconnect off
 	restoring   *restore         // a restore of the real address under way
 	released    bool             // the service handed the device to NM (Managed=true)
+	refusedAC   dbus.ObjectPath  // the active connection last refused
 }
 
 // restore is a "use the real address for this network" under way.

@@ -211,13 +211,19 @@ func (c nmClient) ActiveProfile(ctx context.Context, ac dbus.ObjectPath) (NMProf
 	if ac == "" || ac == "/" {
 		return NMProfile{}, errors.New("no active connection")
 	}
-	var v dbus.Variant
-	if err := c.call(ctx, ac, propertiesIface+".Get", nmACIface, "Connection").Store(&v); err != nil {
-		return NMProfile{}, fmt.Errorf("read active connection %s: %w", ac, err)
+	props, err := c.getAll(ctx, ac, nmACIface)
+	if err != nil {
+		return NMProfile{}, err
 	}
-	path, ok := v.Value().(dbus.ObjectPath)
+	// A device's ActiveConnection can still name the previous, dying one
+	// right after a new activation starts: only an activating or activated
+	// one (NMActiveConnectionState 1, 2) says what the device is joining.
+	if st, _ := props["State"].Value().(uint32); st != 1 && st != 2 {
+		return NMProfile{}, fmt.Errorf("active connection %s is in state %d, not activating", ac, st)
+	}
+	path, ok := props["Connection"].Value().(dbus.ObjectPath)
 	if !ok {
-		return NMProfile{}, fmt.Errorf("active connection %s: Connection has type %s", ac, v.Signature())
+		return NMProfile{}, fmt.Errorf("active connection %s: Connection has type %s", ac, props["Connection"].Signature())
 	}
 	return c.Profile(ctx, path)
 }

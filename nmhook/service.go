@@ -578,6 +578,14 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 	if downErr != nil {
 		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", downErr.Error()))
 	}
+	// One activation is refused once, though its address change (netlink,
+	// PREPARE) and its next state (CONFIG) both show the violation.
+	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC == d.nm.ActiveConnection {
+		return
+	}
+	if dec.Disconnect {
+		d.refusedAC = d.nm.ActiveConnection
+	}
 	if dec.Disconnect && d.nmKnown {
 		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
 			s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))

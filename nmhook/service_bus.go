@@ -125,11 +125,15 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) 
 func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
 		if d.nm.ActiveConnection == "" || d.nm.ActiveConnection == "/" {
+			// Not readable yet: judge without a network rather than with
+			// the previous one (an exemption must not carry over).
+			d.network, d.profile, d.cloned = detect.Connection{}, "", ""
 			return
 		}
 		p, err := s.nm.ActiveProfile(ctx, d.nm.ActiveConnection)
 		if err != nil {
 			s.log.Debug("nm: active profile", slog.String("device", d.iface), slog.String("error", err.Error()))
+			d.network, d.profile, d.cloned = detect.Connection{}, "", ""
 			return
 		}
 		d.network, d.profile, d.cloned = p.Network(), p.Path, p.ClonedMAC
@@ -224,6 +228,9 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	if nd, err := s.nm.Device(ctx, path); err == nil {
 		nd.State = nw // a read after a signal can already show a later value
 		d.nm = nd
+	}
+	if nw == detect.StatePrepare {
+		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
 	}
 	if nw == detect.StatePrepare || d.network.UUID == "" || !activating(nw) {
 		s.refreshConnection(ctx, d)
