@@ -148,3 +148,33 @@ func waitConnected(t *testing.T, b *bed.Bed, dev, id string, ok func(addr string
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestIntegrationDetect8021XWrongPassword: wired 802.1X with the private
+// address and an agent that keeps giving a wrong password (what an
+// authenticator that rejects unknown addresses looks like from NM): the
+// service raises an authentication suspicion. On wired 802.1X NM's only
+// sign is the repeated authentication timeout (reason 0), so the kind is
+// association-timeout (or auth-failure / auth-loop, which say the same).
+func TestIntegrationDetect8021XWrongPassword(t *testing.T) {
+	bed.Require(t, "hostapd", "wpa_supplicant", "nft")
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
+	dev := b.Devices()[0]
+	g := startGuard(t, b, "")
+	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	g.waitLog(t, 10*time.Second, "nm: device handed to NetworkManager", "device="+dev.Name)
+	b.Start8021X(t)
+	uuid := b.AddProfile(t, bed.Profile{Name: "campus", Interface: dev.Name, DHCPTimeout: 5,
+		EAP: &bed.EAP{Password: "wrongpass", AuthTimeout: 3}})
+	agentAnswers(t, b, uuid, dev.Name, 6)
+	line := g.waitLog(t, 30*time.Second, "level=WARN", "detect: the network may be rejecting", "connection=campus")
+	kind := field(line, "kind")
+	switch kind {
+	case "association-timeout", "auth-failure", "auth-loop":
+	default:
+		t.Fatalf("suspicion of kind %q, want an authentication kind: %s", kind, line)
+	}
+	t.Logf("raised: %s", line)
+	if sus := suspicions(t, b); len(sus) != 1 || sus[0].Connection.UUID != uuid {
+		t.Fatalf("pending suspicions %+v, want one for %s", sus, uuid)
+	}
+}
