@@ -5,6 +5,7 @@ DESTDIR   ?=
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BIN       := bin/mac-nmguard
 FUZZTIME  ?= 10s
+STATICCHECK ?= v0.8.2
 LDFLAGS   := -X main.version=$(VERSION)
 
 .PHONY: all build test unit integration fuzz bench lint deps traces demo clean
@@ -27,7 +28,7 @@ unit:
 
 # Each fuzz target runs for FUZZTIME; the seeds also run in every plain `go test`.
 fuzz:
-	@set -e; for pkg in ./policy ./detect; do \
+	@set -e; for pkg in ./policy ./detect ./nmhook; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
@@ -41,6 +42,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 # demo: the real service gating a real NetworkManager in a private sandbox
 # (namespaces, private D-Bus bus), narrated; needs root; leaves nothing behind.

@@ -177,7 +177,7 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		j.Devices = append(j.Devices, jsonDeviceRule{r.Name, r.Interface, r.Type, r.Driver, r.RealPrefix.String(), r.Mode, r.Enforcement, r.Source})
 	}
 	for _, r := range p.Networks {
-		j.Networks = append(j.Networks, jsonNetRule{r.Name, r.SSID, r.UUID, r.ID, r.Mode, r.Enforcement, r.Source})
+		j.Networks = append(j.Networks, jsonNetRule(r))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
