@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -168,17 +167,16 @@ func TestIntegrationFaultNMKilledDuringActivation(t *testing.T) {
 	}
 	for round, delay := range []time.Duration{150 * time.Millisecond, 600 * time.Millisecond, 1500 * time.Millisecond} {
 		appeared := g.countLog("NetworkManager (re)appeared")
-		var wg sync.WaitGroup
+		// --wait 0: nmcli returns once NM has the request (an nmcli
+		// waiting for the outcome sits out its whole --wait after NM is
+		// killed: it does not notice NM leaving the bus).
 		for _, d := range devs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = b.Activate(t, uuids[d.Name], d.Name) // cut short by the kill, or done
-			}()
+			if _, err := b.Nmcli(t, "--wait", "0", "connection", "up", "uuid", uuids[d.Name], "ifname", d.Name); err != nil {
+				t.Fatalf("%s: start activation: %v", d.Name, err)
+			}
 		}
 		time.Sleep(delay)
 		b.KillNM(t, syscall.SIGKILL)
-		wg.Wait()
 		compliantAll(t, b, devs) // NM is gone: the kernel side alone
 		b.StartNM(t)
 		g.waitLogCount(t, appeared+1, 15*time.Second, "NetworkManager (re)appeared")
