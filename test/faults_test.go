@@ -351,6 +351,7 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 		if i > 0 {
 			g.waitLog(t, 10*time.Second, "backstop: adopted rule", "device="+devs[0].Name)
 		}
+		g.waitLog(t, 10*time.Second, "api: serving")
 		dev := b.AddDevice(t, fmt.Sprintf("k%d", i), bed.DeviceMAC(100+i))
 		devs = append(devs, dev)
 		stop := make(chan struct{})
@@ -375,7 +376,11 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 		}
 		_ = g.p.Wait(10 * time.Second)
 		close(stop)
-		writes += <-done
+		n := <-done
+		if n == 0 {
+			t.Fatalf("round %d: no SetSpoofing call succeeded before the kill: nothing was being written", i)
+		}
+		writes += n
 		st := readState(t, statePath)
 		if len(st.Exemptions) != 1 || st.Exemptions[0] != ex {
 			t.Fatalf("round %d: exemptions after SIGKILL = %+v, want [%+v]", i, st.Exemptions, ex)
@@ -385,6 +390,7 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 	for _, d := range devs {
 		g.waitLog(t, 10*time.Second, "backstop: adopted rule", "device="+d.Name)
 	}
+	g.waitLog(t, 10*time.Second, "api: serving")
 	st := status(t, b)
 	if len(st.Exemptions) != 1 || st.Exemptions[0] != ex {
 		t.Fatalf("exemptions after %d kills: %+v, want [%+v]", rounds, st.Exemptions, ex)
