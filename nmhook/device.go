@@ -57,14 +57,27 @@ type devState struct {
 	refusedAC   dbus.ObjectPath  // the active connection last refused
 }
 
-// restore is a "use the real address for this network" under way.
+// restore is a "use the real address for this network" under way, or the
+// reconnect of an exempt network that started with a private address.
 type restore struct {
 	conn    detect.Connection
 	profile dbus.ObjectPath
-	scope   policy.Scope
+	scope   policy.Scope // "" for the reconnect of an exempt network
 	started time.Time
-	active  bool // the Activate call has been made
+	phase   restorePhase
 }
+
+// restorePhase: the card is first disconnected (NM resets its address when
+// the deactivation ends), then given its real address while down, then,
+// once NM sees it DISCONNECTED again with carrier, the connection is
+// activated.
+type restorePhase int
+
+const (
+	restoreDisconnecting restorePhase = iota // waiting for NM to finish deactivating
+	restoreSettling                          // real address set; waiting for NM to see the card ready
+	restoreActivating                        // ActivateConnection called; waiting for the outcome
+)
 
 // setGate is the one place a device's gate state changes; it logs
 // "old -> new (reason)".

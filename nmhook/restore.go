@@ -67,28 +67,65 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 	s.det.Resolve(device, conn.UUID)
 	s.dropSuspicions(device, conn.UUID)
 
-	d.restoring = &restore{conn: conn, profile: path, scope: scope, started: time.Now()}
-	if activating(d.nm.State) {
-		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
-			s.log.Debug("nm: disconnect before restore", slog.String("error", err.Error()))
+	s.beginRestore(ctx, d, conn, path, scope)
+	return nil
+}
+
+// beginRestore starts the phases of a restore (see restorePhase).
+func (s *Service) beginRestore(ctx context.Context, d *devState, conn detect.Connection, profile dbus.ObjectPath, scope policy.Scope) {
+	d.restoring = &restore{conn: conn, profile: profile, scope: scope, started: time.Now(), phase: restoreDisconnecting}
+	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating {
+		if activating(d.nm.State) {
+			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
+				s.log.Debug("nm: disconnect before restore", slog.String("error", err.Error()))
+			}
 		}
+		return // restoreProgress goes on when NM reports the card at rest
 	}
-	d.nm.State = detect.StateDisconnected
+	s.restoreSetAddress(ctx, d)
+}
+
+// restoreSetAddress puts the real address on the card at rest and waits for
+// NM to see it ready (or activates at once when NM has nothing to report).
+func (s *Service) restoreSetAddress(ctx context.Context, d *devState) {
 	if d.autoconnOff {
 		s.unblock(ctx, d)
 	}
-	s.evaluate(ctx, d, "restore requested", time.Now())
+	before := d.link.Addr.String()
+	s.evaluate(ctx, d, "restore: real address for "+d.restoring.conn.ID, time.Now())
+	if d.restoring == nil {
+		return
+	}
 	if d.link.Addr.String() != d.real.String() {
-		err := fmt.Errorf("could not put the real address on %s (gate %s)", device, d.gate)
-		s.failRestore(d, err.Error())
-		return err
+		s.failRestore(d, fmt.Sprintf("could not put the real address on %s (gate %s)", d.iface, d.gate))
+		return
 	}
-	if err := s.nm.Activate(ctx, path, d.nm.Path); err != nil {
-		s.failRestore(d, err.Error())
-		return err
+	d.restoring.phase = restoreSettling
+	if before == d.link.Addr.String() && d.nm.State == detect.StateDisconnected {
+		// Nothing changed on the link: NM has nothing more to report.
+		s.restoreActivate(ctx, d)
+		return
 	}
-	d.restoring.active = true
-	return nil
+	// The address change took the link down and up: NM reports the carrier
+	// loss and return (UNAVAILABLE, then DISCONNECTED); activating before
+	// that gets the activation cancelled.
+	// NM reports the carrier coming back; a timer makes sure nothing waits
+	// for ever if it does not.
+	iface, r := d.iface, d.restoring
+	time.AfterFunc(3*time.Second, func() {
+		s.post(func() {
+			if d2, ok := s.devs[iface]; ok && d2.restoring == r && r.phase == restoreSettling {
+				s.restoreActivate(context.Background(), d2)
+			}
+		})
+	})
+}
+
+func (s *Service) restoreActivate(ctx context.Context, d *devState) {
+	d.restoring.phase = restoreActivating
+	if err := s.nm.Activate(ctx, d.restoring.profile, d.nm.Path); err != nil {
+		s.failRestore(d, err.Error())
+	}
 }
 
 func hasExemption(list []policy.Exemption, ex policy.Exemption) bool {
@@ -101,23 +138,36 @@ func hasExemption(list []policy.Exemption, ex policy.Exemption) bool {
 }
 
 // restoreProgress follows a restore through NM's states.
-func (s *Service) restoreProgress(d *devState, nw, reason uint32) {
+func (s *Service) restoreProgress(ctx context.Context, d *devState, nw, reason uint32) {
 	r := d.restoring
-	if r == nil || !r.active {
+	if r == nil {
 		if nw == detect.StateDisconnected || nw == detect.StateFailed {
 			s.endOnce(d)
 		}
 		return
 	}
-	switch nw {
-	case detect.StateActivated:
-		s.log.Info("restore: connected with the real address", slog.String("device", d.iface),
-			slog.String("connection", r.conn.ID), slog.String("address", d.link.Addr.String()),
-			slog.Duration("took", time.Since(r.started)))
-		s.emit(APISignalRestored, d.iface, r.conn.UUID, d.link.Addr.String(), nw)
-		d.restoring = nil
-	case detect.StateFailed:
-		s.failRestore(d, fmt.Sprintf("NetworkManager failed the connection (reason %d)", reason))
+	switch r.phase {
+	case restoreDisconnecting:
+		if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
+			s.restoreSetAddress(ctx, d)
+		}
+	case restoreSettling:
+		if nw == detect.StateDisconnected {
+			s.restoreActivate(ctx, d)
+		}
+	case restoreActivating:
+		switch nw {
+		case detect.StateActivated:
+			s.log.Info("restore: connected with the real address", slog.String("device", d.iface),
+				slog.String("connection", r.conn.ID), slog.String("address", d.link.Addr.String()),
+				slog.Duration("took", time.Since(r.started)))
+			if r.scope != "" {
+				s.emit(APISignalRestored, d.iface, r.conn.UUID, d.link.Addr.String(), nw)
+			}
+			d.restoring = nil
+		case detect.StateFailed:
+			s.failRestore(d, fmt.Sprintf("NetworkManager failed the connection (reason %d)", reason))
+		}
 	}
 }
 
@@ -127,7 +177,9 @@ func (s *Service) failRestore(d *devState, why string) {
 		return
 	}
 	s.log.Warn("restore: failed", slog.String("device", d.iface), slog.String("connection", r.conn.ID), slog.String("reason", why))
-	s.emit(APISignalRestoreFailed, d.iface, r.conn.UUID, why)
+	if r.scope != "" {
+		s.emit(APISignalRestoreFailed, d.iface, r.conn.UUID, why)
+	}
 	d.restoring = nil
 	s.endOnce(d)
 }

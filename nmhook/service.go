@@ -73,6 +73,7 @@ type Service struct {
 	heldSince   time.Time
 	reload      chan chan error
 	calls       chan func()
+	stopped     chan struct{} // closed when Run returns
 	ready       bool
 	lastBackoff time.Duration
 }
@@ -90,12 +91,13 @@ func New(cfg Config) (*Service, error) {
 		cfg.Dial = DialSystemBus
 	}
 	s := &Service{
-		cfg:    cfg,
-		log:    cfg.Log,
-		devs:   map[string]*devState{},
-		byPath: map[dbus.ObjectPath]string{},
-		reload: make(chan chan error),
-		calls:  make(chan func()),
+		cfg:     cfg,
+		log:     cfg.Log,
+		devs:    map[string]*devState{},
+		byPath:  map[dbus.ObjectPath]string{},
+		reload:  make(chan chan error),
+		calls:   make(chan func()),
+		stopped: make(chan struct{}),
 	}
 	pol, err := policy.Load(cfg.PolicyFile, cfg.PolicyDir)
 	if err != nil {
@@ -155,6 +157,17 @@ func (s *Service) Reload(ctx context.Context) error {
 	}
 }
 
+// post hands fn to the service loop without waiting (timers); it is
+// dropped when the service has stopped.
+func (s *Service) post(fn func()) {
+	go func() {
+		select {
+		case s.calls <- fn:
+		case <-s.stopped:
+		}
+	}()
+}
+
 // do runs fn in the service loop and waits for it.
 func (s *Service) do(ctx context.Context, fn func()) error {
 	done := make(chan struct{})
@@ -175,6 +188,7 @@ func (s *Service) do(ctx context.Context, fn func()) error {
 // (adopt the backstop, list links, subscribe), so protection does not wait
 // for the bus or NetworkManager; the bus is (re)connected with backoff.
 func (s *Service) Run(ctx context.Context) error {
+	defer close(s.stopped)
 	s.adoptBackstop()
 	linkCtx, stopLinks := context.WithCancel(ctx)
 	defer stopLinks()
@@ -441,10 +455,27 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		Profiles:        s.profilesFor(d),
 		Hold:            s.held,
 	}
+	// Judge the link as it is now, not as the last event said.
+	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
+		d.link = cur
+	}
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	d.verdict = dec.Verdict
 	s.applyGuard(d, dec)
+	if d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
+		// NM is tearing the connection down and resets the address when it
+		// is done: act when it reports the card at rest, not in between
+		// (the backstop above still guards).
+		return
+	}
+	if dec.Spoof && dec.Reactivate && dec.Verdict.Mode == policy.ModePermanent && d.profile != "" {
+		if d.restoring == nil {
+			s.setGate(d, gateRemediating, cause+": "+dec.Reason)
+			s.beginRestore(ctx, d, d.network, d.profile, "")
+		}
+		return
+	}
 
 	switch {
 	case !dec.Verdict.Guarded:

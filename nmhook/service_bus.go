@@ -238,7 +238,7 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
 	s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
 	s.feedDetector(d, nw, old, reason, t0)
-	s.restoreProgress(d, nw, reason)
+	s.restoreProgress(ctx, d, nw, reason)
 	if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
 		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
 	}
