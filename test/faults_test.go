@@ -445,11 +445,11 @@ func TestIntegrationFaultDeviceDeletedMidActivation(t *testing.T) {
 
 // TestIntegrationFaultHotplug200: bed.MaxDevices cards hotplugged at once
 // under autoconnect profiles: each gets a backstop rule for its real
-// address and a private address, and the peer sees no real address.
-// Activation of all of them is waited for only when
-// MAC_NMGUARD_HOTPLUG200_ACTIVATE=1 (slow on 2 cores); by default the test
-// waits until NM has every card (DISCONNECTED or further) and lets it
-// activate what it can for a few seconds.
+// address and a private address, NM activates every one (DHCP), and the
+// peer sees no real address. MAC_NMGUARD_HOTPLUG200_ACTIVATE=0 skips waiting
+// for the 200 activations (guarding and zero frames are still checked);
+// measured here: 200 guarded and handed to NM 7 s after the first plug, all
+// activated within 82 s of test time.
 func TestIntegrationFaultHotplug200(t *testing.T) {
 	bed.Require(t, "dnsmasq", "nft")
 	n := bed.MaxDevices
@@ -478,20 +478,21 @@ func TestIntegrationFaultHotplug200(t *testing.T) {
 			t.Errorf("no backstop rule for %s's real address %s", d.Name, d.MAC)
 		}
 	}
-	if os.Getenv("MAC_NMGUARD_HOTPLUG200_ACTIVATE") == "1" {
+	if os.Getenv("MAC_NMGUARD_HOTPLUG200_ACTIVATE") != "0" {
 		for _, d := range devs {
-			b.WaitState(t, d.Name, detect.StateActivated, 5*time.Minute)
+			b.WaitState(t, d.Name, detect.StateActivated, 3*time.Minute)
 		}
 	} else {
 		time.Sleep(5 * time.Second)
 	}
+	settled := time.Since(start)
 	activated := 0
 	if out, err := b.Nmcli(t, "-t", "-f", "DEVICE,STATE", "device"); err == nil {
 		activated = strings.Count(out, ":connected\n")
 	}
 	compliantAll(t, b, devs)
-	t.Logf("%d cards: plugged in %s, all guarded and handed to NM %s after the first plug; %d activated when checked; %d backstop chains",
-		n, plugged.Round(time.Millisecond), guarded.Round(time.Millisecond), activated, chains)
+	t.Logf("%d cards: plugged in %s, all guarded and handed to NM %s after the first plug; %d activated %s after it; %d backstop chains",
+		n, plugged.Round(time.Millisecond), guarded.Round(time.Millisecond), activated, settled.Round(time.Millisecond), chains)
 	status(t, b)
 	noRealFramesAll(t, capt, devs)
 }
