@@ -129,6 +129,30 @@ func (c nmClient) Device(ctx context.Context, path dbus.ObjectPath) (NMDevice, e
 	if err != nil {
 		return NMDevice{}, err
 	}
+	var hw map[string]dbus.Variant
+	if iface := permHwIface(props); iface != "" {
+		hw = c.permHwProps(ctx, path, iface)
+	}
+	return deviceFromProps(path, props, hw), nil
+}
+
+// permHwIface is the interface that carries the device's PermHwAddress
+// (Device.Wired or Device.Wireless), "" when its type has none.
+func permHwIface(deviceProps map[string]dbus.Variant) string {
+	t, _ := deviceProps["DeviceType"].Value().(uint32)
+	switch gonm.NmDeviceType(t) {
+	case gonm.NmDeviceTypeEthernet, gonm.NmDeviceTypeVeth:
+		return nmWiredIface
+	case gonm.NmDeviceTypeWifi:
+		return nmWirelessIface
+	}
+	return ""
+}
+
+// deviceFromProps builds a device's snapshot from its Device properties and
+// the properties of its permHwIface interface (nil: none, or unreadable);
+// values of unexpected types are treated as absent.
+func deviceFromProps(path dbus.ObjectPath, props, wiredOrWireless map[string]dbus.Variant) NMDevice {
 	d := NMDevice{Path: path}
 	d.Interface, _ = props["Interface"].Value().(string)
 	d.Driver, _ = props["Driver"].Value().(string)
@@ -139,22 +163,21 @@ func (c nmClient) Device(ctx context.Context, path dbus.ObjectPath) (NMDevice, e
 	d.AvailableConnections, _ = props["AvailableConnections"].Value().([]dbus.ObjectPath)
 	t, _ := props["DeviceType"].Value().(uint32)
 	d.Type = deviceTypeName(gonm.NmDeviceType(t))
-	switch gonm.NmDeviceType(t) {
-	case gonm.NmDeviceTypeEthernet, gonm.NmDeviceTypeVeth:
-		d.PermHwAddress = c.permHwAddress(ctx, path, nmWiredIface)
-	case gonm.NmDeviceTypeWifi:
-		d.PermHwAddress = c.permHwAddress(ctx, path, nmWirelessIface)
+	if permHwIface(props) != "" {
+		perm, _ := wiredOrWireless["PermHwAddress"].Value().(string)
+		d.PermHwAddress = strings.ToLower(perm)
 	}
-	return d, nil
+	return d
 }
 
-func (c nmClient) permHwAddress(ctx context.Context, path dbus.ObjectPath, iface string) string {
+// permHwProps reads the PermHwAddress property of iface alone (nil when it
+// cannot be read).
+func (c nmClient) permHwProps(ctx context.Context, path dbus.ObjectPath, iface string) map[string]dbus.Variant {
 	var v dbus.Variant
 	if err := c.call(ctx, path, propertiesIface+".Get", iface, "PermHwAddress").Store(&v); err != nil {
-		return ""
+		return nil
 	}
-	s, _ := v.Value().(string)
-	return strings.ToLower(s)
+	return map[string]dbus.Variant{"PermHwAddress": v}
 }
 
 // deviceTypeName turns NM's numeric device type into the name nmcli shows.
