@@ -43,6 +43,11 @@ type InspectOptions struct {
 	// Dial connects to the system bus; nil means the system bus named by
 	// DBUS_SYSTEM_BUS_ADDRESS (or the default socket).
 	Dial func() (*dbus.Conn, error)
+	// PerObject reads NetworkManager object by object (about two calls per
+	// device) instead of in one ObjectManager.GetManagedObjects call. The
+	// report is the same, only slower: it is the fallback when
+	// GetManagedObjects fails, and a way to compare the two.
+	PerObject bool
 }
 
 // ErrUnknownInterface is wrapped by Inspect's error when an interface named
@@ -59,9 +64,28 @@ var ErrUnknownInterface = errors.New("unknown interface")
 func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
 	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, UseTempaddr: -1}
 	var wg sync.WaitGroup
+	// NetworkManager's objects, read at once over a connection of their
+	// own (rawManagedObjects) while the godbus connection is set up; only
+	// on the system bus (Dial nil), whose address this reader can find.
+	var raw chan objectsResult
+	if o.Dial == nil && !o.PerObject {
+		raw = make(chan objectsResult, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r objectsResult
+			socket, err := systemBusSocket()
+			if err == nil {
+				r.objs, r.err = rawManagedObjects(ctx, socket)
+			} else {
+				r.err = err
+			}
+			raw <- r
+		}()
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); gatherKernel(s) }()
-	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial) }()
+	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial, busRead{perObject: o.PerObject, raw: raw}) }()
 	gatherFiles(s, o)
 	wg.Wait()
 	if err := checkInterfaces(s); err != nil {
@@ -143,7 +167,7 @@ func readStateFile(path string) (*State, error) {
 }
 
 // gatherBus reads NetworkManager and the service over the system bus.
-func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error)) {
+func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error), how busRead) {
 	if dial == nil {
 		dial = func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() }
 	}
@@ -160,12 +184,26 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.Service = readService(ctx, conn) }()
-	readNM(ctx, s, nmClient{conn: conn})
+	readNM(ctx, s, nmClient{conn: conn}, how)
 	wg.Wait()
 }
 
-// readNM reads NetworkManager's devices, profiles and host name.
-func readNM(ctx context.Context, s *inspectSnapshot, c nmClient) {
+// busRead says how readNM reads NetworkManager.
+type busRead struct {
+	perObject bool                 // object by object (InspectOptions.PerObject)
+	raw       <-chan objectsResult // nil, or rawManagedObjects' answer
+}
+
+// objectsResult is a GetManagedObjects answer or why there is none.
+type objectsResult struct {
+	objs nmObjects
+	err  error
+}
+
+// readNM reads NetworkManager's devices, profiles and host name: in bulk
+// (readNMBulk), or object by object when how says so or the bulk read
+// fails.
+func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, how busRead) {
 	defer func() {
 		if s.Hostname == "" {
 			if h, err := os.Hostname(); err == nil {
@@ -173,10 +211,22 @@ func readNM(ctx context.Context, s *inspectSnapshot, c nmClient) {
 			}
 		}
 	}()
+	// Asked first: a call to a name without owner could start NM through
+	// D-Bus activation, and check changes nothing.
 	if !c.Running(ctx) {
 		s.NMErr = errors.New("NetworkManager is not running (" + nmBusName + " has no owner on the system bus)")
 		return
 	}
+	if !how.perObject && readNMBulk(ctx, s, c, how.raw) {
+		return
+	}
+	readNMPerObject(ctx, s, c)
+}
+
+// readNMPerObject reads NetworkManager object by object: the version, the
+// devices (nmClient.Device), every profile, each active connection and the
+// host name, pipelined (parallel).
+func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nmClient) {
 	var wg sync.WaitGroup
 	var profErr error
 	wg.Add(1)
