@@ -23,6 +23,7 @@ type checkOptions struct {
 	json       bool
 	nmConf     string
 	nmConfDirs []string
+	perObject  bool
 }
 
 func newCheckCmd(opts *globalOptions) *cobra.Command {
@@ -52,6 +53,8 @@ still shown).`,
 	f.BoolVar(&co.json, "json", false, "print the report as JSON (the format is documented in README.md)")
 	f.StringVar(&co.nmConf, "nm-conf", nmhook.DefaultNMConfFile, "NetworkManager's main configuration file")
 	f.StringArrayVar(&co.nmConfDirs, "nm-conf-dir", nmhook.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
+	f.BoolVar(&co.perObject, "nm-per-object", false, "read NetworkManager object by object instead of in one call (slower; same report; for debugging)")
+	_ = f.MarkHidden("nm-per-object")
 	return cmd
 }
 
@@ -63,6 +66,7 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 		NMConfFile: co.nmConf,
 		NMConfDirs: co.nmConfDirs,
 		Interfaces: ifaces,
+		PerObject:  co.perObject,
 	})
 	if err != nil {
 		return &exitError{code: nmhook.CheckExitNoCheck, err: err}
