@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -233,4 +235,39 @@ func BenchmarkCheckVsNmcli(b *testing.B) {
 	b.ReportMetric(float64(tCheck.Nanoseconds())/n, "check-ns/op")
 	b.ReportMetric(float64(tNmcli.Nanoseconds())/n, "nmcli-ns/op")
 	b.ReportMetric(float64(tNmcli)/float64(tCheck), "nmcli/check")
+}
+
+// TestIntegrationCheckBulkMatchesPerObject: the report check builds from one
+// GetManagedObjects answer (its default) is the report it builds reading
+// NetworkManager object by object (--nm-per-object), on a bed with
+// profiles, an active connection and idle devices. Only the time differs.
+func TestIntegrationCheckBulkMatchesPerObject(t *testing.T) {
+	bed.Require(t)
+	b := bed.New(t, bed.Options{Devices: 4})
+	b.AddProfile(t, bed.Profile{Name: "cmp-permanent", Interface: "nmt0", ClonedMAC: "permanent"})
+	b.AddProfile(t, bed.Profile{Name: "cmp-preserve", Interface: "nmt1", ClonedMAC: "preserve", Autoconnect: true})
+	up := b.AddProfile(t, bed.Profile{Name: "cmp-up", Interface: "nmt2", IPv4Method: "disabled"})
+	if err := b.Activate(t, up, "nmt2"); err != nil {
+		t.Fatalf("activate cmp-up: %v", err)
+	}
+	b.WaitState(t, "nmt2", 100, 30*time.Second)
+
+	report := func(args ...string) nmhook.CheckReport {
+		t.Helper()
+		code, out := runCheck(t, b, append([]string{"--json"}, args...)...)
+		r := decodeReport(t, out)
+		if code != r.ExitCode {
+			t.Fatalf("check %v: exit %d, report says %d", args, code, r.ExitCode)
+		}
+		r.Time = time.Time{}
+		return r
+	}
+	bulk, perObject := report(), report("--nm-per-object")
+	if diff := cmp.Diff(perObject, bulk); diff != "" {
+		t.Errorf("bulk report differs from the per-object one (-per-object +bulk):\n%s", diff)
+	}
+	d, ok := reportDevice(bulk, "nmt2")
+	if !bulk.NM.Running || bulk.NM.Profiles < 3 || len(bulk.Devices) < 4 || !ok || d.Connection != "cmp-up" || d.NMState != "activated" {
+		t.Errorf("bulk report does not show the bed (NM %+v, %d devices, nmt2 %+v): the comparison proves little", bulk.NM, len(bulk.Devices), d)
+	}
 }
