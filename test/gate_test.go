@@ -41,24 +41,48 @@ func noRealFrames(t *testing.T, c *bed.Capture, real net.HardwareAddr) {
 	}
 }
 
+// guardedBed is the common start of the gate tests: a bed with one card, an
+// open DHCP server, the capture, and the service with policyText, once it
+// has made the card private.
+type guardedBed struct {
+	b    *bed.Bed
+	dev  bed.Device
+	capt *bed.Capture
+	g    *guard
+	addr string // the private address the service set
+}
+
+func newGuardedBed(t *testing.T, policyText string) guardedBed {
+	t.Helper()
+	bed.Require(t, "dnsmasq", "tcpdump", "nft")
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
+	gb := guardedBed{b: b, dev: b.Devices()[0]}
+	b.StartDHCP(t, nil)
+	gb.capt = b.StartCapture(t)
+	gb.g = startGuard(t, b, policyText)
+	gb.addr = waitAddrNot(t, b, gb.dev.Name, gb.dev.MAC.String(), 10*time.Second)
+	return gb
+}
+
+// activate adds a plain DHCP profile for the card and waits until it is up.
+func (gb guardedBed) activate(t *testing.T) string {
+	t.Helper()
+	uuid := gb.b.AddProfile(t, bed.Profile{Name: "wired", Interface: gb.dev.Name, DHCPTimeout: 15})
+	if err := gb.b.Activate(t, uuid, gb.dev.Name); err != nil {
+		t.Fatalf("activation failed: %v", err)
+	}
+	gb.b.WaitState(t, gb.dev.Name, detect.StateActivated, 30*time.Second)
+	return uuid
+}
+
 // TestIntegrationGateSpoofsAndActivates: the service spoofs a device NM
 // already manages; it activates with the compliant address and a lease, and
 // the peer never sees the real address.
 func TestIntegrationGateSpoofsAndActivates(t *testing.T) {
-	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
-	dev := b.Devices()[0]
-	b.StartDHCP(t, nil)
-	capt := b.StartCapture(t)
-	startGuard(t, b, "")
-	addr := waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	gb := newGuardedBed(t, "")
+	b, dev, capt, addr := gb.b, gb.dev, gb.capt, gb.addr
 	compliant(t, dev.Name, addr, dev.MAC)
-
-	uuid := b.AddProfile(t, bed.Profile{Name: "wired", Interface: dev.Name, DHCPTimeout: 15})
-	if err := b.Activate(t, uuid, dev.Name); err != nil {
-		t.Fatalf("activation failed: %v", err)
-	}
-	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	gb.activate(t)
 	if got := linkAddr(t, b, dev.Name); got != addr {
 		t.Fatalf("address changed during activation: %s -> %s", addr, got)
 	}
@@ -81,13 +105,8 @@ func mustHW(t *testing.T, s string) net.HardwareAddr {
 // the real address (explicitly, or cloned-mac-address=permanent) are refused;
 // the peer sees zero frames from the real address.
 func TestIntegrationGateRefusesRealAddressProfiles(t *testing.T) {
-	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
-	dev := b.Devices()[0]
-	b.StartDHCP(t, nil)
-	capt := b.StartCapture(t)
-	g := startGuard(t, b, "")
-	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	gb := newGuardedBed(t, "")
+	b, dev, capt, g := gb.b, gb.dev, gb.capt, gb.g
 
 	// cloned-mac-address=permanent cannot be shown on a veth: it has no
 	// permanent address and NM then leaves the address as it is (observed,
@@ -135,18 +154,9 @@ func TestIntegrationGateRefusesRealAddressProfiles(t *testing.T) {
 // TestIntegrationGateRealAddressMidConnection: the real address forced on an
 // activated device: link down at once, reported, and no frame with it.
 func TestIntegrationGateRealAddressMidConnection(t *testing.T) {
-	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
-	dev := b.Devices()[0]
-	b.StartDHCP(t, nil)
-	capt := b.StartCapture(t)
-	g := startGuard(t, b, "")
-	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
-	uuid := b.AddProfile(t, bed.Profile{Name: "wired", Interface: dev.Name, DHCPTimeout: 15})
-	if err := b.Activate(t, uuid, dev.Name); err != nil {
-		t.Fatalf("activation failed: %v", err)
-	}
-	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	gb := newGuardedBed(t, "")
+	b, dev, capt, g := gb.b, gb.dev, gb.capt, gb.g
+	gb.activate(t)
 
 	ipClient(t, b, "link", "set", "dev", dev.Name, "address", dev.MAC.String())
 	line := g.waitLog(t, 10*time.Second, "violation: refused", "device="+dev.Name)
@@ -159,18 +169,9 @@ func TestIntegrationGateRealAddressMidConnection(t *testing.T) {
 // address forced mid-connection is replaced by a compliant one and the same
 // connection comes back.
 func TestIntegrationGateRemediates(t *testing.T) {
-	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
-	dev := b.Devices()[0]
-	b.StartDHCP(t, nil)
-	capt := b.StartCapture(t)
-	g := startGuard(t, b, "[default]\nmode = \"keep-vendor\"\nenforcement = \"remediate\"\n")
-	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
-	uuid := b.AddProfile(t, bed.Profile{Name: "wired", Interface: dev.Name, DHCPTimeout: 15})
-	if err := b.Activate(t, uuid, dev.Name); err != nil {
-		t.Fatalf("activation failed: %v", err)
-	}
-	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	gb := newGuardedBed(t, "[default]\nmode = \"keep-vendor\"\nenforcement = \"remediate\"\n")
+	b, dev, capt, g := gb.b, gb.dev, gb.capt, gb.g
+	gb.activate(t)
 
 	ipClient(t, b, "link", "set", "dev", dev.Name, "address", dev.MAC.String())
 	g.waitLog(t, 10*time.Second, "violation: remediated", "device="+dev.Name)
@@ -220,13 +221,8 @@ func TestIntegrationGateHotplug50(t *testing.T) {
 // (resync, still compliant); the service killed with SIGKILL: the kernel
 // backstop keeps dropping real-address frames; a restarted service adopts it.
 func TestIntegrationGateSurvivesRestarts(t *testing.T) {
-	bed.Require(t, "dnsmasq", "tcpdump", "nft")
-	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
-	dev := b.Devices()[0]
-	b.StartDHCP(t, nil)
-	capt := b.StartCapture(t)
-	g := startGuard(t, b, "")
-	waitAddrNot(t, b, dev.Name, dev.MAC.String(), 10*time.Second)
+	gb := newGuardedBed(t, "")
+	b, dev, capt, g := gb.b, gb.dev, gb.capt, gb.g
 	uuid := b.AddProfile(t, bed.Profile{Name: "wired", Interface: dev.Name, DHCPTimeout: 15})
 
 	b.RestartNM(t)
