@@ -319,3 +319,16 @@ func (c nmClient) SetManaged(ctx context.Context, dev dbus.ObjectPath, on bool) 
 	}
 	return nil
 }
+
+// DeviceState reads a device's current State property.
+func (c nmClient) DeviceState(ctx context.Context, dev dbus.ObjectPath) (uint32, error) {
+	var v dbus.Variant
+	if err := c.call(ctx, dev, propertiesIface+".Get", nmDeviceIface, "State").Store(&v); err != nil {
+		return 0, fmt.Errorf("read state of %s: %w", dev, err)
+	}
+	st, ok := v.Value().(uint32)
+	if !ok {
+		return 0, fmt.Errorf("state of %s has type %s", dev, v.Signature())
+	}
+	return st, nil
+}

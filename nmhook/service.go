@@ -447,6 +447,22 @@ func (s *Service) effectivePolicy() *policy.Policy {
 
 // evaluate decides on one device and acts.
 func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 time.Time) {
+	// Judge the link as it is now, not as the last event said.
+	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
+		d.link = cur
+	}
+	// NM applies a profile's address in PREPARE and says so afterwards: an
+	// address change seen "at rest" may belong to an activation whose
+	// signal has not arrived. Ask NM before treating it as at rest.
+	if d.nmKnown && s.conn != nil && !activating(d.nm.State) && strings.HasPrefix(cause, "address changed") {
+		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != d.nm.State {
+			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", stateName(st)))
+			d.nm.State = st
+			if activating(st) {
+				s.refreshConnection(ctx, d)
+			}
+		}
+	}
 	view := deviceView{
 		Device:          d.policyDevice(),
 		State:           d.nm.State,
@@ -454,10 +470,6 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		ActiveClonedMAC: d.cloned,
 		Profiles:        s.profilesFor(d),
 		Hold:            s.held,
-	}
-	// Judge the link as it is now, not as the last event said.
-	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
-		d.link = cur
 	}
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
