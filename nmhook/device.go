@@ -55,6 +55,7 @@ type devState struct {
 	restoring   *restore         // a restore of the real address under way
 	released    bool             // the service handed the device to NM (Managed=true)
 	refusedAC   dbus.ObjectPath  // the active connection last refused
+	fast        fastDown         // set during one evaluate
 }
 
 // restore is a "use the real address for this network" under way, or the
@@ -113,4 +114,11 @@ type Violation struct {
 	Action   string        `json:"action"`
 	Reason   string        `json:"reason"`
 	Reaction time.Duration `json:"reaction_ns"` // from the event to the link down
+}
+
+// fastDown records that evaluate took the link down before deciding.
+type fastDown struct {
+	done     bool
+	wasUp    bool
+	reaction time.Duration
 }

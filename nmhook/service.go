@@ -1,6 +1,7 @@
 package nmhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -451,6 +452,28 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
 		d.link = cur
 	}
+	// The real address on a card whose backstop guards it: take the link
+	// down before anything else (a D-Bus round trip below can take
+	// milliseconds); whatever is decided next starts with the link down.
+	d.fast = fastDown{}
+	if len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up {
+		if err := s.cfg.Links.SetDown(d.iface); err == nil {
+			d.fast = fastDown{done: true, wasUp: true, reaction: time.Since(t0)}
+			d.link.Up = false
+		}
+	}
+	defer func() {
+		// Taken down on suspicion, then found allowed (an exempt network,
+		// a policy that keeps the real address): give the link back.
+		if d.fast.done && (d.gate == gateAllowed || d.gate == gateIgnored || d.gate == gateAudit) {
+			if cur, err := s.cfg.Links.Get(d.iface); err == nil && !cur.Up {
+				if err := s.cfg.Links.SetUp(d.iface); err != nil {
+					s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+				}
+			}
+		}
+		d.fast = fastDown{}
+	}()
 	// NM applies a profile's address in PREPARE and says so afterwards: an
 	// address change seen "at rest" may belong to an activation whose
 	// signal has not arrived. Ask NM before treating it as at rest.
@@ -618,12 +641,15 @@ func (s *Service) applyGuard(d *devState, dec decision) {
 func (s *Service) block(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
 	downErr := s.cfg.Links.SetDown(d.iface)
 	reaction := time.Since(t0)
+	if d.fast.done {
+		reaction = d.fast.reaction
+	}
 	if downErr != nil {
 		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", downErr.Error()))
 	}
 	// One activation is refused once, though its address change (netlink,
 	// PREPARE) and its next state (CONFIG) both show the violation.
-	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC == d.nm.ActiveConnection {
+	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC != "/" && d.refusedAC == d.nm.ActiveConnection {
 		return
 	}
 	if dec.Disconnect {
@@ -695,12 +721,19 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 	if cur, err := s.cfg.Links.Get(d.iface); err == nil {
 		wasUp = cur.Up
 	}
+	if d.fast.done {
+		wasUp = d.fast.wasUp
+	}
 	if dec.Disconnect {
 		if err := s.cfg.Links.SetDown(d.iface); err != nil {
 			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}
 		if dec.Verdict.Mode != policy.ModePermanent {
-			s.recordViolation(d, "remediated", dec.Reason, time.Since(t0))
+			reaction := time.Since(t0)
+			if d.fast.done {
+				reaction = d.fast.reaction
+			}
+			s.recordViolation(d, "remediated", dec.Reason, reaction)
 		}
 		if d.nmKnown {
 			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
