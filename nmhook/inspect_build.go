@@ -260,7 +260,7 @@ func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, strin
 	if st == nil {
 		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and no state file of the service to say which address it saw first"
 	}
-	fs, ok := st.FirstSeen[d.name]
+	fs, ok := st.FirstSeen[StateKey(d.name)]
 	if !ok {
 		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it"
 	}

@@ -409,7 +409,7 @@ func (s *Service) learnReal(d *devState) {
 			return
 		}
 	}
-	fs, ok := s.state.FirstSeen[d.iface]
+	fs, ok := s.state.FirstSeen[StateKey(d.iface)]
 	if ok && fs.Index == d.link.Index {
 		if hw, err := net.ParseMAC(fs.Addr); err == nil {
 			d.real, d.realSource = hw, realFromFirstSeen
@@ -417,7 +417,7 @@ func (s *Service) learnReal(d *devState) {
 		}
 	}
 	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
-	s.state.FirstSeen[d.iface] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
+	s.state.FirstSeen[StateKey(d.iface)] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
 	s.saveState()
 }
 

@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
@@ -32,7 +35,8 @@ type State struct {
 	Version int `json:"version"`
 	// Secret keys the stable mode (hex, 32 bytes); made once per machine.
 	Secret string `json:"secret"`
-	// FirstSeen maps an interface name to the first address seen on it.
+	// FirstSeen maps an interface name (StateKey) to the first address
+	// seen on it.
 	FirstSeen map[string]FirstSeen `json:"first_seen,omitempty"`
 	// Exemptions are the user's "use the real address for this network,
 	// always" choices.
@@ -71,6 +75,7 @@ func (s *State) SecretBytes() []byte {
 // returned together with a non-nil warning that says where it went: the
 // service keeps running, failing closed (no exemptions).
 func LoadState(path string) (st *State, warning error, err error) {
+	removeStaleTemps(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		st, err := newState()
@@ -147,4 +152,32 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// StateKey is the state file's key for an interface name. Interface names
+// are bytes, JSON keys are UTF-8: a name that is not plain printable UTF-8
+// is stored as "hex:" and its bytes in hex, so that no two names share a key
+// and a restart finds them again.
+func StateKey(iface string) string {
+	if utf8.ValidString(iface) && !strings.HasPrefix(iface, "hex:") {
+		printable := true
+		for _, r := range iface {
+			if !unicode.IsPrint(r) {
+				printable = false
+				break
+			}
+		}
+		if printable {
+			return iface
+		}
+	}
+	return "hex:" + hex.EncodeToString([]byte(iface))
+}
+
+// removeStaleTemps deletes temporary files a killed writer left beside path.
+func removeStaleTemps(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
 }

@@ -187,6 +187,7 @@ func (e *errWriter) printf(format string, args ...any) {
 // aligned like nmcli (colour only in the last column, so alignment holds),
 // then each device's details, the service's view and the findings.
 func writeCheckText(w io.Writer, r nmhook.CheckReport, colour bool) error {
+	r = sanitized(r) // names come from outside: nothing raw reaches the terminal
 	p := painter(colour)
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew.w, 0, 0, 2, ' ', 0)
