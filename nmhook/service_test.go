@@ -120,6 +120,10 @@ func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
 	}
 }
 
+// TestServiceKeepsDeviceDownWhenAddressCannotBeSet uses the fake kernel:
+// no device on the test machines refuses an address change (veth, macvlan
+// and tap all accept one, up or down), so the real-NM bed cannot show this
+// path; the decision and the actions are shown here.
 func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
 	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,14 @@ import (
 // real one.
 func TestIntegrationHold(t *testing.T) {
 	bed.Require(t, "dnsmasq", "nft")
+	// Wireless radios are soft-blocked through /dev/rfkill during a hold
+	// (nmhook/rfkill_linux.go). This kernel has no rfkill and no Wi-Fi, so
+	// that part is not exercised here; the service logs that it skipped it.
+	if _, err := os.Stat("/dev/rfkill"); err == nil {
+		t.Log("/dev/rfkill exists here, but no wireless device does: the soft-block is still not observable")
+	} else {
+		t.Logf("no rfkill on this machine (%v): the radio soft-block during the hold is not tested", err)
+	}
 	for _, tc := range []struct {
 		name, policy, decide string
 		wantReal             bool
