@@ -46,6 +46,10 @@ func DialSystemBus() (*dbus.Conn, error) {
 	return dbus.ConnectSystemBus(dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
 }
 
+// causeAddressChanged starts the cause of an evaluation that a kernel
+// address change triggered (evaluate checks NM's state first then).
+const causeAddressChanged = "address changed to "
+
 // maxViolations bounds the violations kept in memory.
 const maxViolations = 100
 
@@ -391,7 +395,7 @@ func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
 		return
 	}
 	if prev.Addr.String() != l.Addr.String() {
-		s.evaluate(ctx, d, "address changed to "+l.Addr.String(), t0)
+		s.evaluate(ctx, d, causeAddressChanged+l.Addr.String(), t0)
 	}
 }
 
@@ -477,7 +481,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	// NM applies a profile's address in PREPARE and says so afterwards: an
 	// address change seen "at rest" may belong to an activation whose
 	// signal has not arrived. Ask NM before treating it as at rest.
-	if d.nmKnown && s.conn != nil && !activating(d.nm.State) && strings.HasPrefix(cause, "address changed") {
+	if d.nmKnown && s.conn != nil && !activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
 		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != d.nm.State {
 			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", stateName(st)))
 			d.nm.State = st
@@ -514,8 +518,11 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 
 	switch {
 	case !dec.Verdict.Guarded:
+		// Not guarded: hands off, except to undo what the service did.
+		if d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld {
+			s.unblock(ctx, d)
+		}
 		s.setGate(d, gateIgnored, dec.Reason)
-		s.unblock(ctx, d)
 	case dec.Verdict.Enforcement == policy.EnforceAudit && !dec.Verdict.Allowed:
 		s.log.Warn("audit: policy violation (not enforced)", slog.String("device", d.iface), slog.String("reason", dec.Reason))
 		s.setGate(d, gateAudit, dec.Reason)

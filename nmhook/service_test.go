@@ -186,3 +186,13 @@ func containsAll(s string, subs ...string) bool {
 func contains(s, sub string) bool {
 	return strings.Contains(s, sub)
 }
+
+func TestServiceLeavesIgnoredDevicesAlone(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(Link{Index: 2, Name: "docker0", Kind: "bridge", Addr: real0, Up: false})
+	svc := startService(t, k, "[default]\nmode = \"ignore\"\n")
+	waitGate(t, svc, "docker0", gateIgnored)
+	for _, c := range k.Calls() {
+		t.Errorf("the service acted on an ignored device: %s", c)
+	}
+}
