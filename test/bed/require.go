@@ -1,16 +1,15 @@
 package bed
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
 
 // RequireEnv is the environment variable that turns a skipped integration
 // test into a failed one when set to "1" (CI sets it).
-const RequireEnv = "MAC_NMGUARD_REQUIRE_INTEGRATION"
+const RequireEnv = testproc.RequireEnv
 
 // baseTools returns the programs every bed needs.
 func baseTools() []string {
@@ -24,30 +23,13 @@ func baseTools() []string {
 // -short mode it skips, unless MAC_NMGUARD_REQUIRE_INTEGRATION=1.
 func Require(t testing.TB, tools ...string) {
 	t.Helper()
-	if reason := missing(tools); reason != "" {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("integration test cannot run (%s=1): %s", RequireEnv, reason)
-		}
-		t.Skipf("integration test skipped: %s (set %s=1 to make this a failure)", reason, RequireEnv)
-	}
-	if testing.Short() && os.Getenv(RequireEnv) != "1" {
-		t.Skip("integration test skipped in -short mode")
-	}
+	testproc.Require(t, missing(tools))
 }
 
 // missing returns why a bed cannot run here, or "".
 func missing(tools []string) string {
-	if os.Geteuid() != 0 {
-		return fmt.Sprintf("needs root (euid %d)", os.Geteuid())
-	}
-	var absent []string
-	for _, tool := range append(baseTools(), tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			absent = append(absent, tool)
-		}
-	}
-	if len(absent) > 0 {
-		return "missing programs: " + strings.Join(absent, ", ") + " (run test/install-deps.sh)"
+	if reason := testproc.Missing(append(baseTools(), tools...)...); reason != "" {
+		return reason
 	}
 	if fi, err := os.Stat("/var/lib/NetworkManager"); err != nil || !fi.IsDir() {
 		return "/var/lib/NetworkManager is missing (install network-manager)"
