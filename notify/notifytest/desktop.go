@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
 
 // dmenuScript stands in for dmenu in dunst's context menu: it logs the menu
@@ -64,8 +66,8 @@ type Desktop struct {
 	Bus     *Bus   // the session bus; Bus.Address for DBUS_SESSION_BUS_ADDRESS
 	Dir     string
 	dmenu   string
-	xvfb    *Process
-	dunst   *Process
+	xvfb    *testproc.Process
+	dunst   *testproc.Process
 }
 
 // StartDesktop starts Xvfb (on a free display, chosen by Xvfb), a private
@@ -100,7 +102,9 @@ func (d *Desktop) startX(t testing.TB) {
 		t.Fatalf("notifytest: %v", err)
 	}
 	defer r.Close()
-	d.xvfb = Start(t, d.Dir, "Xvfb", nil, []*os.File{w}, "Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-nolisten", "unix")
+	d.xvfb = testproc.StartTest(t, testproc.Spec{Dir: d.Dir, Name: "Xvfb", ExtraFiles: []*os.File{w}, Args: []string{
+		"Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-nolisten", "unix",
+	}})
 	w.Close()
 	line := make(chan string, 1)
 	go func() {
@@ -127,7 +131,9 @@ func (d *Desktop) Env() []string {
 // org.freedesktop.Notifications.
 func (d *Desktop) StartServer(t testing.TB) {
 	t.Helper()
-	d.dunst = Start(t, d.Dir, "dunst", d.Env(), nil, "dunst", "-config", filepath.Join(d.Dir, "dunstrc"))
+	d.dunst = testproc.StartTest(t, testproc.Spec{Dir: d.Dir, Name: "dunst", Env: d.Env(), Args: []string{
+		"dunst", "-config", filepath.Join(d.Dir, "dunstrc"),
+	}})
 	d.Bus.WaitOwner(t, "org.freedesktop.Notifications", true, 15*time.Second)
 }
 
