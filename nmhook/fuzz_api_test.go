@@ -8,10 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -21,72 +19,21 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/policy"
+	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
 
-// privateBusConfig is a session-type bus on a socket of the test's own:
-// anyone may own names and call anything, so the API's own checks (argument
-// validation, authorize) are what answers. No polkit runs on it, so
-// authorize falls back to "root only".
-const privateBusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-
-// startPrivateBus starts a dbus-daemon on a temp socket and returns its
-// address; it is stopped (by PID) in t.Cleanup. Without dbus-daemon the test
-// is skipped, or fails under MAC_NMGUARD_REQUIRE_INTEGRATION=1.
+// startPrivateBus starts a session-type dbus-daemon on a socket of the
+// test's own and returns its address: anyone may own names and call
+// anything, so the API's own checks (argument validation, authorize) are
+// what answers. No polkit runs on it, so authorize falls back to "root
+// only". The daemon is stopped (by PID) in t.Cleanup. Without dbus-daemon
+// the test is skipped, or fails under MAC_NMGUARD_REQUIRE_INTEGRATION=1.
 func startPrivateBus(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		if os.Getenv("MAC_NMGUARD_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("dbus-daemon is needed (MAC_NMGUARD_REQUIRE_INTEGRATION=1): %v", err)
-		}
-		t.Skipf("dbus-daemon not installed: %v (set MAC_NMGUARD_REQUIRE_INTEGRATION=1 to make this a failure)", err)
+	if reason := testproc.MissingPrograms("dbus-daemon"); reason != "" {
+		testproc.Skip(t, reason)
 	}
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, privateBusConfig, sock), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--nosyslog")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dbus-daemon: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	addr := "unix:path=" + sock
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := dbus.Connect(addr)
-		if err == nil {
-			conn.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private bus not ready: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testproc.StartTestBus(t, testproc.BusConfig{Type: testproc.SessionBus, Dir: t.TempDir()}).Address
 }
 
 // apiFuzzBed is a service on a fake kernel with its API on a private bus.
