@@ -291,12 +291,16 @@ func (s *Service) apiDevices() []APIDevice {
 func (s *Service) apiSuspicions() []APISuspicion {
 	out := make([]APISuspicion, 0, len(s.suspicions))
 	for _, sp := range s.suspicions {
-		out = append(out, APISuspicion{
-			ID: sp.ID, Device: sp.Device, Connection: sp.Connection, Kind: string(sp.Kind),
-			Confidence: fmt.Sprint(sp.Confidence), Reason: sp.Reason, FirstSeen: sp.FirstSeen, LastSeen: sp.LastSeen,
-		})
+		out = append(out, apiSuspicion(sp))
 	}
 	return out
+}
+
+func apiSuspicion(sp detect.Suspicion) APISuspicion {
+	return APISuspicion{
+		ID: sp.ID, Device: sp.Device, Connection: sp.Connection, Kind: string(sp.Kind),
+		Confidence: fmt.Sprint(sp.Confidence), Reason: sp.Reason, FirstSeen: sp.FirstSeen, LastSeen: sp.LastSeen,
+	}
 }
 
 func (s *Service) apiStatus() APIStatus {
