@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // procFigures are what /proc says about one process.
 type procFigures struct {
 	RSSKiB     int // VmRSS
-	Threads    int // OS threads (the service has no pprof endpoint, so no goroutine count)
+	Threads    int // OS threads (goroutines come from the service's SIGUSR1 stats)
 	VolCtx     int // voluntary_ctxt_switches, all threads
 	NonVolCtx  int // nonvoluntary_ctxt_switches, all threads
 	CPUTicks   int // utime+stime in clock ticks (USER_HZ, 100 on Linux)
@@ -147,6 +148,7 @@ func BenchmarkSoak(b *testing.B) {
 		}
 		pid := g.p.PID()
 		before := readProc(b, pid)
+		goStart := goroutines(b, g)
 		refusedBefore := g.countLog("violation: refused")
 
 		var attempted, activated, failed, leakyUp, leakyPrivate atomic.Int64
@@ -201,6 +203,9 @@ func BenchmarkSoak(b *testing.B) {
 		elapsed := time.Since(start)
 		time.Sleep(time.Second) // the last refusals reach the log
 		after := readProc(b, pid)
+		goEnd := goroutines(b, g)
+		b.ReportMetric(float64(goStart), "goroutines-start")
+		b.ReportMetric(float64(goEnd), "goroutines-end")
 		refused := g.countLog("violation: refused") - refusedBefore
 		capt.Stop()
 		leaks := 0
@@ -298,4 +303,33 @@ func BenchmarkIdle(b *testing.B) {
 			b.Fatalf("the service exited: %v", g.p.Wait(0))
 		}
 	}
+}
+
+// goroutines asks the service for its runtime stats (SIGUSR1) and returns
+// the goroutine count it logs.
+func goroutines(b testing.TB, g *guard) int {
+	b.Helper()
+	before := strings.Count(g.p.Log(), `msg=stats`)
+	if err := g.p.Signal(syscall.SIGUSR1); err != nil {
+		b.Fatalf("SIGUSR1: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(g.p.Log(), `msg=stats`) == before {
+		if time.Now().After(deadline) {
+			b.Fatalf("no stats line after SIGUSR1")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lines := strings.Split(g.p.Log(), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "msg=stats") {
+			n, err := strconv.Atoi(field(lines[i], "goroutines"))
+			if err != nil {
+				b.Fatalf("stats line %q: %v", lines[i], err)
+			}
+			return n
+		}
+	}
+	b.Fatalf("stats line vanished")
+	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -39,7 +40,8 @@ func newRunCmd(opts *globalOptions) *cobra.Command {
 follows NetworkManager over D-Bus and refuses or remediates any activation
 whose address breaks the policy. SIGHUP reloads the policy (an invalid file
 keeps the last good policy); SIGTERM stops the service and leaves the kernel
-backstop in place (mac-nmguard release removes it).`,
+backstop in place (mac-nmguard release removes it). SIGUSR1 logs the
+process's goroutines and memory (for long-run checks).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(level, jsonLog)
@@ -78,6 +80,9 @@ backstop in place (mac-nmguard release removes it).`,
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
+			usr1 := make(chan os.Signal, 1)
+			signal.Notify(usr1, syscall.SIGUSR1)
+			defer signal.Stop(usr1)
 			go func() {
 				for {
 					select {
@@ -87,6 +92,8 @@ backstop in place (mac-nmguard release removes it).`,
 						if err := svc.Reload(ctx); err != nil {
 							log.Error("SIGHUP: policy not reloaded", slog.String("error", err.Error()))
 						}
+					case <-usr1:
+						logRuntimeStats(log)
 					}
 				}
 			}()
@@ -119,4 +126,14 @@ is stopped for good (uninstall), since it lifts the last layer of protection.`,
 			return err
 		},
 	}
+}
+
+// logRuntimeStats logs goroutines and memory: SIGUSR1, for soak tests and
+// operators checking that a long-running service does not grow.
+func logRuntimeStats(log *slog.Logger) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	log.Info("stats", slog.Int("goroutines", runtime.NumGoroutine()),
+		slog.Uint64("heap_alloc", m.HeapAlloc), slog.Uint64("heap_inuse", m.HeapInuse),
+		slog.Uint64("heap_objects", m.HeapObjects), slog.Uint64("sys", m.Sys), slog.Uint64("gc", uint64(m.NumGC)))
 }
