@@ -55,6 +55,7 @@ type devState struct {
 	restoring   *restore         // a restore of the real address under way
 	released    bool             // the service handed the device to NM (Managed=true)
 	refusedAC   dbus.ObjectPath  // the active connection last refused
+	refusedAt   time.Time        // when
 	fast        fastDown         // set during one evaluate
 }
 

@@ -656,11 +656,12 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 	}
 	// One activation is refused once, though its address change (netlink,
 	// PREPARE) and its next state (CONFIG) both show the violation.
-	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC != "/" && d.refusedAC == d.nm.ActiveConnection {
+	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC != "/" &&
+		d.refusedAC == d.nm.ActiveConnection && time.Since(d.refusedAt) < 3*time.Second {
 		return
 	}
 	if dec.Disconnect {
-		d.refusedAC = d.nm.ActiveConnection
+		d.refusedAC, d.refusedAt = d.nm.ActiveConnection, time.Now()
 	}
 	if dec.Disconnect && d.nmKnown {
 		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
