@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -356,6 +357,7 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 		devs = append(devs, dev)
 		stop := make(chan struct{})
 		done := make(chan int)
+		var ok atomic.Int64
 		go func() {
 			n := 0
 			for {
@@ -367,9 +369,16 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 				}
 				if setSpoofing(t, b, true) == nil {
 					n++
+					ok.Add(1)
 				}
 			}
 		}()
+		// Kill while writes go on: after the first one has succeeded (a
+		// loaded machine can be slow to get there), at a varying moment.
+		deadline := time.Now().Add(20 * time.Second)
+		for ok.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 		time.Sleep(time.Duration(50+(i*37)%250) * time.Millisecond)
 		if err := g.p.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
