@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -41,7 +42,8 @@ follows NetworkManager over D-Bus and refuses or remediates any activation
 whose address breaks the policy. SIGHUP reloads the policy (an invalid file
 keeps the last good policy); SIGTERM stops the service and leaves the kernel
 backstop in place (mac-nmguard release removes it). SIGUSR1 logs the
-process's goroutines and memory (for long-run checks).`,
+process's goroutines and memory and writes a heap profile to
+STATE-DIR/heap.pprof (for long-run checks).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(level, jsonLog)
@@ -93,7 +95,7 @@ process's goroutines and memory (for long-run checks).`,
 							log.Error("SIGHUP: policy not reloaded", slog.String("error", err.Error()))
 						}
 					case <-usr1:
-						logRuntimeStats(log)
+						logRuntimeStats(log, filepath.Join(opts.stateDir, "heap.pprof"))
 					}
 				}
 			}()
@@ -130,9 +132,15 @@ is stopped for good (uninstall), since it lifts the last layer of protection.`,
 
 // logRuntimeStats logs goroutines and memory: SIGUSR1, for soak tests and
 // operators checking that a long-running service does not grow.
-func logRuntimeStats(log *slog.Logger) {
+func logRuntimeStats(log *slog.Logger, heapFile string) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
+	if f, err := os.OpenFile(heapFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			log.Warn("stats: heap profile not written", slog.String("error", err.Error()))
+		}
+		f.Close()
+	}
 	log.Info("stats", slog.Int("goroutines", runtime.NumGoroutine()),
 		slog.Uint64("heap_alloc", m.HeapAlloc), slog.Uint64("heap_inuse", m.HeapInuse),
 		slog.Uint64("heap_objects", m.HeapObjects), slog.Uint64("sys", m.Sys), slog.Uint64("gc", uint64(m.NumGC)))
