@@ -319,7 +319,7 @@ func (fb *apiFuzzBed) call(t *testing.T, conn *dbus.Conn, method string, args ..
 // check can fail: a successful SetSpoofing(false) changes the snapshot.
 func TestAPIFuzzSnapshotSeesChanges(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: authorize lets only root through without polkit")
+		testproc.Skip(t, "needs root: authorize lets only root through without polkit")
 	}
 	fb := newAPIFuzzBed(t)
 	before := fb.snapshot(t)

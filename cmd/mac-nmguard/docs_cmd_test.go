@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
 
 // docsRun runs the CLI with args and returns standard output and the error.
@@ -125,7 +127,7 @@ func TestDocsCompletion(t *testing.T) {
 			}
 			sh, err := exec.LookPath(tc.checker)
 			if err != nil {
-				t.Skipf("%s not installed: syntax of the script not checked", tc.checker)
+				testproc.Skip(t, tc.checker+" not installed (test/install-deps.sh installs it): syntax of the script not checked")
 			}
 			f := filepath.Join(t.TempDir(), "script")
 			if err := os.WriteFile(f, []byte(out), 0o644); err != nil {

@@ -3,17 +3,14 @@ package fakenm
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
 
 // privateBus starts a dbus-daemon of the test's own (session type, any name
@@ -21,45 +18,10 @@ import (
 // dbus-daemon the test is skipped, unless MAC_NMGUARD_REQUIRE_INTEGRATION=1.
 func privateBus(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		if os.Getenv("MAC_NMGUARD_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("dbus-daemon is missing: %v", err)
-		}
-		t.Skipf("dbus-daemon is missing (%v); set MAC_NMGUARD_REQUIRE_INTEGRATION=1 to make this a failure", err)
+	if reason := testproc.MissingPrograms("dbus-daemon"); reason != "" {
+		testproc.Skip(t, reason)
 	}
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=`+sock+`</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--nosyslog")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM) // by PID: the process this test started
-		_ = cmd.Wait()
-	})
-	addr := "unix:path=" + sock
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := dbus.Connect(addr)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private bus not ready: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testproc.StartTestBus(t, testproc.BusConfig{Type: testproc.SessionBus, Dir: t.TempDir()}).Address
 }
 
 // kernelLog is a Kernel that records what the fake asks of it.
