@@ -43,31 +43,36 @@ func (c nmClient) managedObjects(ctx context.Context) (nmObjects, error) {
 }
 
 // readNMBulk fills the snapshot's NetworkManager part from one
-// GetManagedObjects answer (raw's, else c's own call), with the profiles'
-// settings read alongside (GetSettings per profile: NetworkManager has no
-// call that returns them all). It reports false, with s untouched, when the
-// objects could not be read or lack the manager: the caller then reads
-// object by object, which gives the same report (or says what failed) more
-// slowly.
+// GetManagedObjects answer and the profiles' settings (GetSettings per
+// profile: NetworkManager has no call that returns them all): raw's when it
+// has them, else read through c (the profiles alongside the objects). It
+// reports false, with s untouched, when the objects could not be read or
+// lack the manager: the caller then reads object by object, which gives
+// the same report (or says what failed) more slowly.
 func readNMBulk(ctx context.Context, s *inspectSnapshot, c nmClient, raw <-chan objectsResult) bool {
-	var wg sync.WaitGroup
 	var profiles []profileInfo
 	var profErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		profiles, profErr = readProfiles(ctx, c)
-	}()
 	var objs nmObjects
 	err := errors.New("no raw answer")
 	if raw != nil {
 		r := <-raw
 		objs, err = r.objs, r.err
+		profiles, profErr = r.profiles, r.profilesErr
 	}
-	if err != nil {
-		objs, err = c.managedObjects(ctx)
+	if err != nil || profErr != nil {
+		// What the raw reader could not read, read through godbus: the
+		// profiles alongside the objects.
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			profiles, profErr = readProfiles(ctx, c)
+		}()
+		if err != nil {
+			objs, err = c.managedObjects(ctx)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if err != nil {
 		return false
 	}

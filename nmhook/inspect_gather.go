@@ -64,9 +64,10 @@ var ErrUnknownInterface = errors.New("unknown interface")
 func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
 	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, UseTempaddr: -1}
 	var wg sync.WaitGroup
-	// NetworkManager's objects, read at once over a connection of their
-	// own (rawManagedObjects) while the godbus connection is set up; only
-	// on the system bus (Dial nil), whose address this reader can find.
+	// NetworkManager's objects and profiles, read at once over a
+	// connection of their own (rawReadNM) while the godbus connection is
+	// set up; only on the system bus (Dial nil), whose address this reader
+	// can find.
 	var raw chan objectsResult
 	if o.Dial == nil && !o.PerObject {
 		raw = make(chan objectsResult, 1)
@@ -76,7 +77,7 @@ func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
 			var r objectsResult
 			socket, err := systemBusSocket()
 			if err == nil {
-				r.objs, r.err = rawManagedObjects(ctx, socket)
+				r.rawNM, r.err = rawReadNM(ctx, socket)
 			} else {
 				r.err = err
 			}
@@ -191,13 +192,13 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 // busRead says how readNM reads NetworkManager.
 type busRead struct {
 	perObject bool                 // object by object (InspectOptions.PerObject)
-	raw       <-chan objectsResult // nil, or rawManagedObjects' answer
+	raw       <-chan objectsResult // nil, or rawReadNM's answer
 }
 
-// objectsResult is a GetManagedObjects answer or why there is none.
+// objectsResult is rawReadNM's answer or why there is none.
 type objectsResult struct {
-	objs nmObjects
-	err  error
+	rawNM
+	err error
 }
 
 // readNM reads NetworkManager's devices, profiles and host name: in bulk

@@ -1,12 +1,14 @@
 package nmhook
 
-// A minimal D-Bus client for the one call check makes in bulk:
-// NetworkManager's GetManagedObjects. godbus decodes the whole answer (100 kB
-// for 50 devices) into reflected maps, which took about 7 ms of check's 35
-// on the test bed; this reader skips every interface check does not use
-// (D-Bus arrays carry their byte length) and decodes only simple property
-// values of the interfaces it does. Whatever it cannot read is an error,
-// and check then makes the same call through godbus.
+// A minimal D-Bus client for the calls check makes in bulk:
+// NetworkManager's GetManagedObjects and its profiles' GetSettings. godbus
+// decodes the whole answer (100 kB for 50 devices) into reflected maps,
+// which took about 7 ms of check's 35 on the test bed; this reader skips
+// every interface check does not use (D-Bus arrays carry their byte length)
+// and decodes only simple property values of the interfaces it does. It
+// also sends every call without waiting for another's answer first
+// (rawReadNM). Whatever it cannot read is an error, and check then makes
+// the same calls through godbus.
 
 import (
 	"bufio"
@@ -81,10 +83,35 @@ func systemBusSocket() (string, error) {
 	return "", fmt.Errorf("bus address %q has no unix path", addr)
 }
 
-// rawManagedObjects calls GetManagedObjects on NetworkManager over a
-// connection of its own to the bus at socket, without starting NM when it
-// is not running, and decodes the answer with decodeManagedObjects.
-func rawManagedObjects(ctx context.Context, socket string) (nmObjects, error) {
+// rawNM is what rawReadNM read from NetworkManager: its objects and, when
+// every one could be read, its profiles' settings.
+type rawNM struct {
+	objs nmObjects
+	// profiles are the profiles in ListConnections order, with settings
+	// decoded by decodeSettings; nil with profilesErr set when the list
+	// or a profile other than one deleted meanwhile could not be read
+	// (the caller then reads them through godbus, which says why).
+	profiles    []profileInfo
+	profilesErr error
+}
+
+// Serials of rawReadNM's calls; GetSettings calls use wireFirstProfile+i.
+const (
+	wireHello        = 1
+	wireList         = 2
+	wireObjects      = 3
+	wireFirstProfile = 16
+)
+
+// rawReadNM reads NetworkManager over a connection of its own to the bus at
+// socket, without starting NM when it is not running: ListConnections and
+// GetManagedObjects in the write that authenticates, then, as soon as the
+// list is in (NetworkManager answers one call at a time, in order, so
+// before the objects), every profile's GetSettings, which NetworkManager
+// answers right after the objects: no call waits for another's answer to
+// be sent. The objects are decoded with decodeManagedObjects; an error is
+// about them (the profiles' own trouble is in profilesErr).
+func rawReadNM(ctx context.Context, socket string) (rawNM, error) {
 	deadline := time.Now().Add(nmCallTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -92,47 +119,158 @@ func rawManagedObjects(ctx context.Context, socket string) (nmObjects, error) {
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, "unix", socket)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the system bus: %w", err)
+		return rawNM{}, fmt.Errorf("connect to the system bus: %w", err)
 	}
 	defer conn.Close()
 	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, fmt.Errorf("connect to the system bus: %w", err)
+		return rawNM{}, fmt.Errorf("connect to the system bus: %w", err)
 	}
-	// Authentication, Hello and the call in one write (as sd-bus does);
+	// Authentication, Hello and the calls in one write (as sd-bus does);
 	// the bus answers them in order.
 	out := []byte("\x00AUTH EXTERNAL " + hex.EncodeToString([]byte(strconv.Itoa(os.Getuid()))) + "\r\nBEGIN\r\n")
-	out = append(out, wireCall(1, 0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")...)
-	out = append(out, wireCall(2, wireNoAutoStart, nmBusName, string(nmObjectManagerPath), objectManagerIface, "GetManagedObjects")...)
+	out = append(out, wireCall(wireHello, 0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")...)
+	out = append(out, wireCall(wireList, wireNoAutoStart, nmBusName, string(nmSettingsPath), nmSettingsMgrIface, "ListConnections")...)
+	out = append(out, wireCall(wireObjects, wireNoAutoStart, nmBusName, string(nmObjectManagerPath), objectManagerIface, "GetManagedObjects")...)
 	if _, err := conn.Write(out); err != nil {
-		return nil, fmt.Errorf("write to the system bus: %w", err)
+		return rawNM{}, fmt.Errorf("write to the system bus: %w", err)
 	}
 	in := bufio.NewReaderSize(conn, 64<<10)
 	line, err := in.ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("authenticate to the system bus: %w", err)
+		return rawNM{}, fmt.Errorf("authenticate to the system bus: %w", err)
 	}
 	if !strings.HasPrefix(line, "OK ") {
-		return nil, fmt.Errorf("authenticate to the system bus: %q", strings.TrimSpace(line))
+		return rawNM{}, fmt.Errorf("authenticate to the system bus: %q", strings.TrimSpace(line))
 	}
-	for {
+	var (
+		r        rawNM
+		paths    []dbus.ObjectPath
+		profs    []profileInfo
+		got      []bool
+		listed   bool // the list's answer is in
+		left     int  // GetSettings answers still to come
+		haveObjs bool
+	)
+	for !listed || left > 0 || !haveObjs {
 		m, err := readWireMessage(in)
 		if err != nil {
-			return nil, fmt.Errorf("read from the system bus: %w", err)
+			return rawNM{}, fmt.Errorf("read from the system bus: %w", err)
 		}
 		if m.typ != wireMethodReturn && m.typ != wireError {
-			continue // NameAcquired
+			continue // a signal (NameAcquired)
 		}
-		if m.typ == wireError {
-			return nil, fmt.Errorf("call %d: %s", m.replySerial, m.errorText())
+		switch i := int(m.replySerial) - wireFirstProfile; {
+		case m.replySerial == wireHello:
+			if m.typ == wireError {
+				return rawNM{}, fmt.Errorf("call %d: %s", m.replySerial, m.errorText())
+			}
+		case m.replySerial == wireList && !listed:
+			listed = true
+			if m.typ == wireError {
+				r.profilesErr = fmt.Errorf("list NetworkManager profiles: %s", m.errorText())
+				continue
+			}
+			if paths, r.profilesErr = decodeObjectPaths(m); r.profilesErr != nil || len(paths) == 0 {
+				continue
+			}
+			out = out[:0]
+			for i, p := range paths {
+				out = append(out, wireCall(wireFirstProfile+uint32(i), wireNoAutoStart, nmBusName, string(p), nmSettingsIface, "GetSettings")...)
+			}
+			if _, err := conn.Write(out); err != nil {
+				return rawNM{}, fmt.Errorf("write to the system bus: %w", err)
+			}
+			profs, got, left = make([]profileInfo, len(paths)), make([]bool, len(paths)), len(paths)
+		case m.replySerial == wireObjects && !haveObjs:
+			if m.typ == wireError {
+				return rawNM{}, fmt.Errorf("call %d: %s", m.replySerial, m.errorText())
+			}
+			if m.sig != "a{oa{sa{sv}}}" {
+				return rawNM{}, fmt.Errorf("GetManagedObjects answered with signature %q", m.sig)
+			}
+			if r.objs, err = decodeManagedObjects(m.body, m.order); err != nil {
+				return rawNM{}, err
+			}
+			haveObjs = true
+		case i >= 0 && i < len(paths) && !got[i]:
+			got[i] = true
+			left--
+			switch {
+			case m.typ == wireError && strings.Contains(m.errName, "UnknownObject"):
+				// deleted meanwhile: left out, as readProfiles does
+			case m.typ == wireError:
+				r.profilesErr = fmt.Errorf("read profile %s: %s", paths[i], m.errorText())
+			case m.sig != "a{sa{sv}}":
+				r.profilesErr = fmt.Errorf("read profile %s: GetSettings answered with signature %q", paths[i], m.sig)
+			default:
+				settings, err := decodeSettings(m.body, m.order)
+				if err != nil {
+					r.profilesErr = fmt.Errorf("read profile %s: %w", paths[i], err)
+					continue
+				}
+				profs[i] = profileInfoFromSettings(paths[i], settings)
+			}
 		}
-		if m.replySerial != 2 {
-			continue // Hello's answer
-		}
-		if m.sig != "a{oa{sa{sv}}}" {
-			return nil, fmt.Errorf("GetManagedObjects answered with signature %q", m.sig)
-		}
-		return decodeManagedObjects(m.body, m.order)
 	}
+	if r.profilesErr == nil {
+		r.profiles = make([]profileInfo, 0, len(paths))
+		for i := range profs {
+			if profs[i].Path != "" {
+				r.profiles = append(r.profiles, profs[i])
+			}
+		}
+	}
+	return r, nil
+}
+
+// decodeObjectPaths decodes a reply whose body is one array of object
+// paths (ListConnections).
+func decodeObjectPaths(m wireMessage) ([]dbus.ObjectPath, error) {
+	if m.sig != "ao" {
+		return nil, fmt.Errorf("list NetworkManager profiles: answered with signature %q", m.sig)
+	}
+	r := &wireReader{b: m.body, order: m.order}
+	v, _ := r.value("ao")
+	if r.err == nil && r.pos != len(m.body) {
+		r.fail("%d bytes after the answer", len(m.body)-r.pos)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("list NetworkManager profiles: %w", r.err)
+	}
+	return v.([]dbus.ObjectPath), nil
+}
+
+// decodeSettings decodes a GetSettings body (a{sa{sv}}) with the values of
+// simple types (wireReader.value), which are all a profile's settings check
+// reads; others (addresses, routes, dicts) are left out.
+func decodeSettings(body []byte, order binary.ByteOrder) (map[string]map[string]dbus.Variant, error) {
+	r := &wireReader{b: body, order: order}
+	out := map[string]map[string]dbus.Variant{}
+	end := r.array(8)
+	for r.err == nil && r.pos < end {
+		r.align(8)
+		section := r.str()
+		props := map[string]dbus.Variant{}
+		pend := r.array(8)
+		for r.err == nil && r.pos < pend {
+			r.align(8)
+			key := r.str()
+			sig := r.sig()
+			if v, ok := r.value(sig); ok {
+				props[key] = dbus.MakeVariant(v)
+			}
+		}
+		r.endArray(pend)
+		out[section] = props
+	}
+	r.endArray(end)
+	if r.err == nil && r.pos != len(body) {
+		r.fail("%d bytes after the answer", len(body)-r.pos)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode GetSettings answer: %w", r.err)
+	}
+	return out, nil
 }
 
 // wireCall encodes a method call without arguments (little endian).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
@@ -122,7 +123,12 @@ func wireKept(objs nmObjects) nmObjects {
 // wireReply encodes objs as godbus would send a GetManagedObjects answer.
 func wireReply(t testing.TB, objs nmObjects, order binary.ByteOrder) []byte {
 	t.Helper()
-	body := map[dbus.ObjectPath]map[string]map[string]dbus.Variant(objs)
+	return wireReplyBody(t, map[dbus.ObjectPath]map[string]map[string]dbus.Variant(objs), order)
+}
+
+// wireReplyBody encodes body as godbus would send it as an answer to call 2.
+func wireReplyBody(t testing.TB, body any, order binary.ByteOrder) []byte {
+	t.Helper()
 	m := &dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
 		dbus.FieldReplySerial: dbus.MakeVariant(uint32(2)),
 		dbus.FieldSender:      dbus.MakeVariant(":1.7"),
@@ -314,15 +320,108 @@ func FuzzDecodeManagedObjects(f *testing.F) {
 	})
 }
 
-// TestIntegrationWireManagedObjects: the wire client authenticates to a
-// real dbus-daemon, skips Hello's answer and NameAcquired, and reads a
-// GetManagedObjects answer sent by godbus; a call to a name nobody owns is
-// an error (NameHasNoOwner: with NO_AUTO_START the bus starts nothing).
-func TestIntegrationWireManagedObjects(t *testing.T) {
+// wireSampleSettings is a GetSettings answer shaped like NetworkManager's
+// for a Wi-Fi profile: what check reads (strings, booleans, int32s, byte
+// arrays) and what the wire reader skips (addresses, dicts, arrays of
+// arrays).
+func wireSampleSettings() map[string]map[string]dbus.Variant {
+	v := dbus.MakeVariant
+	return map[string]map[string]dbus.Variant{
+		"connection": {"id": v("café ☕"), "uuid": v("8c2f0c8e-7d5e-4a0e-9a57-0b1b2c3d4e5f"), "type": v("802-11-wireless"),
+			"interface-name": v("wlan0"), "autoconnect": v(false), "permissions": v([]string{}), "timestamp": v(uint64(1700000000))},
+		"802-11-wireless": {"ssid": v([]byte("Cafe\x00Net")), "cloned-mac-address": v([]byte{0, 0x1b, 0x21, 1, 2, 3}),
+			"mode": v("infrastructure"), "seen-bssids": v([]string{"00:11:22:33:44:55"})},
+		"ipv4": {"method": v("auto"), "dhcp-send-hostname": v(false), "dhcp-hostname": v("h"), "dhcp-fqdn": v("h.example"),
+			"dhcp-client-id": v("mac"), "address-data": v([]map[string]dbus.Variant{{"address": v("10.0.0.2"), "prefix": v(uint32(24))}}),
+			"addresses": v([][]uint32{{1, 24, 0}}), "dns": v([]uint32{0x08080808}), "route-metric": v(int64(-1))},
+		"ipv6": {"method": v("auto"), "addr-gen-mode": v(int32(1)), "ip6-privacy": v(int32(-1)), "dhcp-duid": v("ll"),
+			"token": v("::1"), "dhcp-send-hostname": v(true),
+			"addresses": v([]struct {
+				A []byte
+				P uint32
+				G []byte
+			}{{A: make([]byte, 16), P: 64, G: make([]byte, 16)}})},
+		"802-11-wireless-security": {"key-mgmt": v("wpa-psk")},
+	}
+}
+
+// TestWireDecodeSettingsMatchesGodbus: the profile check builds from the
+// wire reader's GetSettings decoding is the one it builds from godbus's, in
+// both byte orders.
+func TestWireDecodeSettingsMatchesGodbus(t *testing.T) {
+	settings := wireSampleSettings()
+	const path = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings/7")
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		t.Run(order.String(), func(t *testing.T) {
+			raw := wireReplyBody(t, settings, order)
+			m, err := readWireMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatalf("readWireMessage: %v", err)
+			}
+			if m.sig != "a{sa{sv}}" {
+				t.Fatalf("signature %q", m.sig)
+			}
+			got, err := decodeSettings(m.body, m.order)
+			if err != nil {
+				t.Fatalf("decodeSettings: %v", err)
+			}
+			gm, err := dbus.DecodeMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatalf("godbus decode: %v", err)
+			}
+			var viaGodbus map[string]map[string]dbus.Variant
+			if err := dbus.Store(gm.Body, &viaGodbus); err != nil {
+				t.Fatalf("godbus store: %v", err)
+			}
+			want, have := profileInfoFromSettings(path, viaGodbus), profileInfoFromSettings(path, got)
+			if diff := cmp.Diff(want, have); diff != "" {
+				t.Errorf("profile differs (-godbus +wire):\n%s", diff)
+			}
+			if have.SSID != "Cafe\x00Net" || have.ClonedMAC != "00:1b:21:01:02:03" || have.SendHostname4 == nil || *have.SendHostname4 ||
+				have.AddrGenMode == nil || *have.AddrGenMode != 1 || have.Autoconnect {
+				t.Errorf("profile = %+v: not what the settings say", have)
+			}
+			if _, ok := got["ipv4"]["address-data"]; ok {
+				t.Errorf("address-data (aa{sv}) decoded: only simple values should be")
+			}
+		})
+	}
+}
+
+// FuzzDecodeSettings: any GetSettings body is decoded or refused, never a
+// panic; whatever decodes also re-decodes the same.
+func FuzzDecodeSettings(f *testing.F) {
+	m, err := readWireMessage(bytes.NewReader(wireReplyBody(f, wireSampleSettings(), binary.LittleEndian)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(m.body)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a, err := decodeSettings(body, binary.LittleEndian)
+		if err != nil {
+			return
+		}
+		b, err := decodeSettings(body, binary.LittleEndian)
+		if err != nil || !cmp.Equal(a, b, variantCmp) {
+			t.Fatalf("second decode differs: %v", err)
+		}
+		_ = profileInfoFromSettings("/p", a)
+	})
+}
+
+// TestIntegrationWireReadNM: the wire client authenticates to a real
+// dbus-daemon, skips Hello's answer and NameAcquired, and reads the
+// profiles and a GetManagedObjects answer sent by godbus; a profile deleted
+// between ListConnections and GetSettings is left out; one it may not read
+// leaves the objects read and says why (the caller then asks godbus); a
+// call to a name nobody owns is an error (NameHasNoOwner: with
+// NO_AUTO_START the bus starts nothing).
+func TestIntegrationWireReadNM(t *testing.T) {
 	addr := startPrivateBus(t)
 	socket := strings.TrimPrefix(addr, "unix:path=")
 	ctx := context.Background()
-	if _, err := rawManagedObjects(ctx, socket); err == nil || !strings.Contains(err.Error(), "NameHasNoOwner") {
+	if _, err := rawReadNM(ctx, socket); err == nil || !strings.Contains(err.Error(), "NameHasNoOwner") {
 		t.Errorf("no NetworkManager on the bus: err %v, want NameHasNoOwner (not started: NO_AUTO_START)", err)
 	}
 	conn, err := dbus.Connect(addr)
@@ -339,15 +438,66 @@ func TestIntegrationWireManagedObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const (
+		p1   = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings/1")
+		gone = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings/2")
+		p3   = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings/3")
+	)
+	list := []dbus.ObjectPath{p3, gone, p1}
+	if err := conn.ExportMethodTable(map[string]any{
+		"ListConnections": func() ([]dbus.ObjectPath, *dbus.Error) { return list, nil },
+	}, nmSettingsPath, nmSettingsMgrIface); err != nil {
+		t.Fatal(err)
+	}
+	var denied atomic.Bool
+	settings := map[dbus.ObjectPath]map[string]map[string]dbus.Variant{
+		p1: {"connection": {"id": dbus.MakeVariant("one"), "uuid": dbus.MakeVariant("u1"), "type": dbus.MakeVariant("802-3-ethernet")}},
+		p3: wireSampleSettings(),
+	}
+	for _, p := range list {
+		if err := conn.ExportMethodTable(map[string]any{
+			"GetSettings": func() (map[string]map[string]dbus.Variant, *dbus.Error) {
+				s, ok := settings[p]
+				switch {
+				case !ok:
+					return nil, dbus.NewError("org.freedesktop.DBus.Error.UnknownObject", []any{"No such object path"})
+				case denied.Load() && p == p1:
+					return nil, dbus.NewError("org.freedesktop.NetworkManager.Settings.Connection.PermissionDenied", []any{"not yours"})
+				}
+				return s, nil
+			},
+		}, p, nmSettingsIface); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if reply, err := conn.RequestName(nmBusName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("own %s: %v (%v)", nmBusName, reply, err)
 	}
-	got, err := rawManagedObjects(ctx, socket)
+	got, err := rawReadNM(ctx, socket)
 	if err != nil {
-		t.Fatalf("rawManagedObjects: %v", err)
+		t.Fatalf("rawReadNM: %v", err)
 	}
-	if diff := cmp.Diff(wireKept(objs), got, variantCmp); diff != "" {
+	if diff := cmp.Diff(wireKept(objs), got.objs, variantCmp); diff != "" {
 		t.Errorf("answer over the bus (-sent +read):\n%s", diff)
+	}
+	want := []profileInfo{profileInfoFromSettings(p3, settings[p3]), profileInfoFromSettings(p1, settings[p1])}
+	if got.profilesErr != nil {
+		t.Fatalf("profiles: %v", got.profilesErr)
+	}
+	if diff := cmp.Diff(want, got.profiles); diff != "" {
+		t.Errorf("profiles (in ListConnections order, the deleted one left out) (-want +read):\n%s", diff)
+	}
+
+	denied.Store(true)
+	got, err = rawReadNM(ctx, socket)
+	if err != nil {
+		t.Fatalf("rawReadNM with a profile it may not read: %v", err)
+	}
+	if got.profiles != nil || got.profilesErr == nil || !strings.Contains(got.profilesErr.Error(), "not yours") {
+		t.Errorf("profile it may not read: profiles %v, error %v; want none and PermissionDenied's message", got.profiles, got.profilesErr)
+	}
+	if diff := cmp.Diff(wireKept(objs), got.objs, variantCmp); diff != "" {
+		t.Errorf("objects with a profile it may not read (-sent +read):\n%s", diff)
 	}
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "tcp:host=x,port=1;"+addr+",guid=0123")
 	if s, err := systemBusSocket(); err != nil || s != socket {
