@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(network-manager dbus dnsmasq-base hostapd wpasupplicant tcpdump iproute2
       ethtool nftables libglib2.0-bin polkitd xvfb dunst xdotool imagemagick
-      libxml2-utils openssl systemd zsh fish)
+      libxml2-utils openssl systemd zsh fish groff-base)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -165,3 +165,85 @@ func TestDocsIsHidden(t *testing.T) {
 		t.Errorf("root help lists the hidden docs command:\n%s", out)
 	}
 }
+
+// TestDocsManRendersCleanly renders every page with groff's man macros and
+// every warning on but "cannot break/adjust line", which is about the
+// terminal's width (-ww -Wbreak): no warning, and the text says what the command
+// tree says (names, flags with plain ASCII dashes, defaults, see-also).
+func TestDocsManRendersCleanly(t *testing.T) {
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		testproc.Skip(t, "groff not installed (test/install-deps.sh installs groff-base): pages not rendered")
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	dir := t.TempDir()
+	if _, err := docsRun(t, "docs", "man", dir); err != nil {
+		t.Fatalf("docs man: %v", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := map[string]string{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left behind: %s", e.Name())
+			continue
+		}
+		cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", "-Wbreak", filepath.Join(dir, e.Name()))
+		cmd.Env = append(os.Environ(), "GROFF_NO_SGR=1")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("groff %s: %v\n%s", e.Name(), err, stderr.String())
+		}
+		// Undo overstriking (bold, underline) for the comparisons below.
+		var plain strings.Builder
+		b := stdout.Bytes()
+		for i := 0; i < len(b); i++ {
+			if i+1 < len(b) && b[i+1] == '\b' {
+				i++
+				continue
+			}
+			plain.WriteByte(b[i])
+		}
+		rendered[e.Name()] = strings.Join(strings.Fields(plain.String()), " ")
+	}
+	check := rendered["mac-nmguard-check.1"]
+	for _, want := range []string{"mac-nmguard-check - ", "mac-nmguard check [IFACE...]", "--json", "--state-dir", "OPTIONS INHERITED FROM PARENT COMMANDS", "mac-nmguard(1)"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("mac-nmguard-check.1 rendered lacks %q:\n%s", want, check)
+		}
+	}
+	if root := rendered["mac-nmguard.1"]; !strings.Contains(root, "mac-nmguard-check(1)") || !strings.Contains(root, "(default \"/etc/mac-nmguard/policy.toml\")") {
+		t.Errorf("mac-nmguard.1 rendered lacks the see-also of check or the policy default:\n%s", root)
+	}
+}
+
+func TestManEscape(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`a-b`, `a\-b`},
+		{`C:\dir`, `C:\edir`},
+		{`.starts with a dot`, `\&.starts with a dot`},
+		{`'quote`, `\&'quote`},
+		{`plain`, `plain`},
+	} {
+		if got := manLine(tc.in); got != tc.want {
+			t.Errorf("manLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := manQuote(`say "hi" \ now-ish`); got != `"say ""hi"" \e now-ish"` {
+		t.Errorf("manQuote = %s", got)
+	}
+}
+
+func TestManDateRejectsGarbage(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "yesterday")
+	dir := t.TempDir()
+	if _, err := docsRun(t, "docs", "man", dir); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+		t.Errorf("SOURCE_DATE_EPOCH=yesterday: err %v, want one naming it", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("wrote %d files anyway", len(entries))
+	}
+}
