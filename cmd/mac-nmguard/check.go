@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +58,9 @@ still shown).`,
 }
 
 func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces []string) error {
+	if co.json {
+		go primeJSON()
+	}
 	rep, err := nmhook.Inspect(cmd.Context(), nmhook.InspectOptions{
 		PolicyFile: opts.policyFile,
 		PolicyDir:  opts.policyDir,
@@ -73,9 +75,11 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 	}
 	out := cmd.OutOrStdout()
 	if co.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		data, err := marshalIndented(rep, "  ")
+		if err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		if _, err := out.Write(data); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	} else if err := writeCheckText(out, rep, useColour(out)); err != nil {
