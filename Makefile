@@ -12,8 +12,10 @@ LDFLAGS   := -X main.version=$(VERSION)
 
 all: build
 
+# A static binary (CGO_ENABLED=0): no C library to load at each start
+# (about 1 ms of every `check`) or to keep mapped in the service.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mac-nmguard
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mac-nmguard
 
 deps:
 	./test/install-deps.sh
@@ -28,7 +30,7 @@ unit:
 
 # Each fuzz target runs for FUZZTIME; the seeds also run in every plain `go test`.
 fuzz:
-	@set -e; for pkg in ./policy ./detect ./nmhook; do \
+	@set -e; for pkg in ./policy ./detect ./nmhook ./cmd/mac-nmguard; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \

@@ -23,11 +23,16 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binPath = filepath.Join(dir, "mac-nmguard")
-	args := []string{"build", "-o", binPath}
+	// Built as `make build` builds it (static, CGO_ENABLED=0), except for
+	// the race detector, which needs cgo.
+	args := []string{"build", "-trimpath", "-o", binPath}
+	cgo := "CGO_ENABLED=0"
 	if os.Getenv("MAC_NMGUARD_RACE_BINARY") == "1" {
 		args = append(args, "-race")
+		cgo = "CGO_ENABLED=1"
 	}
 	build := exec.Command("go", append(args, "../cmd/mac-nmguard")...)
+	build.Env = append(os.Environ(), cgo)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "test: build mac-nmguard:", err)
