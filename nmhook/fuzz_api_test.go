@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +335,38 @@ func TestAPIFuzzSnapshotSeesChanges(t *testing.T) {
 	var st State
 	if err := json.Unmarshal([]byte(after.State), &st); err != nil || st.Spoof == nil || *st.Spoof {
 		t.Fatalf("state after SetSpoofing(false): %v %s", err, after.State)
+	}
+}
+
+// TestAPIMethodTableIsComplete: the method table exports every exported
+// method of apiObject (a method added without its table entry would be
+// unreachable over the bus), and introspection declares exactly these.
+func TestAPIMethodTableIsComplete(t *testing.T) {
+	table := apiObject{}.methods()
+	ty := reflect.TypeOf(apiObject{})
+	var exported []string
+	for i := range ty.NumMethod() {
+		exported = append(exported, ty.Method(i).Name)
+	}
+	var inTable []string
+	for name, fn := range table {
+		inTable = append(inTable, name)
+		ft := reflect.TypeOf(fn)
+		if ft.Kind() != reflect.Func || ft.NumOut() == 0 || ft.Out(ft.NumOut()-1) != reflect.TypeOf((*dbus.Error)(nil)) {
+			t.Errorf("%s: %v does not end in *dbus.Error (godbus would ignore it)", name, ft)
+		}
+	}
+	sort.Strings(exported)
+	sort.Strings(inTable)
+	if diff := cmp.Diff(exported, inTable); diff != "" {
+		t.Errorf("exported methods vs method table (-methods +table):\n%s", diff)
+	}
+	for _, name := range inTable {
+		if !strings.Contains(apiIntrospection, `<method name="`+name+`">`) {
+			t.Errorf("introspection lacks method %s", name)
+		}
+	}
+	if n := strings.Count(apiIntrospection, "<method "); n != len(inTable) {
+		t.Errorf("introspection declares %d methods, the table has %d", n, len(inTable))
 	}
 }
