@@ -19,6 +19,8 @@ import (
 // procFigures are what /proc says about one process.
 type procFigures struct {
 	RSSKiB     int // VmRSS
+	AnonKiB    int // RssAnon: heap, stacks, runtime
+	FileKiB    int // RssFile: the binary's pages in memory
 	Threads    int // OS threads (goroutines come from the service's SIGUSR1 stats)
 	VolCtx     int // voluntary_ctxt_switches, all threads
 	NonVolCtx  int // nonvoluntary_ctxt_switches, all threads
@@ -54,6 +56,10 @@ func readProc(t testing.TB, pid int) procFigures {
 		switch k {
 		case "VmRSS":
 			f.RSSKiB = n
+		case "RssAnon":
+			f.AnonKiB = n
+		case "RssFile":
+			f.FileKiB = n
 		case "Threads":
 			f.Threads = n
 		}
@@ -224,6 +230,8 @@ func BenchmarkSoak(b *testing.B) {
 		b.ReportMetric(float64(droppedPackets(nftRuleset(b, bd))), "backstop-drops")
 		b.ReportMetric(float64(before.RSSKiB), "rss-start-KiB")
 		b.ReportMetric(float64(after.RSSKiB), "rss-end-KiB")
+		b.ReportMetric(float64(before.AnonKiB), "rss-anon-start-KiB")
+		b.ReportMetric(float64(after.AnonKiB), "rss-anon-end-KiB")
 		b.ReportMetric(float64(before.Threads), "threads-start")
 		b.ReportMetric(float64(after.Threads), "threads-end")
 		b.ReportMetric(float64(before.FDs), "fds-start")
@@ -290,11 +298,14 @@ func BenchmarkIdle(b *testing.B) {
 		time.Sleep(time.Duration(seconds) * time.Second)
 		after := readProc(b, pid)
 		span := after.At.Sub(before.At).Seconds()
+		b.Logf("service's runtime after the idle time: %s", runtimeStats(b, g))
 		b.ReportMetric(float64(seconds), "idle-s")
 		b.ReportMetric((after.CPUSeconds-before.CPUSeconds)*1000/span, "cpu-ms/s")
 		b.ReportMetric(float64(after.VolCtx-before.VolCtx)/span, "vol-ctxsw/s")
 		b.ReportMetric(float64(after.NonVolCtx-before.NonVolCtx)/span, "nonvol-ctxsw/s")
 		b.ReportMetric(float64(after.RSSKiB), "rss-KiB")
+		b.ReportMetric(float64(after.AnonKiB), "rss-anon-KiB")
+		b.ReportMetric(float64(after.FileKiB), "rss-file-KiB")
 		b.ReportMetric(float64(after.Threads), "threads")
 		if after.RSSKiB > 15<<10 {
 			b.Logf("RSS %d KiB is above the 15 MiB goal", after.RSSKiB)
@@ -308,6 +319,18 @@ func BenchmarkIdle(b *testing.B) {
 // goroutines asks the service for its runtime stats (SIGUSR1) and returns
 // the goroutine count it logs.
 func goroutines(b testing.TB, g *guard) int {
+	b.Helper()
+	line := runtimeStats(b, g)
+	n, err := strconv.Atoi(field(line, "goroutines"))
+	if err != nil {
+		b.Fatalf("stats line %q: %v", line, err)
+	}
+	return n
+}
+
+// runtimeStats asks the service for its runtime stats (SIGUSR1) and returns
+// the line it logs.
+func runtimeStats(b testing.TB, g *guard) string {
 	b.Helper()
 	before := strings.Count(g.p.Log(), `msg=stats`)
 	if err := g.p.Signal(syscall.SIGUSR1); err != nil {
@@ -323,13 +346,9 @@ func goroutines(b testing.TB, g *guard) int {
 	lines := strings.Split(g.p.Log(), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if strings.Contains(lines[i], "msg=stats") {
-			n, err := strconv.Atoi(field(lines[i], "goroutines"))
-			if err != nil {
-				b.Fatalf("stats line %q: %v", lines[i], err)
-			}
-			return n
+			return lines[i]
 		}
 	}
 	b.Fatalf("stats line vanished")
-	return 0
+	return ""
 }
