@@ -46,6 +46,9 @@ type devState struct {
 	network detect.Connection
 	profile dbus.ObjectPath // active profile's settings path
 	cloned  string          // active profile's cloned-mac-address
+	// profileAC is the active connection network, profile and cloned were
+	// read from: when NM's ActiveConnection differs, they are stale.
+	profileAC dbus.ObjectPath
 
 	gate        gateState
 	verdict     policy.Verdict
@@ -122,4 +125,10 @@ type fastDown struct {
 	done     bool
 	wasUp    bool
 	reaction time.Duration
+}
+
+// forgetConnection drops what the service read about the device's active
+// connection.
+func (d *devState) forgetConnection() {
+	d.network, d.profile, d.cloned, d.profileAC = detect.Connection{}, "", "", ""
 }

@@ -104,6 +104,16 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		return d
 	}
 	if verdict.Allowed {
+		// The address is fine so far, but NM applies the profile's
+		// cloned-mac-address during the activation (PREPARE), and skips
+		// it when its own cache says the card has it already: a profile
+		// that would set a violating address is refused in flight
+		// whatever the card shows yet, as it is blocked at rest.
+		active := NMProfile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		if bad, why := profileViolates(p, v.Device, active, ex); bad {
+			d.Block, d.Disconnect = true, true
+			d.Reason = "the profile being activated is refused: " + why
+		}
 		return d
 	}
 	if verdict.Mode == policy.ModePermanent && v.Device.RealKnown {
@@ -136,15 +146,37 @@ func profileSetsMAC(cloned string) bool {
 
 // profileViolates checks the address a profile would make NM set.
 func profileViolates(p *policy.Policy, dev policy.Device, pr NMProfile, ex []policy.Exemption) (bool, string) {
-	if !profileSetsMAC(pr.ClonedMAC) {
+	v, sets, err := profileVerdict(p, dev, pr, ex)
+	if err != nil {
+		// Fail closed: an address nobody can judge is a violation.
+		return true, fmt.Sprintf("profile %q sets %v, which is not understood", pr.ID, err)
+	}
+	if !sets || !violates(v) {
 		return false, ""
+	}
+	return true, fmt.Sprintf("profile %q would set cloned-mac-address=%s: %s; autoconnect is blocked until the profile is fixed (cloned-mac-address=preserve) or the user allows the real address", pr.ID, pr.ClonedMAC, v.Reason)
+}
+
+// violates reports whether a verdict on an address is one the gate acts on.
+func violates(v policy.Verdict) bool {
+	return !v.Allowed && v.Guarded && v.Enforcement != policy.EnforceAudit
+}
+
+// profileVerdict judges the address a profile would make NM set, on the
+// profile's own network; false when the profile sets none (default,
+// preserve) or sets the real address while it is unknown (nothing to judge
+// it against: the unknown real address is handled as such); an error when
+// the cloned-mac-address is not understood.
+func profileVerdict(p *policy.Policy, dev policy.Device, pr NMProfile, ex []policy.Exemption) (policy.Verdict, bool, error) {
+	if !profileSetsMAC(pr.ClonedMAC) {
+		return policy.Verdict{}, false, nil
 	}
 	net := policy.Network{UUID: pr.UUID, ID: pr.ID, SSID: pr.SSID}
 	would := dev
 	switch pr.ClonedMAC {
 	case "permanent":
 		if !dev.RealKnown {
-			return false, ""
+			return policy.Verdict{}, false, nil
 		}
 		would.Current = dev.Real
 	case "random", "stable", "stable-ssid":
@@ -157,13 +189,9 @@ func profileViolates(p *policy.Policy, dev policy.Device, pr NMProfile, ex []pol
 	default:
 		m, err := policy.ParseMAC(pr.ClonedMAC)
 		if err != nil {
-			return true, fmt.Sprintf("profile %q sets cloned-mac-address %q, which is not understood", pr.ID, pr.ClonedMAC)
+			return policy.Verdict{}, true, fmt.Errorf("cloned-mac-address %q: %w", pr.ClonedMAC, err)
 		}
 		would.Current = m
 	}
-	v := p.Evaluate(would, net, ex)
-	if v.Allowed || !v.Guarded || v.Enforcement == policy.EnforceAudit {
-		return false, ""
-	}
-	return true, fmt.Sprintf("profile %q would set cloned-mac-address=%s: %s; autoconnect is blocked until the profile is fixed (cloned-mac-address=preserve) or the user allows the real address", pr.ID, pr.ClonedMAC, v.Reason)
+	return p.Evaluate(would, net, ex), true, nil
 }

@@ -61,7 +61,8 @@ func (s *Service) closeBus() {
 // forgetNM drops what the service knew from NM (NM or the bus went away).
 func (s *Service) forgetNM() {
 	for _, d := range s.devs {
-		d.nmKnown, d.nm, d.network, d.profile, d.cloned = false, NMDevice{}, detect.Connection{}, "", ""
+		d.nmKnown, d.nm = false, NMDevice{}
+		d.forgetConnection()
 		d.autoconnOff = false
 		d.released = false
 	}
@@ -127,16 +128,16 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 		if d.nm.ActiveConnection == "" || d.nm.ActiveConnection == "/" {
 			// Not readable yet: judge without a network rather than with
 			// the previous one (an exemption must not carry over).
-			d.network, d.profile, d.cloned = detect.Connection{}, "", ""
+			d.forgetConnection()
 			return
 		}
 		p, err := s.nm.ActiveProfile(ctx, d.nm.ActiveConnection)
 		if err != nil {
 			s.log.Debug("nm: active profile", slog.String("device", d.iface), slog.String("error", err.Error()))
-			d.network, d.profile, d.cloned = detect.Connection{}, "", ""
+			d.forgetConnection()
 			return
 		}
-		d.network, d.profile, d.cloned = p.Network(), p.Path, p.ClonedMAC
+		d.network, d.profile, d.cloned, d.profileAC = p.Network(), p.Path, p.ClonedMAC, d.nm.ActiveConnection
 	}
 }
 
@@ -229,10 +230,14 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 		nd.State = nw // a read after a signal can already show a later value
 		d.nm = nd
 	}
-	if nw == detect.StatePrepare {
-		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
+	// A new activation, or another connection than the one the profile was
+	// read for (NM can start the next activation before the service has
+	// seen the last one end): read the profile being activated.
+	newAC := d.nm.ActiveConnection != d.profileAC
+	if nw == detect.StatePrepare || newAC {
+		d.forgetConnection()
 	}
-	if nw == detect.StatePrepare || d.network.UUID == "" || !activating(nw) {
+	if nw == detect.StatePrepare || newAC || d.network.UUID == "" || !activating(nw) {
 		s.refreshConnection(ctx, d)
 	}
 	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
@@ -240,7 +245,7 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	s.feedDetector(d, nw, old, reason, t0)
 	s.restoreProgress(ctx, d, nw, reason)
 	if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
-		d.network, d.profile, d.cloned = detect.Connection{}, "", ""
+		d.forgetConnection()
 	}
 }
 
