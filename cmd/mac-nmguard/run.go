@@ -147,12 +147,22 @@ func serviceGC() {
 
 // logRuntimeStats logs goroutines and memory: SIGUSR1, for soak tests and
 // operators checking that a long-running service does not grow.
+// A GC runs first, so heap_alloc and the profile are the live heap, not
+// whatever garbage the last cycle left.
 func logRuntimeStats(log *slog.Logger, heapFile string) {
+	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	if f, err := os.OpenFile(heapFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
 		if err := pprof.WriteHeapProfile(f); err != nil {
 			log.Warn("stats: heap profile not written", slog.String("error", err.Error()))
+		}
+		f.Close()
+	}
+	goFile := filepath.Join(filepath.Dir(heapFile), "goroutines.txt")
+	if f, err := os.OpenFile(goFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+		if err := pprof.Lookup("goroutine").WriteTo(f, 2); err != nil {
+			log.Warn("stats: goroutine dump not written", slog.String("error", err.Error()))
 		}
 		f.Close()
 	}
