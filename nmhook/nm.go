@@ -320,6 +320,20 @@ func (c nmClient) SetManaged(ctx context.Context, dev dbus.ObjectPath, on bool) 
 	return nil
 }
 
+// ActiveConnectionOf reads a device's ActiveConnection ("/" for none): one
+// property, not the device's every one.
+func (c nmClient) ActiveConnectionOf(ctx context.Context, dev dbus.ObjectPath) (dbus.ObjectPath, error) {
+	var v dbus.Variant
+	if err := c.call(ctx, dev, propertiesIface+".Get", nmDeviceIface, "ActiveConnection").Store(&v); err != nil {
+		return "", fmt.Errorf("read active connection of %s: %w", dev, err)
+	}
+	ac, ok := v.Value().(dbus.ObjectPath)
+	if !ok {
+		return "", fmt.Errorf("active connection of %s has type %s", dev, v.Signature())
+	}
+	return ac, nil
+}
+
 // DeviceState reads a device's current State property.
 func (c nmClient) DeviceState(ctx context.Context, dev dbus.ObjectPath) (uint32, error) {
 	var v dbus.Variant

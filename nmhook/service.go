@@ -244,7 +244,7 @@ func (s *Service) Run(ctx context.Context) error {
 				s.sigs = nil
 				continue
 			}
-			s.onSignal(ctx, sig, time.Now())
+			s.onSignals(ctx, s.drainSignals(sig), time.Now())
 		case <-s.busDone:
 			s.log.Warn("bus: connection lost; reconnecting")
 			s.closeBus()
@@ -500,6 +500,9 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	}
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
+	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", stateName(d.nm.State)),
+		slog.String("address", d.link.Addr.String()), slog.String("connection", view.Network.ID), slog.String("cloned", view.ActiveClonedMAC),
+		slog.Bool("allowed", dec.Verdict.Allowed), slog.Bool("block", dec.Block), slog.Bool("spoof", dec.Spoof), slog.String("cause", cause))
 	d.verdict = dec.Verdict
 	s.applyGuard(d, dec)
 	if d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {

@@ -16,8 +16,10 @@ import (
 func nmMatches() [][]dbus.MatchOption {
 	return [][]dbus.MatchOption{
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmDeviceIface), dbus.WithMatchMember("StateChanged")},
+		// Only the Device interface's changes (HwAddress): NM sends many
+		// more (statistics, Wired, IP configurations) the service ignores.
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(propertiesIface), dbus.WithMatchMember("PropertiesChanged"),
-			dbus.WithMatchPathNamespace("/org/freedesktop/NetworkManager/Devices")},
+			dbus.WithMatchPathNamespace("/org/freedesktop/NetworkManager/Devices"), dbus.WithMatchArg(0, nmDeviceIface)},
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceAdded")},
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceRemoved")},
 		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName + ".Settings"), dbus.WithMatchMember("NewConnection")},
@@ -141,6 +143,69 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 	}
 }
 
+// maxSignalBatch bounds how many queued signals are taken at once.
+const maxSignalBatch = 256
+
+// drainSignals returns first and the signals already queued behind it.
+func (s *Service) drainSignals(first *dbus.Signal) []*dbus.Signal {
+	batch := []*dbus.Signal{first}
+	for len(batch) < maxSignalBatch {
+		select {
+		case sig, ok := <-s.sigs:
+			if !ok {
+				s.sigs = nil
+				return batch
+			}
+			batch = append(batch, sig)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// onSignals handles a batch of signals in order. When NetworkManager sends
+// faster than the service can ask it back (each decision costs D-Bus round
+// trips to it), the signals queue up; a device's activation steps that a
+// later state change in the same batch supersedes are then only recorded
+// (state, detector, restore), not decided on: the decision is made on the
+// latest state, with what NetworkManager and the kernel say now. States at
+// rest and the start of an activation are always decided on (a card
+// NetworkManager reset to its real address gets a private one before the
+// next activation; a profile that sets a violating address is refused
+// before NetworkManager applies it). Without this the
+// queue grew without bound in a 10,000-cycle soak and decisions came
+// seconds late.
+func (s *Service) onSignals(ctx context.Context, batch []*dbus.Signal, t0 time.Time) {
+	last := map[dbus.ObjectPath]int{}
+	for i, sig := range batch {
+		if sig.Name == nmDeviceIface+".StateChanged" {
+			last[sig.Path] = i
+		}
+	}
+	for i, sig := range batch {
+		if sig.Name == nmDeviceIface+".StateChanged" {
+			s.onStateChangedSignal(ctx, sig, t0, last[sig.Path] == i)
+			continue
+		}
+		s.onSignal(ctx, sig, t0)
+	}
+}
+
+// onStateChangedSignal decodes a StateChanged signal; final says whether it
+// is the device's latest in its batch.
+func (s *Service) onStateChangedSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time, final bool) {
+	var nw, old, reason uint32
+	if err := dbus.Store(sig.Body, &nw, &old, &reason); err != nil {
+		s.log.Warn("nm: malformed StateChanged", slog.String("path", string(sig.Path)), slog.String("error", err.Error()))
+		return
+	}
+	// Decided on: the latest state, every state at rest, and the start of
+	// every activation (the profile is known then: one that sets a
+	// violating address is refused before NetworkManager gets further).
+	s.onStateChanged(ctx, sig.Path, nw, old, reason, t0, final || !activating(nw) || nw == detect.StatePrepare)
+}
+
 func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
 	switch sig.Name {
 	case dbusBusName + "." + nameOwnerChanged:
@@ -199,18 +264,15 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			s.reevaluateAtRest(ctx, "profile removed", t0)
 		}
 	case nmDeviceIface + ".StateChanged":
-		var nw, old, reason uint32
-		if err := dbus.Store(sig.Body, &nw, &old, &reason); err != nil {
-			s.log.Warn("nm: malformed StateChanged", slog.String("path", string(sig.Path)), slog.String("error", err.Error()))
-			return
-		}
-		s.onStateChanged(ctx, sig.Path, nw, old, reason, t0)
+		s.onStateChangedSignal(ctx, sig, t0, true)
 	case propertiesIface + ".PropertiesChanged":
 		s.onPropertiesChanged(ctx, sig, t0)
 	}
 }
 
-func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, old, reason uint32, t0 time.Time) {
+// onStateChanged records a device's new state and, when decide is set,
+// decides on it.
+func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, old, reason uint32, t0 time.Time, decide bool) {
 	iface, ok := s.byPath[path]
 	if !ok {
 		nd, err := s.nm.Device(ctx, path)
@@ -225,10 +287,14 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 		return
 	}
 	d.nm.State = nw
-	// The active connection and the profiles may have changed with the state.
-	if nd, err := s.nm.Device(ctx, path); err == nil {
-		nd.State = nw // a read after a signal can already show a later value
-		d.nm = nd
+	// In flight, the active connection may have changed with the state (a
+	// new activation): read it when the profile matters, at the start of
+	// an activation and when deciding. At rest it stays the one the last
+	// activation had, which the detector attributes a failure to.
+	if activating(nw) && (decide || nw == detect.StatePrepare) {
+		if ac, err := s.nm.ActiveConnectionOf(ctx, path); err == nil {
+			d.nm.ActiveConnection = ac
+		}
 	}
 	// A new activation, or another connection than the one the profile was
 	// read for (NM can start the next activation before the service has
@@ -241,7 +307,9 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 		s.refreshConnection(ctx, d)
 	}
 	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
-	s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
+	if decide {
+		s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
+	}
 	s.feedDetector(d, nw, old, reason, t0)
 	s.restoreProgress(ctx, d, nw, reason)
 	if nw == detect.StateDisconnected || nw == detect.StateUnavailable {
