@@ -8,7 +8,7 @@ FUZZTIME  ?= 10s
 STATICCHECK ?= v0.8.2
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: all build test unit integration fuzz bench lint deps traces demo clean
+.PHONY: all build test unit integration fuzz bench lint deps traces demo clean vuln
 
 all: build
 
@@ -36,6 +36,12 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
 	  done; \
 	done
+
+# vuln: govulncheck, with the vulnerability data from the Go module proxy
+# (golang.org/x/vulndb) when vuln.go.dev is out of reach; VULNDB=URL to
+# use a database directly.
+vuln:
+	./test/govulncheck.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
