@@ -250,25 +250,11 @@ func decodeSettings(body []byte, order binary.ByteOrder) (map[string]map[string]
 	for r.err == nil && r.pos < end {
 		r.align(8)
 		section := r.str()
-		props := map[string]dbus.Variant{}
-		pend := r.array(8)
-		for r.err == nil && r.pos < pend {
-			r.align(8)
-			key := r.str()
-			sig := r.sig()
-			if v, ok := r.value(sig); ok {
-				props[key] = dbus.MakeVariant(v)
-			}
-		}
-		r.endArray(pend)
-		out[section] = props
+		out[section] = r.properties(r.array(8))
 	}
 	r.endArray(end)
-	if r.err == nil && r.pos != len(body) {
-		r.fail("%d bytes after the answer", len(body)-r.pos)
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("decode GetSettings answer: %w", r.err)
+	if err := r.finish("GetSettings"); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -394,29 +380,45 @@ func decodeManagedObjects(body []byte, order binary.ByteOrder) (nmObjects, error
 				r.pos = pend
 				continue
 			}
-			props := map[string]dbus.Variant{}
-			for r.err == nil && r.pos < pend {
-				r.align(8)
-				key := r.str()
-				sig := r.sig()
-				if v, ok := r.value(sig); ok {
-					props[key] = dbus.MakeVariant(v)
-				}
-			}
-			r.endArray(pend)
-			ifaces[name] = props
+			ifaces[name] = r.properties(pend)
 		}
 		r.endArray(iend)
 		objs[path] = ifaces
 	}
 	r.endArray(end)
-	if r.err == nil && r.pos != len(body) {
-		r.fail("%d bytes after the answer", len(body)-r.pos)
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("decode GetManagedObjects answer: %w", r.err)
+	if err := r.finish("GetManagedObjects"); err != nil {
+		return nil, err
 	}
 	return objs, nil
+}
+
+// properties reads the elements of an a{sv} whose end is pend (its length
+// already read), keeping the values of simple types (value); the rest are
+// skipped.
+func (r *wireReader) properties(pend int) map[string]dbus.Variant {
+	props := map[string]dbus.Variant{}
+	for r.err == nil && r.pos < pend {
+		r.align(8)
+		key := r.str()
+		sig := r.sig()
+		if v, ok := r.value(sig); ok {
+			props[key] = dbus.MakeVariant(v)
+		}
+	}
+	r.endArray(pend)
+	return props
+}
+
+// finish checks that the whole body was read and returns the first error,
+// naming the answer.
+func (r *wireReader) finish(answer string) error {
+	if r.err == nil && r.pos != len(r.b) {
+		r.fail("%d bytes after the answer", len(r.b)-r.pos)
+	}
+	if r.err != nil {
+		return fmt.Errorf("decode %s answer: %w", answer, r.err)
+	}
+	return nil
 }
 
 // wireReader reads D-Bus values from b; positions are relative to an

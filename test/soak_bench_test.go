@@ -351,18 +351,6 @@ func keepHeapProfile(b testing.TB, g *guard) {
 	b.Logf("heap profile of the service: %s", dst)
 }
 
-// goroutines asks the service for its runtime stats (SIGUSR1) and returns
-// the goroutine count it logs.
-func goroutines(b testing.TB, g *guard) int {
-	b.Helper()
-	line := runtimeStats(b, g)
-	n, err := strconv.Atoi(field(line, "goroutines"))
-	if err != nil {
-		b.Fatalf("stats line %q: %v", line, err)
-	}
-	return n
-}
-
 // runtimeStats asks the service for its runtime stats (SIGUSR1) and returns
 // the line it logs.
 func runtimeStats(b testing.TB, g *guard) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestMarshalIndentedMatchesEncoder(t *testing.T) {
 	values := []any{
 		rep,
 		nmhook.CheckReport{},
-		map[string]any{"": []any{}, "a": map[string]any{}, "b": []any{[]any{}, map[string]any{"x": nil}}, "c": 1.5e300, "d": -0.0},
+		map[string]any{"": []any{}, "a": map[string]any{}, "b": []any{[]any{}, map[string]any{"x": nil}}, "c": 1.5e300, "d": math.Copysign(0, -1)},
 		[]string{`"`, `\`, `\"`, `\\"`, "]", "}", ",", ":"},
 		"just a string", 42, nil, true,
 	}
