@@ -2,6 +2,7 @@ package nmhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,27 +17,26 @@ const (
 	polkitAllowUserInteraction = uint32(1)
 )
 
+// The bus's answers when no program provides a name: none owns it and none
+// can be started for it (no .service file).
+const (
+	dbusErrServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown"
+	dbusErrNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner"
+)
+
 // authorize decides whether the caller (its unique bus name) may perform a
 // polkit action. polkit is asked with the subject system-bus-name, never
-// with a uid the service passes (polkit would trust it). When polkit is not
-// on the bus, only root is allowed: fail closed.
+// with a uid the service passes (polkit would trust it). The call may start
+// polkit: on a desktop, polkitd is D-Bus activated and not running until
+// someone asks. Only when the bus says no polkit can be had (none owns the
+// name and none is installed to be started) is root allowed alone; any
+// other failure of the call denies: fail closed.
 func authorize(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, action string) error {
 	if sender == "" {
 		return fmt.Errorf("no caller")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	var owner string
-	if err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, polkitBusName).Store(&owner); err != nil || owner == "" {
-		var uid uint32
-		if err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetConnectionUnixUser", 0, string(sender)).Store(&uid); err != nil {
-			return fmt.Errorf("identify caller %s: %w", sender, err)
-		}
-		if uid == 0 {
-			return nil
-		}
-		return fmt.Errorf("polkit is not running and uid %d is not root", uid)
-	}
 	subject := struct {
 		Kind    string
 		Details map[string]dbus.Variant
@@ -46,10 +46,22 @@ func authorize(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, action 
 		Challenge  bool
 		Details    map[string]string
 	}
+	// Flags 0: no NoAutoStart, so the bus starts polkit when it is not
+	// running yet.
 	err := conn.Object(polkitBusName, polkitPath).CallWithContext(ctx, polkitCheck, 0,
 		subject, action, map[string]string{}, polkitAllowUserInteraction, "").Store(&result)
 	if err != nil {
-		return fmt.Errorf("ask polkit about %s: %w", action, err)
+		if !polkitAbsent(err) {
+			return fmt.Errorf("ask polkit about %s: %w", action, err)
+		}
+		var uid uint32
+		if err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetConnectionUnixUser", 0, string(sender)).Store(&uid); err != nil {
+			return fmt.Errorf("identify caller %s: %w", sender, err)
+		}
+		if uid == 0 {
+			return nil
+		}
+		return fmt.Errorf("polkit is not installed and uid %d is not root", uid)
 	}
 	if !result.Authorized {
 		if result.Challenge {
@@ -58,4 +70,18 @@ func authorize(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, action 
 		return fmt.Errorf("not authorised for %s", action)
 	}
 	return nil
+}
+
+// polkitAbsent reports whether err is the bus saying that polkit is
+// neither running nor installed to be started on demand.
+func polkitAbsent(err error) bool {
+	var de dbus.Error
+	if errors.As(err, &de) {
+		return de.Name == dbusErrServiceUnknown || de.Name == dbusErrNameHasNoOwner
+	}
+	var dp *dbus.Error
+	if errors.As(err, &dp) && dp != nil {
+		return dp.Name == dbusErrServiceUnknown || dp.Name == dbusErrNameHasNoOwner
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,7 +136,9 @@ func changingCalls(dev string) []apiCall {
 // TestIntegrationAuthz runs the service's D-Bus API against the real bus
 // policy (dist/io.github.macnmguard.Guard1.conf) and a real polkitd with
 // the shipped actions (dist/io.github.macnmguard.policy): the root-only
-// fallback while polkit is absent, then who may call what, argument
+// fallback while polkit is not installed, then polkitd installed as on a
+// desktop (D-Bus activated) and started by the service's first question,
+// then who may call what, argument
 // validation, introspection, and who may own the name. Callers are
 // dbus-send/busctl processes, as root or as uid 65534 (setpriv), the latter
 // optionally in a faked active session (polkit's allow_active).
@@ -172,7 +175,7 @@ func TestIntegrationAuthz(t *testing.T) {
 	t.Run("no polkit: root only", func(t *testing.T) {
 		before := settledView(t, b, g, conn, dev.Name)
 		for _, c := range changingCalls(dev.Name) {
-			wantErr(t, c.String()+" as uid 65534", c.as(t, b, nobody), errAccessDenied, "polkit is not running", "uid 65534 is not root")
+			wantErr(t, c.String()+" as uid 65534", c.as(t, b, nobody), errAccessDenied, "polkit is not installed", "uid 65534 is not root")
 		}
 		unchanged(t, "denied calls", before, viewOf(t, b, g, conn, dev.Name))
 		// Root passes the authorisation and reaches the argument check.
@@ -180,7 +183,39 @@ func TestIntegrationAuthz(t *testing.T) {
 			errInvalidArgs, `no pending suspicion "some-suspicion"`)
 	})
 
-	pk := startPolkit(t, b)
+	// From here on polkitd is installed the way a desktop has it: D-Bus
+	// activated, not running until the service's first question.
+	pk := activatablePolkit(t, b)
+
+	t.Run("polkit is started on demand", func(t *testing.T) {
+		if pid := polkitOwnerPID(t, b); pid != 0 {
+			t.Fatalf("polkitd runs (PID %d) before anyone asked it", pid)
+		}
+		before := settledView(t, b, g, conn, dev.Name)
+		// Root's question starts polkitd, which authorises it: the call
+		// reaches the argument check.
+		wantErr(t, "Dismiss as root", apiCall{nmhook.APIDismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
+			errInvalidArgs, `no pending suspicion "some-suspicion"`)
+		pid := polkitOwnerPID(t, b)
+		if pid == 0 {
+			t.Fatal("root's call was answered, yet polkitd was not started: the service did not ask polkit")
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe")); err != nil || exe != polkitdPath {
+			t.Fatalf("polkit's name is owned by PID %d running %q (%v), want %s", pid, exe, err, polkitdPath)
+		}
+		t.Logf("polkitd started on demand, PID %d", pid)
+		// Its answers, not the root-only fallback: an active session may
+		// dismiss (allow_active), uid 65534 outside one may not.
+		sess := fakeActiveSession(t, b, pk, nobodyUID)
+		active := caller{uid: nobodyUID, sess: sess}
+		wantErr(t, "Dismiss as "+active.String(),
+			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
+			errInvalidArgs, `no pending suspicion "no-such-suspicion"`)
+		wantErr(t, "Dismiss as uid 65534",
+			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, nobody),
+			errAccessDenied, "not authorised for "+nmhook.PolkitActionDismiss)
+		unchanged(t, "calls answered by the activated polkit", before, viewOf(t, b, g, conn, dev.Name))
+	})
 
 	t.Run("introspection", func(t *testing.T) {
 		node, err := introspect.Call(conn.Object(nmhook.APIBusName, nmhook.APIPath))

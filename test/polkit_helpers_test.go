@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,10 +41,9 @@ mount -n --bind "$1/users" /run/systemd/users
 exec ` + polkitdPath + ` --no-debug
 `
 
-// polkit is a polkitd running on a bed's bus.
+// polkit is a polkitd on a bed's bus, started by the bus on demand.
 type polkit struct {
 	dir string // actions/, sessions/, users/ as polkitd sees them
-	p   *bed.Process
 }
 
 // requirePolkit skips (or, with MAC_NMGUARD_REQUIRE_INTEGRATION=1, fails)
@@ -74,10 +74,10 @@ func requirePolkit(t *testing.T) {
 	t.Skipf("authorisation test skipped: %s (set %s=1 to make this a failure)", reason, bed.RequireEnv)
 }
 
-// startPolkit starts polkitd on b's bus with the project's polkit action
-// file (cmd/mac-nmguard/dist/io.github.macnmguard.policy) and waits until
-// it owns org.freedesktop.PolicyKit1. It is stopped by PID in t.Cleanup.
-func startPolkit(t *testing.T, b *bed.Bed) *polkit {
+// polkitDir makes the directory whose actions/ (the project's polkit action
+// file, cmd/mac-nmguard/dist/io.github.macnmguard.policy, only), sessions/
+// and users/ polkitScript binds for polkitd.
+func polkitDir(t *testing.T, b *bed.Bed) string {
 	t.Helper()
 	dir := filepath.Join(b.Dir, "polkit")
 	for _, d := range []string{"actions", "sessions", "users"} {
@@ -93,25 +93,96 @@ func startPolkit(t *testing.T, b *bed.Bed) *polkit {
 	if err := os.WriteFile(filepath.Join(dir, "actions", "io.github.macnmguard.policy"), action, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := b.StartProcess(t, "", nil, "unshare", "--mount", "--propagation", "private",
-		"sh", "-c", polkitScript, "polkitd", dir)
+	return dir
+}
+
+// polkitName is polkit's well-known bus name.
+const polkitName = "org.freedesktop.PolicyKit1"
+
+// activatablePolkit makes polkitd D-Bus activatable on b's bus, as a
+// desktop's system bus has it (the stock
+// /usr/share/dbus-1/system-services/org.freedesktop.PolicyKit1.service:
+// Exec=/usr/lib/polkit-1/polkitd --no-debug, User=root), without starting
+// it: a .service file in b.BusServiceDir whose Exec runs polkitScript (the
+// same polkitd, in its own mount namespace with the bed's actions and
+// sessions) on b's bus. The bus starts it on the first call to
+// org.freedesktop.PolicyKit1. In t.Cleanup the polkitd the bus started, if
+// any, is ended by PID (asked of the bus, checked in /proc).
+func activatablePolkit(t *testing.T, b *bed.Bed) *polkit {
+	t.Helper()
+	dir := polkitDir(t, b)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "activate.sh")
+	// The bus puts its address in DBUS_STARTER_ADDRESS; polkitd (GLib)
+	// connects to DBUS_SYSTEM_BUS_ADDRESS.
+	text := "export DBUS_SYSTEM_BUS_ADDRESS=\"$DBUS_STARTER_ADDRESS\"\n" + polkitScript
+	if err := os.WriteFile(script, []byte(text), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	service := fmt.Sprintf("[D-BUS Service]\nName=%s\nExec=%s --mount --propagation private /bin/sh %s %s\nUser=root\n",
+		polkitName, unshare, script, dir)
+	file := filepath.Join(b.BusServiceDir(), polkitName+".service")
+	if err := os.WriteFile(file, []byte(service), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(file)
+		stopActivatedPolkit(t, b)
+	})
+	return &polkit{dir: dir}
+}
+
+// polkitOwnerPID is the PID of the process owning polkit's name on b's
+// bus, 0 when none does.
+func polkitOwnerPID(t *testing.T, b *bed.Bed) int {
+	t.Helper()
 	conn := b.Dial(t)
 	defer conn.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var has bool
-		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.PolicyKit1").Store(&has)
-		if err == nil && has {
-			return &polkit{dir: dir, p: p}
-		}
-		if p.Exited() {
-			t.Fatalf("polkitd exited: %v\n%s", p.Wait(0), p.Log())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("polkitd did not own org.freedesktop.PolicyKit1 within 15s (err %v)\n%s", err, p.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, polkitName).Store(&pid); err != nil {
+		return 0
 	}
+	return int(pid)
+}
+
+// stopActivatedPolkit ends the polkitd b's bus started (SIGTERM, SIGKILL
+// after 5s), by the PID the bus gives for polkit's name, after checking
+// that this PID runs polkitd.
+func stopActivatedPolkit(t *testing.T, b *bed.Bed) {
+	t.Helper()
+	pid := polkitOwnerPID(t, b)
+	if pid <= 1 {
+		return
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil || exe != polkitdPath {
+		t.Errorf("polkit's owner, PID %d, runs %q (%v), not %s: not ended", pid, exe, err, polkitdPath)
+		return
+	}
+	// dbus-daemon's babysitter, or init once it has left, reaps it: gone
+	// when /proc/PID is, or is a zombie.
+	gone := func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		_, rest, _ := strings.Cut(string(stat), ") ")
+		return strings.HasPrefix(rest, "Z")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		if err := syscall.Kill(pid, sig); err != nil {
+			return
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if gone() {
+				return
+			}
+		}
+	}
+	t.Errorf("activated polkitd (PID %d) did not exit", pid)
 }
 
 // session is a faked active local session (seat0) of a uid, seen by the

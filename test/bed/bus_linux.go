@@ -2,6 +2,8 @@ package bed
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +18,15 @@ import (
 // policy dirs and the bed's own policy files (Options.BusPolicy), returning
 // when the socket accepts connections.
 func (b *Bed) startBus() error {
+	if err := os.MkdirAll(b.BusServiceDir(), 0o755); err != nil {
+		return fmt.Errorf("bus service dir: %w", err)
+	}
 	bus, err := testproc.StartBus(testproc.BusConfig{
 		Type: testproc.SystemBus, Dir: b.Dir, Socket: b.busSocket,
 		PolicyFiles: b.opts.BusPolicy,
 		// The stock policy dirs: NM, wpa_supplicant, polkit.
 		IncludeDirs: []string{"/usr/share/dbus-1/system.d", "/etc/dbus-1/system.d"},
+		ServiceDirs: []string{b.BusServiceDir()},
 	})
 	if err != nil {
 		return err
@@ -30,6 +36,13 @@ func (b *Bed) startBus() error {
 	b.mu.Unlock()
 	return nil
 }
+
+// BusServiceDir is the bus's one directory of D-Bus .service files, empty
+// unless a test writes one there: then the bus starts that program when its
+// name is first called (as root, with DBUS_STARTER_ADDRESS set), as a
+// desktop's system bus starts polkitd. The stock system-services
+// directories are not read: nothing else is started on demand.
+func (b *Bed) BusServiceDir() string { return filepath.Join(b.Dir, "dbus-services") }
 
 // RestartBus stops the bus (SIGTERM, by PID) and starts a new one on the same
 // socket. Clients lose their connections: NetworkManager 1.42 keeps running

@@ -24,7 +24,8 @@ const (
 	// SystemBus: the default-deny policy of /usr/share/dbus-1/system.conf
 	// (methods may only be called, and names only owned, where a policy
 	// allows it); root may monitor it. No servicehelper: nothing is
-	// activated on demand.
+	// activated on demand, except from BusConfig.ServiceDirs (started by
+	// the daemon itself).
 	SystemBus BusType = "system"
 )
 
@@ -46,6 +47,11 @@ type BusConfig struct {
 	// IncludeDirs are more directories of policy files the config
 	// includes, e.g. /usr/share/dbus-1/system.d.
 	IncludeDirs []string
+	// ServiceDirs are directories of .service files: names the bus starts
+	// a program for when first called (D-Bus activation, run directly by
+	// the daemon as its own user: no servicehelper). The bus rereads them
+	// when a name it does not know is called. None by default.
+	ServiceDirs []string
 }
 
 // Bus is a private dbus-daemon.
@@ -114,6 +120,9 @@ func (c BusConfig) text(sock, policyDir string) (string, error) {
 	}
 	for _, d := range dirs {
 		fmt.Fprintf(&b, "  <includedir>%s</includedir>\n", d)
+	}
+	for _, d := range c.ServiceDirs {
+		fmt.Fprintf(&b, "  <servicedir>%s</servicedir>\n", d)
 	}
 	b.WriteString("</busconfig>\n")
 	return b.String(), nil
