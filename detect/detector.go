@@ -60,6 +60,9 @@ func (d *Detector) Feed(ev Event) []Suspicion {
 	}
 	defer d.maybeSweep()
 
+	if ev.Supplicant != nil {
+		return d.feedSupplicant(ev)
+	}
 	if _, ok := phaseOf(ev.State); !ok {
 		d.log.Debug("detect: ignoring unknown device state",
 			slog.String("device", ev.Device), slog.Uint64("state", uint64(ev.State)))
@@ -217,8 +220,17 @@ func (d *Detector) step(ep *episode, ev Event) bool {
 			ep.tries++
 		}
 		added = d.closeRound(ep, ev) || added
-		if authReason(ev.Reason) && ep.tries > 0 {
+		switch {
+		case authReason(ev.Reason) && ep.tries > 0 && ep.keyMismatch:
+			why += ", the secrets were refused (wrong secrets look the same): not an auth-failure"
+		case authReason(ev.Reason) && ep.tries > 0:
 			added = d.addEvidence(ep, catAuthFailure, ev) || added
+		case ev.Reason == ReasonSSIDNotFound && ev.Old == StateConfig && ep.configDwell(ev) >= secretsCheckMaxDwell:
+			// NM 1.42-1.52: "association took too long" on a network it
+			// sees ends in FAILED ssid-not-found, as a MAC allow-list's
+			// refusal does.
+			why += ", association timed out"
+			added = d.addEvidence(ep, catAssocTimeout, ev) || added
 		}
 		if ev.Reason == ReasonIPConfigUnavailable && ev.Old == StateIPConfig && ev.Carrier {
 			added = d.addEvidence(ep, catDHCPFailure, ev) || added
@@ -328,6 +340,8 @@ func (d *Detector) threshold(c category) int {
 		return d.cfg.AuthFailures
 	case catDHCPFailure:
 		return d.cfg.DHCPFailures
+	case catAuthReject:
+		return d.cfg.AuthFailures
 	}
 	return maxThreshold + 1
 }

@@ -13,6 +13,7 @@ const (
 	catAssocTimeout                 // NEED_AUTH/NONE from CONFIG after a supplicant or 802.1X timeout
 	catAuthFailure                  // FAILED with NO_SECRETS or a supplicant reason after a real try
 	catDHCPFailure                  // FAILED/IP_CONFIG_UNAVAILABLE from IP_CONFIG with carrier
+	catAuthReject                   // the access point refused the authentication (wpa_supplicant AuthStatusCode)
 	numCategories
 )
 
@@ -27,6 +28,8 @@ func (c category) kind() Kind {
 		return KindAuthFailure
 	case catDHCPFailure:
 		return KindDHCPFailure
+	case catAuthReject:
+		return KindAuthRejected
 	}
 	return ""
 }
@@ -35,7 +38,7 @@ func (c category) kind() Kind {
 // completes more than one: the pattern that says most about the network
 // first.
 func raiseOrder() [numCategories]category {
-	return [numCategories]category{catAuthRound, catAssocTimeout, catAuthFailure, catDHCPFailure}
+	return [numCategories]category{catAuthReject, catAuthRound, catAssocTimeout, catAuthFailure, catDHCPFailure}
 }
 
 // evidence is one event that counts toward a category.
@@ -71,6 +74,8 @@ type episode struct {
 	needAuthRounds int       // NEED_AUTH rounds seen in this attempt
 	tries          int       // times the network was really tried in this attempt
 	configSince    time.Time // when CONFIG was last entered, zero if unknown
+	rejected       bool      // wpa_supplicant: the access point refused the authentication
+	keyMismatch    bool      // wpa_supplicant: the 4-way handshake or 802.1X failed (wrong secrets look the same)
 }
 
 // newAttempt forgets the attempt in progress (an open round is dropped,
@@ -80,6 +85,8 @@ func (ep *episode) newAttempt() {
 	ep.needAuthRounds = 0
 	ep.tries = 0
 	ep.configSince = time.Time{}
+	ep.rejected = false
+	ep.keyMismatch = false
 }
 
 // endEpisode forgets the evidence and the episode's identity.

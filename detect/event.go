@@ -30,6 +30,7 @@ const (
 	ReasonSupplicantTimeout      uint32 = 11
 	ReasonCarrier                uint32 = 40
 	ReasonUserRequested          uint32 = 39
+	ReasonSSIDNotFound           uint32 = 53
 )
 
 // Connection identifies the network a device is activating: the NM profile
@@ -54,4 +55,15 @@ type Event struct {
 	Spoofed    bool       `json:"spoofed"`           // the address in use is not the real one
 	Carrier    bool       `json:"carrier"`
 	Exempt     bool       `json:"exempt,omitempty"` // the network is exempt (real address by the user's choice)
+	// Supplicant is set on events that are not NM state changes but a
+	// change of a wpa_supplicant interface property (State and Old are
+	// then the device's current NM state).
+	Supplicant *SupplicantSignal `json:"supplicant,omitempty"`
+}
+
+// SupplicantSignal is a change of a property of wpa_supplicant's interface
+// (fi.w1.wpa_supplicant1.Interface) that says why an attempt failed.
+type SupplicantSignal struct {
+	Property string `json:"property"` // "AuthStatusCode" or "DisconnectReason"
+	Value    int32  `json:"value"`
 }

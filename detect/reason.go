@@ -9,11 +9,13 @@ func reasonText(c category, n int, known bool) string {
 	var s string
 	switch c {
 	case catAuthRound:
-		s = fmt.Sprintf("the network asked for the password %s and never let the private address connect", times(n))
+		s = fmt.Sprintf("the network asked for the password %s and never let the private address connect (a wrong password looks the same)", times(n))
 	case catAssocTimeout:
 		s = fmt.Sprintf("connecting to the network with the private address timed out %s", times(n))
 	case catAuthFailure:
-		s = fmt.Sprintf("the network refused the sign-in from the private address %s", times(n))
+		s = fmt.Sprintf("the sign-in with the private address failed %s: a wrong password, or a network that refuses this address (NetworkManager does not tell which)", times(n))
+	case catAuthReject:
+		s = fmt.Sprintf("the access point refused to let the private address in %s", times(n))
 	case catDHCPFailure:
 		s = fmt.Sprintf("the network refused %d DHCP %s from the private address", n, plural(n, "request", "requests"))
 	default:

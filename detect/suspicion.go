@@ -19,6 +19,10 @@ const (
 	// KindAssociationTimeout: NM's association (Wi-Fi) or 802.1X auth
 	// timeout fired: NEED_AUTH/NONE from CONFIG after the supplicant ran.
 	KindAssociationTimeout Kind = "association-timeout"
+	// KindAuthRejected: the access point refused the authentication of the
+	// private address (wpa_supplicant's AuthStatusCode), as a MAC
+	// allow-list does.
+	KindAuthRejected Kind = "auth-rejected"
 )
 
 // Confidence says how sure the detector is that the address is the cause.

@@ -122,7 +122,9 @@ func kindText(kind string) string {
 	case "auth-loop":
 		return "It keeps asking for the password, even when the right one is given."
 	case "auth-failure":
-		return "It refused to let this computer sign in."
+		return "Signing in failed: the password may be wrong, or the network refused to let this computer sign in with its private address."
+	case "auth-rejected":
+		return "The access point refused to let this computer in."
 	case "dhcp-failure":
 		return "It accepted the connection but never gave this computer an address on the network."
 	case "association-timeout":

@@ -40,7 +40,13 @@ func TestSuspicionMessageWording(t *testing.T) {
 			name:    "auth failure",
 			s:       cafe("auth-failure"),
 			summary: "Network “cafe-wifi” may be refusing this computer",
-			bodyHas: []string{"refused to let this computer sign in"},
+			bodyHas: []string{"refused to let this computer sign in", "the password may be wrong"},
+		},
+		{
+			name:    "auth rejected",
+			s:       cafe("auth-rejected"),
+			summary: "Network “cafe-wifi” may be refusing this computer",
+			bodyHas: []string{"access point refused to let this computer in"},
 		},
 		{
 			name:    "association timeout",

@@ -37,11 +37,9 @@ import (
 // against the detector, so a change in detect shows up here.
 func wifiBuiltWant() map[string][]detect.Kind {
 	return map[string][]detect.Kind{
-		"built-wifi-psk-success":                nil,
 		"built-wifi-psk-agent-success":          nil,
 		"built-wifi-psk-wrong-once-then-right":  nil,
 		"built-wifi-psk-handshake-loop":         {detect.KindAuthLoop},
-		"built-wifi-assoc-timeout":              {detect.KindAssociationTimeout},
 		"built-wifi-assoc-timeout-real-address": nil,
 		"built-wifi-open-assoc-timeout":         {detect.KindAuthFailure},
 		"built-wifi-psk-no-agent":               nil,

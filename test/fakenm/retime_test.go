@@ -34,7 +34,19 @@ func readTraces(t *testing.T) map[string]detect.Trace {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		out[strings.TrimSuffix(filepath.Base(f), ".jsonl")] = tr
+		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+		out[name] = tr
+		// What the service sees today (it follows NetworkManager only):
+		// the trace without wpa_supplicant's events.
+		var nm []detect.Event
+		for _, ev := range tr.Events {
+			if ev.Supplicant == nil {
+				nm = append(nm, ev)
+			}
+		}
+		if len(nm) < len(tr.Events) {
+			out[name+"/nm-only"] = detect.Trace{Header: tr.Header, Events: nm}
+		}
 	}
 	return out
 }
