@@ -20,9 +20,18 @@ build:
 deps:
 	./test/install-deps.sh
 
+# WIFIBED is the real Wi-Fi bed's package (one qemu guest, see
+# test/wifibed/README.md). It runs after the other packages, alone: the
+# guest takes about a core for its whole run.
+WIFIBED   := ./test/wifibed/
+# TRACE_PKGS are the beds `make traces` records on: the NetworkManager bed
+# (wired) and the Wi-Fi bed.
+TRACE_PKGS ?= ./test/ $(WIFIBED)
+
 # test: install what is missing, then everything: lint, unit, fuzz (short), integration.
 test: deps lint build
-	$(GO) test -race -count=1 -timeout 25m ./...
+	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/test/wifibed$$')
+	$(GO) test -race -count=1 -timeout 30m $(WIFIBED)
 	$(MAKE) fuzz
 
 unit:
@@ -59,7 +68,7 @@ demo: deps
 	cd test && MAC_NMGUARD_DEMO=1 MAC_NMGUARD_REQUIRE_INTEGRATION=1 ../bin/demo.test -test.run '^TestIntegrationDemo$$' -test.count=1
 
 traces: build
-	MAC_NMGUARD_RECORD_TRACES=1 $(GO) test -count=1 -run 'TestIntegrationRecordTraces' -v ./test/
+	MAC_NMGUARD_RECORD_TRACES=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestIntegrationRecordTraces|TestIntegrationWifi$$' -v $(TRACE_PKGS)
 
 clean:
 	rm -rf bin

@@ -67,7 +67,7 @@ func (b *Bed) start8021X() error {
 	}
 	ca, cert, key := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
 	if _, err := os.Stat(key); err != nil {
-		if err := writeCerts(ca, cert, key); err != nil {
+		if err := WriteCerts(ca, cert, key); err != nil {
 			return err
 		}
 	}
@@ -149,9 +149,9 @@ func (b *Bed) waitName(name string, p *Process, timeout time.Duration) error {
 	}
 }
 
-// writeCerts writes a throw-away CA and a server certificate signed by it
+// WriteCerts writes a throw-away CA and a server certificate signed by it
 // (ECDSA P-256), for hostapd's PEAP.
-func writeCerts(caPath, certPath, keyPath string) error {
+func WriteCerts(caPath, certPath, keyPath string) error {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("ca key: %w", err)

@@ -1,0 +1,44 @@
+package wifibed
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkWifiBed boots the Wi-Fi bed once (whatever b.N) with every
+// scenario and reports the boot's figures and, per scenario, the frames by
+// address class and kind (real / private / ap) and the time from the
+// decisive NetworkManager event to the service's Suspicion.
+//
+//	flock /tmp/mng-integ.lock go test -run '^$' -bench WifiBed -benchtime 1x ./test/wifibed/
+func BenchmarkWifiBed(b *testing.B) {
+	Require(b)
+	names := planScenarios()
+	var r *Run
+	for range b.N {
+		if r == nil {
+			r = Boot(b, Options{Plan: Plan{Scenarios: names, ScenarioTimeout: 3 * time.Minute}})
+		}
+	}
+	b.ReportMetric(r.Results.Uptime, "boot-s")
+	b.ReportMetric(r.Results.ReadyAt, "ready-s")
+	b.ReportMetric(r.Wall.Seconds(), "wall-s")
+	cl := r.Classifier()
+	for _, s := range r.Results.Scenarios {
+		b.Run(s.Name, func(b *testing.B) {
+			frames := r.FramesOf(s)
+			counts := cl.Counts(frames)
+			b.ReportMetric(s.End.Sub(s.Start).Seconds(), "scenario-s")
+			for k, n := range counts {
+				b.ReportMetric(float64(n), strings.ReplaceAll(k, "/", "-")+"-frames")
+			}
+			b.ReportMetric(float64(len(cl.Leaks(frames))), "real-address-frames")
+			if d, ev, ok := suspicionDelay(s); ok {
+				b.ReportMetric(d.Seconds(), "suspicion-after-s")
+				b.Logf("%s: suspicion %v after NM %d<-%d reason %d", s.Name, d.Round(time.Millisecond), ev.State, ev.Old, ev.Reason)
+			}
+			b.Logf("%s: %s", s.Name, FormatCounts(counts))
+		})
+	}
+}

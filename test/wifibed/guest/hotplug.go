@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// hwsimCmdNewRadio is HWSIM_CMD_NEW_RADIO of mac80211_hwsim's generic
+// netlink family "MAC80211_HWSIM".
+const hwsimCmdNewRadio = 4
+
+// newRadio adds a simulated radio (HWSIM_CMD_NEW_RADIO, default settings)
+// and returns its interface once it appears.
+func newRadio(ctx context.Context) (string, error) {
+	before := netIfaces()
+	fam, err := netlink.GenlFamilyGet("MAC80211_HWSIM")
+	if err != nil {
+		return "", fmt.Errorf("hwsim generic netlink family: %w", err)
+	}
+	req := nl.NewNetlinkRequest(int(fam.ID), unix.NLM_F_ACK)
+	req.AddData(&nl.Genlmsg{Command: hwsimCmdNewRadio, Version: 1})
+	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil {
+		return "", fmt.Errorf("HWSIM_CMD_NEW_RADIO: %w", err)
+	}
+	var iface string
+	err = waitFor(ctx, 15*time.Second, "the new radio's interface", func() bool {
+		for _, n := range netIfaces() {
+			if !slices.Contains(before, n) && len(n) > 4 && n[:4] == "wlan" {
+				iface = n
+				return true
+			}
+		}
+		return false
+	})
+	return iface, err
+}
+
+func netIfaces() []string {
+	ents, _ := os.ReadDir("/sys/class/net")
+	var out []string
+	for _, e := range ents {
+		out = append(out, filepath.Base(e.Name()))
+	}
+	return out
+}
