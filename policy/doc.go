@@ -9,7 +9,7 @@
 // Load reads the main file (/etc/mac-nmguard/policy.toml) and then every
 // *.toml in the drop-in directory in name order, each on top of the
 // built-in Default (spoof every device, keep-vendor, refuse). A file that
-// sets a scalar (spoof, hold, hold_timeout, vendors_file, [default] mode
+// sets a scalar (spoof, offer, hold, hold_timeout, vendors_file, [default] mode
 // or enforcement, a [detect] threshold) overrides earlier files; [[device]]
 // and [[network]] rules accumulate. Every file is validated completely:
 // syntax errors, unknown keys, wrong types, unknown modes, bad globs,

@@ -29,6 +29,7 @@ func (p *Policy) EncodeTOML() string {
 		p.Vendors.Source, p.Vendors.Count(KindWifi), p.Vendors.Count(KindEthernet))
 
 	fmt.Fprintf(&b, "spoof = %t%s\n", p.Spoof, sourceComment(p.SpoofSource))
+	fmt.Fprintf(&b, "offer = %s%s\n", quoteTOML(string(p.Offer)), sourceComment(p.OfferSource))
 	fmt.Fprintf(&b, "hold = %t\n", p.Hold)
 	fmt.Fprintf(&b, "hold_timeout = %s\n", quoteTOML(p.HoldTimeout.String()))
 	if p.VendorsFile != "" {
@@ -105,6 +106,8 @@ type jsonPolicy struct {
 	Precedence  string           `json:"precedence"`
 	Spoof       bool             `json:"spoof"`
 	SpoofSource string           `json:"spoof_source,omitempty"`
+	Offer       Offer            `json:"offer"`
+	OfferSource string           `json:"offer_source,omitempty"`
 	Hold        bool             `json:"hold"`
 	HoldTimeout Duration         `json:"hold_timeout"`
 	VendorsFile string           `json:"vendors_file,omitempty"`
@@ -157,6 +160,8 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		Precedence:  Precedence,
 		Spoof:       p.Spoof,
 		SpoofSource: p.SpoofSource,
+		Offer:       p.Offer,
+		OfferSource: p.OfferSource,
 		Hold:        p.Hold,
 		HoldTimeout: p.HoldTimeout,
 		VendorsFile: p.VendorsFile,

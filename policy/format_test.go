@@ -36,7 +36,7 @@ func TestEncodeTOMLRoundTrip(t *testing.T) {
 		t.Fatalf("EncodeTOML output does not parse: %v\n%s", err, out)
 	}
 	opts := cmp.Options{
-		cmpopts.IgnoreFields(Policy{}, "SpoofSource"),
+		cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource"),
 		cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource"),
 		cmpopts.IgnoreFields(DeviceRule{}, "Source"),
 		cmpopts.IgnoreFields(NetworkRule{}, "Source"),
@@ -49,7 +49,8 @@ func TestEncodeTOMLRoundTrip(t *testing.T) {
 func TestEncodeTOMLDefault(t *testing.T) {
 	out := Default().EncodeTOML()
 	if !strings.Contains(out, "# Sources: none; the built-in default applies.") ||
-		!strings.Contains(out, "mode = \"keep-vendor\"  # built-in default") {
+		!strings.Contains(out, "mode = \"keep-vendor\"  # built-in default") ||
+		!strings.Contains(out, "offer = \"ask\"  # built-in default\n") {
 		t.Fatalf("default policy shown as:\n%s", out)
 	}
 }
@@ -101,6 +102,34 @@ func TestEncodeJSON(t *testing.T) {
 	b, _ = Default().EncodeJSON()
 	if !strings.Contains(string(b), `"devices": []`) || !strings.Contains(string(b), `"sources": []`) {
 		t.Fatalf("default JSON:\n%s", b)
+	}
+}
+
+// TestEncodeOffer: policy show prints offer with where it was set, in TOML
+// that reads back, and in JSON.
+func TestEncodeOffer(t *testing.T) {
+	p, err := Parse(testFile, []byte("offer = \"never\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := p.EncodeTOML()
+	if !strings.Contains(out, "offer = \"never\"  # "+testFile+":1\n") {
+		t.Fatalf("EncodeTOML lacks the offer line:\n%s", out)
+	}
+	back, err := Parse(testFile, []byte(out))
+	if err != nil || back.Offer != OfferNever {
+		t.Fatalf("EncodeTOML output reads back as offer %q, %v:\n%s", back.Offer, err, out)
+	}
+	b, err := p.EncodeJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Offer       string `json:"offer"`
+		OfferSource string `json:"offer_source"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil || got.Offer != "never" || got.OfferSource != testFile+":1" {
+		t.Fatalf("JSON offer = %+v, %v:\n%s", got, err, b)
 	}
 }
 

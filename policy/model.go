@@ -84,6 +84,36 @@ func ParseEnforcement(s string) (Enforcement, error) {
 	return "", fmt.Errorf("unknown enforcement %q (want one of %s)", s, joinQuoted(Enforcements()))
 }
 
+// Offer says whether the desktop is offered the real address when a
+// network seems to refuse the private one.
+type Offer string
+
+// The offer settings.
+const (
+	// OfferAsk: the service signals a suspicion, and the desktop agent asks
+	// the user (within the limits the service keeps against hostile
+	// networks).
+	OfferAsk Offer = "ask"
+	// OfferNever: a suspicion is only logged; nothing is offered. For
+	// systems where no network may make the computer show its real address
+	// on its own (Tails-like systems).
+	OfferNever Offer = "never"
+)
+
+// Offers returns every valid offer setting.
+func Offers() []Offer { return []Offer{OfferAsk, OfferNever} }
+
+// Valid reports whether o is one of the defined offer settings.
+func (o Offer) Valid() bool { return o == OfferAsk || o == OfferNever }
+
+// ParseOffer parses an offer setting; the error lists the valid ones.
+func ParseOffer(s string) (Offer, error) {
+	if o := Offer(s); o.Valid() {
+		return o, nil
+	}
+	return "", fmt.Errorf("unknown offer %q (want one of %s)", s, joinQuoted(Offers()))
+}
+
 func joinQuoted[T ~string](vs []T) string {
 	q := make([]string, len(vs))
 	for i, v := range vs {
@@ -285,6 +315,7 @@ type Policy struct {
 	Spoof       bool     // global switch (login screen); false => every guarded mode becomes permanent
 	Hold        bool     // boot-time hold: keep guarded devices down until the service has applied the policy
 	HoldTimeout Duration // 0 = none
+	Offer       Offer    // "ask": offer the real address when a network seems to refuse the private one; "never": only log
 	Default     Rule
 	Devices     []DeviceRule
 	Networks    []NetworkRule
@@ -293,6 +324,8 @@ type Policy struct {
 
 	// SpoofSource is where spoof was last set ("" = built-in default).
 	SpoofSource string
+	// OfferSource is where offer was last set ("" = built-in default).
+	OfferSource string
 	// VendorsFile is the vendor list named by vendors_file (absolute or
 	// relative to the working directory after resolution), "" = shipped list.
 	VendorsFile string
@@ -305,6 +338,7 @@ type Policy struct {
 func Default() *Policy {
 	return &Policy{
 		Spoof:   true,
+		Offer:   OfferAsk,
 		Default: Rule{Mode: ModeKeepVendor, Enforcement: EnforceRefuse},
 		Detect: DetectSettings{
 			Window:              Duration{5 * time.Minute},

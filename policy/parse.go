@@ -32,6 +32,8 @@ func Parse(name string, data []byte) (*Policy, error) {
 type fileConfig struct {
 	spoof, hold        *bool
 	spoofSource        string
+	offer              *Offer
+	offerSource        string
 	holdTimeout        *Duration
 	vendorsFile        *string
 	mode               *Mode
@@ -63,6 +65,9 @@ func (p *Policy) apply(name string, data []byte) error {
 	set(&p.Spoof, fc.spoof)
 	if fc.spoof != nil {
 		p.SpoofSource = fc.spoofSource
+	}
+	if fc.offer != nil {
+		p.Offer, p.OfferSource = *fc.offer, fc.offerSource
 	}
 	set(&p.Hold, fc.hold)
 	if fc.holdTimeout != nil {
@@ -223,7 +228,7 @@ func (w *walker) unknown(path []string, known string) {
 	w.fail(path, "unknown key %q %s (known keys: %s)%s", path[len(path)-1], where, known, hint)
 }
 
-const topKeys = "spoof, hold, hold_timeout, vendors_file, default, device, network, detect"
+const topKeys = "spoof, offer, hold, hold_timeout, vendors_file, default, device, network, detect"
 
 func (w *walker) top(raw map[string]any) {
 	for _, k := range w.sortedKeys(nil, raw) {
@@ -232,6 +237,10 @@ func (w *walker) top(raw map[string]any) {
 		case "spoof":
 			if b, ok := w.boolean(path, v); ok {
 				w.fc.spoof, w.fc.spoofSource = &b, w.where(path)
+			}
+		case "offer":
+			if o, ok := w.offer(path, v); ok {
+				w.fc.offer, w.fc.offerSource = &o, w.where(path)
 			}
 		case "hold":
 			if b, ok := w.boolean(path, v); ok {
@@ -601,6 +610,19 @@ func (w *walker) enforcement(path []string, v any) (Enforcement, bool) {
 		return "", false
 	}
 	return e, true
+}
+
+func (w *walker) offer(path []string, v any) (Offer, bool) {
+	s, ok := w.str(path, v)
+	if !ok {
+		return "", false
+	}
+	o, err := ParseOffer(s)
+	if err != nil {
+		w.bad(path, "%v", err)
+		return "", false
+	}
+	return o, true
 }
 
 func (w *walker) duration(path []string, v any, positive bool) (Duration, bool) {

@@ -111,6 +111,38 @@ func TestParseFull(t *testing.T) {
 	}
 }
 
+// TestParseOffer: offer defaults to "ask", is set by a file with its
+// file:line, and a later file overrides an earlier one.
+func TestParseOffer(t *testing.T) {
+	if p := Default(); p.Offer != OfferAsk || p.OfferSource != "" {
+		t.Fatalf("Default() offer = %q from %q, want \"ask\" from the built-in default", p.Offer, p.OfferSource)
+	}
+	p, err := Parse(testFile, []byte("spoof = true\noffer = \"never\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Offer != OfferNever || p.OfferSource != testFile+":2" {
+		t.Fatalf("offer = %q from %q, want \"never\" from %s:2", p.Offer, p.OfferSource, testFile)
+	}
+	if err := p.apply("drop.toml", []byte("offer = \"ask\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if p.Offer != OfferAsk || p.OfferSource != "drop.toml:1" {
+		t.Fatalf("after a drop-in: offer = %q from %q, want \"ask\" from drop.toml:1", p.Offer, p.OfferSource)
+	}
+	if err := p.apply("other.toml", []byte("spoof = true\n")); err != nil || p.Offer != OfferAsk {
+		t.Fatalf("a file that does not set offer changed it: %q, %v", p.Offer, err)
+	}
+	for _, s := range []string{"ask", "never"} {
+		if o, err := ParseOffer(s); err != nil || string(o) != s {
+			t.Errorf("ParseOffer(%q) = %q, %v", s, o, err)
+		}
+	}
+	if _, err := ParseOffer("Never"); err == nil {
+		t.Error("ParseOffer accepted \"Never\"")
+	}
+}
+
 func TestParseInlineForms(t *testing.T) {
 	in := `default = { mode = "vendor" }
 detect.window = "1h30m"
@@ -146,6 +178,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad mode", "[default]\nmode = \"spoof\"\n", "p.toml:2:8: default.mode: ", `unknown mode "spoof" (want one of "keep-vendor"`},
 		{"bad enforcement", "[default]\nenforcement = \"block\"\n", "p.toml:2:15: default.enforcement: ", `unknown enforcement "block"`},
 		{"mode not a string", "[default]\nmode = 1\n", "p.toml:2:8: default.mode: ", "want a string, got an integer"},
+		{"bad offer", "offer = \"always\"\n", "p.toml:1:9: offer: ", `unknown offer "always" (want one of "ask", "never")`},
+		{"offer not a string", "offer = false\n", "p.toml:1:9: offer: ", "want a string, got a boolean"},
+		{"offer in detect", "[detect]\noffer = \"never\"\n", "p.toml:2:1: detect.offer: ", "unknown key"},
 		{"spoof not bool", "spoof = \"yes\"\n", "p.toml:1:9: spoof: ", "want true or false, got a string"},
 		{"bad glob in second device", "[[device]]\ninterface = \"eth0\"\nmode = \"random\"\n\n[[device]]\ninterface = \"wl[0-\"\nmode = \"random\"\n", "p.toml:6:13: device.interface: ", `invalid glob "wl[0-"`},
 		{"glob with slash", "[[device]]\ninterface = \"a/b\"\nmode = \"random\"\n", "p.toml:2:13: device.interface: ", "cannot contain '/'"},
@@ -260,6 +295,7 @@ func FuzzParse(f *testing.F) {
 		"default = { mode = \"vendor\" }\n", "[detect]\nwindow = \"1h\"\n",
 		"a = [\n 1, # c\n 2,\n]\n", "x = '''\n[y]\n'''\n", "\"quoted.key\" = 1\n",
 		"spoof = \n", "[[device]]\n[[device]]\n", "hold_timeout = \"1.5h\"\n",
+		"offer = \"never\"\n",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -296,7 +332,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("EncodeTOML output does not parse: %v\n%s", err, out)
 		}
-		ignore := cmpopts.IgnoreFields(Policy{}, "SpoofSource")
+		ignore := cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource")
 		ignoreSrc := cmp.Options{ignore,
 			cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource"),
 			cmpopts.IgnoreFields(DeviceRule{}, "Source"),
