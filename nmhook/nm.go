@@ -57,6 +57,9 @@ type NMProfile struct {
 	// preserve), "preserve", "permanent", "random", "stable", "stable-ssid"
 	// or an explicit address.
 	ClonedMAC string
+	// KeyMgmt is 802-11-wireless-security.key-mgmt ("" when the profile has
+	// no such setting: an open network). See OpenWiFi.
+	KeyMgmt string
 }
 
 // Network is the detect.Connection this profile identifies.
@@ -210,6 +213,7 @@ func profileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Vari
 	if v, ok := con["autoconnect"].Value().(bool); ok {
 		p.Autoconnect = v
 	}
+	p.KeyMgmt, _ = s["802-11-wireless-security"]["key-mgmt"].Value().(string)
 	for _, sect := range []string{"802-3-ethernet", "802-11-wireless"} {
 		set, ok := s[sect]
 		if !ok {

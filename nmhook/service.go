@@ -71,7 +71,8 @@ type Service struct {
 	busDone <-chan struct{}
 
 	violations  []Violation
-	suspicions  []detect.Suspicion
+	suspicions  []detect.Suspicion // pending and offered (see offerGate)
+	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
 	profiles    map[dbus.ObjectPath]NMProfile
 	held        bool // boot-time hold in force
@@ -103,6 +104,7 @@ func New(cfg Config) (*Service, error) {
 		reload:  make(chan chan error),
 		calls:   make(chan func()),
 		stopped: make(chan struct{}),
+		offers:  newOfferGate(nil),
 	}
 	pol, err := policy.Load(cfg.PolicyFile, cfg.PolicyDir)
 	if err != nil {
@@ -297,6 +299,7 @@ func (s *Service) doReload(ctx context.Context) error {
 		s.log.Error("policy: detector settings rejected; keeping the previous detector", slog.String("error", err.Error()))
 	}
 	s.log.Info("policy: reloaded", slog.Any("sources", pol.Sources))
+	s.withdrawOffers()
 	for _, d := range s.devs {
 		s.evaluate(ctx, d, "policy reloaded", time.Now())
 	}

@@ -372,13 +372,16 @@ func (s *Service) feedDetector(d *devState, nw, old, reason uint32, t0 time.Time
 			slog.String("device", sp.Device), slog.String("connection", sp.Connection.ID),
 			slog.String("kind", string(sp.Kind)), slog.String("confidence", fmt.Sprint(sp.Confidence)),
 			slog.String("reason", sp.Reason), slog.Duration("latency", time.Since(t0)))
+		if !s.offerSuspicion(d, sp) {
+			continue
+		}
 		if js, err := jsonReply(apiSuspicion(sp)); err == nil {
 			s.emit(APISignalSuspicion, js)
 		}
 	}
 	// The detector owns what is pending (bounded; an episode ends when the
 	// network works or the user acts): the service keeps no list of its own.
-	s.suspicions = s.det.Pending()
+	s.suspicions = s.offers.visible(s.det.Pending())
 	if nw == detect.StateActivated && !spoofed && d.network.UUID != "" {
 		s.det.RecordRealSuccess(d.network.UUID)
 		for _, u := range s.state.RealSuccess {

@@ -349,7 +349,14 @@ func TestIntegrationWifiDetectFakeNMBuiltTraces(t *testing.T) {
 			}
 			r := startWifiRig(t, policyText, realKept)
 			conn := tr.Events[0].Connection
-			if _, err := r.nm.AddProfile(fakenm.ProfileFor(conn, r.dev.Name)); err != nil {
+			// The traces' networks are WPA-PSK but for the "open" ones (see
+			// their notes): the service offers nothing for DHCP failures on
+			// an open network (TestIntegrationWifiDetectFakeNMOpenDHCPNotOffered).
+			prof := fakenm.ProfileFor(conn, r.dev.Name)
+			if !strings.Contains(name, "-open-") {
+				prof.KeyMgmt = "wpa-psk"
+			}
+			if _, err := r.nm.AddProfile(prof); err != nil {
 				t.Fatal(err)
 			}
 			w := watchSuspicions(t, r.b)
@@ -397,6 +404,51 @@ func TestIntegrationWifiDetectFakeNMBuiltTraces(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestIntegrationWifiDetectFakeNMOpenDHCPNotOffered replays the DHCP
+// allow-list trace (FAKE NetworkManager) on an OPEN network: anyone can set
+// up an access point with that name that drops every DHCP request, so the
+// service must neither signal nor list the suspicion, and must say why in
+// its log (issue 13, item 5).
+func TestIntegrationWifiDetectFakeNMOpenDHCPNotOffered(t *testing.T) {
+	bed.Require(t, "nft")
+	tr := readWifiTrace(t, filepath.Join("..", "detect", "testdata", "traces", "built-wifi-dhcp-allowlist.jsonl"))
+	r := startWifiRig(t, "", false)
+	conn := tr.Events[0].Connection
+	prof := fakenm.ProfileFor(conn, r.dev.Name) // no 802-11-wireless-security: open
+	if prof.KeyMgmt != "" {
+		t.Fatalf("ProfileFor gave key-mgmt %q, want an open profile", prof.KeyMgmt)
+	}
+	if _, err := r.nm.AddProfile(prof); err != nil {
+		t.Fatal(err)
+	}
+	w := watchSuspicions(t, r.b)
+	before := r.stateLines()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.nm.Replay(ctx, r.path, tr, fakenm.DefaultRetiming()); err != nil {
+		t.Fatalf("%v\n%s", err, tail(r.g.p.Log(), 40))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for r.stateLines()-before < len(tr.Events) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the service handled %d of %d state changes\n%s", r.stateLines()-before, len(tr.Events), tail(r.g.p.Log(), 60))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The detector did suspect the network; the offer gate held it back.
+	r.g.waitLog(t, 5*time.Second, "detect: the network may be rejecting", "kind=dhcp-failure")
+	r.g.waitLog(t, 5*time.Second, "detect: not offering the real address: an open Wi-Fi network", "device="+r.dev.Name)
+	if got := w.list(t); len(got) != 0 {
+		t.Errorf("ListSuspicions = %+v, want none for DHCP failures on an open network", got)
+	}
+	if got := w.signalled(t, 300*time.Millisecond); len(got) != 0 {
+		t.Errorf("Suspicion signals %+v, want none for DHCP failures on an open network", got)
+	}
+	if err := r.nm.Err(); err != nil {
+		t.Error(err)
 	}
 }
 
