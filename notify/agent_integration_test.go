@@ -61,11 +61,17 @@ func TestIntegrationAgentSuspicionRestore(t *testing.T) {
 	s := susp("wlan0/1700000000/1", "wlan0", cafeUUID, "cafe-wifi", "auth-loop")
 	b.svc.raise(t, s)
 	offer := b.mon.Wait(t, 0, wait, summaryIs("Network “cafe-wifi” may be refusing this computer"))
-	if !strings.Contains(offer.Body, "keeps asking for the password") || !strings.Contains(offer.Body, "Using the real address lets this network recognise this computer") {
-		t.Errorf("offer body = %q", offer.Body)
+	for _, must := range []string{"keeps asking for the password", "a network can also cause this on purpose",
+		"every network named “cafe-wifi” will then recognise this computer"} {
+		if !strings.Contains(offer.Body, must) {
+			t.Errorf("offer body %q lacks %q", offer.Body, must)
+		}
 	}
-	if l, ok := offer.Action("restore"); !ok || l != "Use real address for this network" {
+	if l, ok := offer.Action("restore"); !ok || l != "Use real address this time" {
 		t.Errorf("restore action = %q %v", l, ok)
+	}
+	if l, ok := offer.Action("restore-always"); !ok || l != "Always use real address on this network" {
+		t.Errorf("restore-always action = %q %v", l, ok)
 	}
 	if l, ok := offer.Action("keep"); !ok || l != "Keep address private" {
 		t.Errorf("keep action = %q %v", l, ok)
@@ -80,8 +86,8 @@ func TestIntegrationAgentSuspicionRestore(t *testing.T) {
 	menu := b.desk.InvokeAction(t, offer.ID, "restore")
 	t.Logf("dunst's menu:\n%s", menu)
 	got := b.svc.waitRestore(t, wait)
-	if got != (restoreCall{"wlan0", cafeUUID, "always"}) {
-		t.Fatalf("Restore%v, want (wlan0, %s, always)", got, cafeUUID)
+	if got != (restoreCall{"wlan0", cafeUUID, "once"}) {
+		t.Fatalf("Restore%v, want (wlan0, %s, once)", got, cafeUUID)
 	}
 	b.mon.Wait(t, n, wait, summaryIs("Reconnecting to “cafe-wifi” with the real address"))
 
@@ -91,8 +97,30 @@ func TestIntegrationAgentSuspicionRestore(t *testing.T) {
 	if done.Error != "" {
 		t.Fatalf("dunst refused the outcome: %s", done.Error)
 	}
+	if !strings.Contains(done.Body, "until it disconnects") || strings.Contains(done.Body, "forget") {
+		t.Errorf("outcome of a restore for this time: %q", done.Body)
+	}
 	waitDisplayed(t, b.desk, 1)
 	b.desk.Screenshot(t, filepath.Join(artifacts, "agent-restored.png"))
+
+	// A later episode on the same network: this time the user picks
+	// "always" from the menu; the outcome says how to undo it.
+	n = len(b.mon.Calls())
+	s2 := susp("wlan0/1700003600/2", "wlan0", cafeUUID, "cafe-wifi", "auth-failure")
+	b.svc.raise(t, s2)
+	offer2 := b.mon.Wait(t, n, wait, summaryIs("Network “cafe-wifi” may be refusing this computer"))
+	b.desk.InvokeAction(t, offer2.ID, "restore-always")
+	if got := b.svc.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, "always"}) {
+		t.Fatalf("Restore%v, want (wlan0, %s, always)", got, cafeUUID)
+	}
+	n = len(b.mon.Calls())
+	b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+	done = b.mon.Wait(t, n, wait, summaryIs("Connected to “cafe-wifi” with the real address"))
+	if want := "To undo this, run: mac-nmguard exemptions forget " + cafeUUID; !strings.Contains(done.Body, want) {
+		t.Errorf("outcome of an \"always\" restore %q lacks %q", done.Body, want)
+	}
+	waitDisplayed(t, b.desk, 1)
+	b.desk.Screenshot(t, filepath.Join(artifacts, "agent-restored-always.png"))
 	for _, c := range b.mon.Calls() {
 		t.Log(c)
 	}
@@ -211,7 +239,7 @@ func TestIntegrationAgentWithoutNotificationServer(t *testing.T) {
 
 	s := susp("wlan0/1700000000/1", "wlan0", cafeUUID, "cafe-wifi", "auth-loop")
 	b.svc.raise(t, s)
-	run.logs.waitFor(t, wait, "would have shown", "Network “cafe-wifi” may be refusing this computer", "Use real address for this network")
+	run.logs.waitFor(t, wait, "would have shown", "Network “cafe-wifi” may be refusing this computer", "Use real address this time", "Always use real address on this network")
 	b.svc.emit(t, nmhook.APISignalViolation, "eth1", "00:11:22:33:44:55", "refused", "r")
 	run.logs.waitFor(t, wait, "would have shown", "Network card eth1 was not connected")
 	run.running(t)
@@ -223,7 +251,7 @@ func TestIntegrationAgentWithoutNotificationServer(t *testing.T) {
 	b.mon.Wait(t, n, wait, summaryIs("Network card eth1 was not connected"))
 	waitDisplayed(t, b.desk, 2)
 	b.desk.InvokeAction(t, offer.ID, "restore")
-	if got := b.svc.waitRestore(t, wait); got.device != "wlan0" || got.scope != "always" {
+	if got := b.svc.waitRestore(t, wait); got.device != "wlan0" || got.scope != "once" {
 		t.Fatalf("Restore%v", got)
 	}
 	run.running(t)
@@ -276,7 +304,7 @@ func TestIntegrationAgentServiceRestart(t *testing.T) {
 			t.Errorf("the offer for a suspicion already on screen was shown again: %v", c)
 		}
 	}
-	b.desk.InvokeAction(t, c1.ID, "restore")
+	b.desk.InvokeAction(t, c1.ID, "restore-always")
 	if got := svc3.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, "always"}) {
 		t.Fatalf("Restore%v after the bus restart", got)
 	}
@@ -302,7 +330,7 @@ func TestIntegrationAgentSessionBusRestart(t *testing.T) {
 	offer := b.mon.Wait(t, 0, wait, summaryIs("Network “cafe-wifi” may be refusing this computer"))
 	waitDisplayed(t, b.desk, 1)
 	b.desk.InvokeAction(t, offer.ID, "restore")
-	if got := b.svc.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, "always"}) {
+	if got := b.svc.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, "once"}) {
 		t.Fatalf("Restore%v after the session bus restart", got)
 	}
 	run.running(t)

@@ -8,10 +8,6 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
 )
 
-// RestoreScope is the scope the agent asks for: the user's choice is for
-// this network from now on.
-const RestoreScope = "always"
-
 // phase is where a slot stands.
 type phase int
 
@@ -37,6 +33,7 @@ const (
 type slot struct {
 	susp  nmhook.APISuspicion // SlotNetwork: the suspicion offered
 	name  string              // network name for messages ("" when unknown)
+	scope string              // the scope the user chose (ScopeOnce, ScopeAlways), "" before
 	phase phase
 	seen  seen
 	msg   Message // last message for the slot
@@ -109,20 +106,25 @@ func (b *Book) Violation(device, action, reason string) []Effect {
 }
 
 // Action handles the user's choice on the notification of slot k. Only an
-// offer takes choices, only "restore" and "keep" mean anything; "default"
-// (a click on the body) and any other key change nothing.
+// offer takes choices, only "restore" (this time), "restore-always" and
+// "keep" mean anything; "default" (a click on the body) and any other key
+// change nothing.
 func (b *Book) Action(k Key, action string) []Effect {
 	sl, ok := b.slots[k]
 	if !ok || k.Slot != SlotNetwork || sl.phase != phaseOffered {
 		return nil
 	}
 	switch action {
-	case ActionRestore:
+	case ActionRestore, ActionRestoreAlways:
+		sl.scope = ScopeOnce
+		if action == ActionRestoreAlways {
+			sl.scope = ScopeAlways
+		}
 		sl.phase = phaseRestoring
-		sl.msg = RestoringMessage(sl.susp)
+		sl.msg = RestoringMessage(sl.susp, sl.scope)
 		return []Effect{
 			Show{Key: k, Msg: sl.msg},
-			Call{Key: k, Method: MethodRestore, Device: sl.susp.Device, UUID: sl.susp.Connection.UUID, Scope: RestoreScope},
+			Call{Key: k, Method: MethodRestore, Device: sl.susp.Device, UUID: sl.susp.Connection.UUID, Scope: sl.scope},
 		}
 	case ActionKeep:
 		sl.phase = phaseKept
@@ -173,7 +175,7 @@ func (b *Book) Restored(device, uuid string) []Effect {
 	}
 	sl.phase = phaseRestored
 	sl.seen = seenNot
-	sl.msg = RestoredMessage(sl.name, device)
+	sl.msg = RestoredMessage(sl.name, device, uuid, sl.scope)
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
 

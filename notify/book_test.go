@@ -39,30 +39,38 @@ func TestBook(t *testing.T) {
 	other.Connection.ID = "Office"
 	k1 := Key{Slot: SlotNetwork, Device: "wlan0", Network: cafeUUID}
 	kOther := Key{Slot: SlotNetwork, Device: "eth0", Network: "id:Office"}
-	restore := Call{Key: k1, Method: MethodRestore, Device: "wlan0", UUID: cafeUUID, Scope: "always"}
+	restore := Call{Key: k1, Method: MethodRestore, Device: "wlan0", UUID: cafeUUID, Scope: "once"}
+	always := Call{Key: k1, Method: MethodRestore, Device: "wlan0", UUID: cafeUUID, Scope: "always"}
 	none := []Effect(nil)
 
 	tests := []struct {
 		name  string
 		steps []step
 	}{
-		{"restore: progress, call, then the outcome replaces the same slot", []step{
+		{"restore this time: progress, call with scope once, then the outcome replaces the same slot", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(s1)}}},
-			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1)}, restore}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1, "once")}, restore}},
 			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, none}, // a second click does nothing
-			{func(b *Book) []Effect { return b.Restored("wlan0", cafeUUID) }, []Effect{Show{k1, RestoredMessage("cafe-wifi", "wlan0")}}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestoreAlways) }, none},
+			{func(b *Book) []Effect { return b.Restored("wlan0", cafeUUID) }, []Effect{Show{k1, RestoredMessage("cafe-wifi", "wlan0", cafeUUID, "once")}}},
 			{func(b *Book) []Effect { return b.Restored("wlan0", cafeUUID) }, none},
+		}},
+		{"restore always: its own choice, scope always, the outcome says how to undo", []step{
+			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(s1)}}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestoreAlways) }, []Effect{Show{k1, RestoringMessage(s1, "always")}, always}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, none},
+			{func(b *Book) []Effect { return b.Restored("wlan0", cafeUUID) }, []Effect{Show{k1, RestoredMessage("cafe-wifi", "wlan0", cafeUUID, "always")}}},
 		}},
 		{"restore failure by signal, then the call's error is not told twice", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(s1)}}},
-			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1)}, restore}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1, "once")}, restore}},
 			{func(b *Book) []Effect { return b.RestoreFailed("wlan0", cafeUUID, "no carrier") },
 				[]Effect{Show{k1, RestoreFailedMessage("cafe-wifi", "wlan0", "no carrier")}}},
 			{func(b *Book) []Effect { return b.CallFailed(restore, "no carrier") }, none},
 		}},
 		{"restore failure by the call's error", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(s1)}}},
-			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1)}, restore}},
+			{func(b *Book) []Effect { return b.Action(k1, ActionRestore) }, []Effect{Show{k1, RestoringMessage(s1, "once")}, restore}},
 			{func(b *Book) []Effect { return b.CallFailed(restore, "the real address of wlan0 is unknown") },
 				[]Effect{Show{k1, RestoreFailedMessage("cafe-wifi", "wlan0", "the real address of wlan0 is unknown")}}},
 			{func(b *Book) []Effect { return b.RestoreFailed("wlan0", cafeUUID, "x") }, none},
@@ -116,7 +124,7 @@ func TestBook(t *testing.T) {
 			{func(b *Book) []Effect { return b.Violation("", "refused", "a") }, none},
 		}},
 		{"a restore the agent did not start is still told", []step{
-			{func(b *Book) []Effect { return b.Restored("eth0", cafeUUID) }, []Effect{Show{Key{Slot: SlotNetwork, Device: "eth0", Network: cafeUUID}, RestoredMessage("", "eth0")}}},
+			{func(b *Book) []Effect { return b.Restored("eth0", cafeUUID) }, []Effect{Show{Key{Slot: SlotNetwork, Device: "eth0", Network: cafeUUID}, RestoredMessage("", "eth0", cafeUUID, "")}}},
 		}},
 		{"a suspicion known by SSID only: the outcome (with the profile's UUID) finds the restoring slot", []step{
 			{func(b *Book) []Effect { return b.Suspicion(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop")) },
@@ -124,11 +132,11 @@ func TestBook(t *testing.T) {
 			{func(b *Book) []Effect {
 				return b.Action(Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, ActionRestore)
 			}, []Effect{
-				Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, RestoringMessage(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop"))},
-				Call{Key: Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, Method: MethodRestore, Device: "wlan0", Scope: "always"},
+				Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, RestoringMessage(susp("w/1", "wlan0", "", "cafe-wifi", "auth-loop"), "once")},
+				Call{Key: Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, Method: MethodRestore, Device: "wlan0", Scope: "once"},
 			}},
 			{func(b *Book) []Effect { return b.Restored("wlan0", cafeUUID) },
-				[]Effect{Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, RestoredMessage("cafe-wifi", "wlan0")}}},
+				[]Effect{Show{Key{Slot: SlotNetwork, Device: "wlan0", Network: "ssid:cafe-wifi"}, RestoredMessage("cafe-wifi", "wlan0", cafeUUID, "once")}}},
 		}},
 		{"suspicions without id or device are ignored", []step{
 			{func(b *Book) []Effect { return b.Suspicion(susp("", "wlan0", cafeUUID, "x", "auth-loop")) }, none},

@@ -10,17 +10,32 @@ import (
 
 // Action keys. "default" is deliberately not used: a click on the body of a
 // notification invokes "default", and using the real address must be a
-// deliberate choice from the notification's menu.
+// deliberate choice from the notification's menu. "restore" is the plain
+// choice and lasts for this connection only; "always" is a separate one.
 const (
-	ActionRestore = "restore"
-	ActionKeep    = "keep"
+	ActionRestore       = "restore"
+	ActionRestoreAlways = "restore-always"
+	ActionKeep          = "keep"
 )
 
 // Action labels, as the user reads them.
 const (
-	labelRestore = "Use real address for this network"
-	labelKeep    = "Keep address private"
+	labelRestore       = "Use real address this time"
+	labelRestoreAlways = "Always use real address on this network"
+	labelKeep          = "Keep address private"
 )
+
+// The scopes of a restore (policy.Scope values), as the service's Restore
+// method takes them.
+const (
+	ScopeOnce   = "once"
+	ScopeAlways = "always"
+)
+
+// UndoCommand is the command that forgets a lasting choice of the real
+// address; the outcome of an "always" restore names it with the network's
+// connection UUID.
+const UndoCommand = "mac-nmguard exemptions forget"
 
 // Urgency of a notification (the freedesktop levels).
 type Urgency byte
@@ -134,7 +149,8 @@ func kindText(kind string) string {
 }
 
 // SuspicionMessage is the offer shown for a suspicion: which network, what
-// happened, what each choice does.
+// happened, that a network can cause it on purpose, and what each choice
+// does.
 func SuspicionMessage(s nmhook.APISuspicion) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
 	summary := "A network may be refusing this computer"
@@ -142,32 +158,59 @@ func SuspicionMessage(s nmhook.APISuspicion) Message {
 		summary = "Network " + quoted(name) + " may be refusing this computer"
 	}
 	body := kindText(s.Kind) + " Some networks only let in computers they already know, " +
-		"and this computer is hiding its real address.\n" +
-		"Using the real address lets this network recognise this computer, now and every time it connects to it. " +
+		"and this computer is hiding its real address. " +
+		"But a network can also cause this on purpose, to make this computer show its real address.\n" +
+		quoted(labelRestore) + ": this network recognises this computer until it disconnects.\n" +
+		quoted(labelRestoreAlways) + ": " + alwaysText(s.Connection.SSID, s.Connection.ID) + "\n" +
 		"Keeping the address private may leave this network unusable."
 	if dev := cleanName(s.Device); dev != "" {
 		body += "\n(Network card " + dev + ")"
 	}
 	return Message{
-		Summary:    summary,
-		Body:       body,
-		Actions:    []Action{{Key: ActionRestore, Label: labelRestore}, {Key: ActionKeep, Label: labelKeep}},
+		Summary: summary,
+		Body:    body,
+		Actions: []Action{
+			{Key: ActionRestore, Label: labelRestore},
+			{Key: ActionKeep, Label: labelKeep},
+			{Key: ActionRestoreAlways, Label: labelRestoreAlways},
+		},
 		Urgency:    UrgencyNormal,
 		Persistent: true,
 		Category:   "network.error",
 	}
 }
 
-// RestoringMessage replaces the offer once the user chose the real address.
-func RestoringMessage(s nmhook.APISuspicion) Message {
+// alwaysText says who will recognise the computer after an "always"
+// choice: every network with the Wi-Fi name (an impostor can take any
+// name), or, for a profile without one, every network the profile is used
+// on (for a cable, any wired network).
+func alwaysText(ssid, id string) string {
+	if n := cleanName(ssid); n != "" {
+		return "every time, and every network named " + quoted(n) +
+			" will then recognise this computer, including one that only pretends to be it."
+	}
+	if n := cleanName(id); n != "" {
+		return "every time, and every network this computer joins with the connection " + quoted(n) +
+			" (with a cable: any wired network) will then recognise this computer."
+	}
+	return "every time, and every network with the same name will then recognise this computer."
+}
+
+// RestoringMessage replaces the offer once the user chose the real address
+// with scope (ScopeOnce or ScopeAlways).
+func RestoringMessage(s nmhook.APISuspicion, scope string) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
 	summary := "Reconnecting with the real address"
 	if name != "" {
 		summary = "Reconnecting to " + quoted(name) + " with the real address"
 	}
+	body := "This network will be able to recognise this computer until it disconnects. Other networks still see a private address."
+	if scope == ScopeAlways {
+		body = "This network will be able to recognise this computer every time it connects. Other networks still see a private address."
+	}
 	return Message{
 		Summary:    summary,
-		Body:       "This network will be able to recognise this computer. Other networks still see a private address.",
+		Body:       body,
 		Urgency:    UrgencyNormal,
 		Persistent: true,
 		Category:   "network",
@@ -175,14 +218,28 @@ func RestoringMessage(s nmhook.APISuspicion) Message {
 }
 
 // RestoredMessage says the restore worked. name may be "" (a restore the
-// agent did not start, for a network it has no name for).
-func RestoredMessage(name, device string) Message {
+// agent did not start, for a network it has no name for). scope is the
+// scope the agent asked for ("" when it did not start the restore); after
+// ScopeAlways the message says how to undo it, with the connection uuid.
+func RestoredMessage(name, device, uuid, scope string) Message {
 	summary := "Connected with the real address"
 	if name != "" {
 		summary = "Connected to " + quoted(name) + " with the real address"
 	}
-	body := "This computer now uses its real address on this network, and will whenever it connects to it. " +
-		"Other networks still see a private address."
+	var body string
+	switch scope {
+	case ScopeOnce:
+		body = "This computer uses its real address on this network until it disconnects. " +
+			"Other networks still see a private address."
+	case ScopeAlways:
+		body = "This computer now uses its real address on this network, and will whenever it connects to it. " +
+			"Other networks still see a private address."
+		if u := cleanName(uuid); u != "" {
+			body += "\nTo undo this, run: " + UndoCommand + " " + u
+		}
+	default:
+		body = "This computer now uses its real address on this network. Other networks still see a private address."
+	}
 	if dev := cleanName(device); dev != "" {
 		body += "\n(Network card " + dev + ")"
 	}

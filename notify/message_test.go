@@ -28,7 +28,7 @@ func TestSuspicionMessageWording(t *testing.T) {
 			name:    "auth loop names the SSID and the password prompts",
 			s:       cafe("auth-loop"),
 			summary: "Network “cafe-wifi” may be refusing this computer",
-			bodyHas: []string{"keeps asking for the password", "Using the real address lets this network recognise this computer", "(Network card wlan0)"},
+			bodyHas: []string{"keeps asking for the password", "every network named “cafe-wifi” will then recognise this computer, including one that only pretends to be it", "(Network card wlan0)"},
 		},
 		{
 			name:    "dhcp failure says no address came from the network",
@@ -65,12 +65,13 @@ func TestSuspicionMessageWording(t *testing.T) {
 			s: nmhook.APISuspicion{ID: "x", Device: "eth0", Kind: "auth-failure",
 				Connection: detect.Connection{UUID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ID: "Office LAN"}},
 			summary: "Network “Office LAN” may be refusing this computer",
-			bodyHas: []string{"(Network card eth0)"},
+			bodyHas: []string{"(Network card eth0)", "every network this computer joins with the connection “Office LAN” (with a cable: any wired network) will then recognise this computer"},
 		},
 		{
 			name:    "no name at all",
 			s:       nmhook.APISuspicion{ID: "x", Device: "eth0", Kind: "dhcp-failure"},
 			summary: "A network may be refusing this computer",
+			bodyHas: []string{"every network with the same name will then recognise this computer"},
 		},
 		{
 			name: "hostile SSID: control characters and bidi overrides dropped, long name cut",
@@ -104,9 +105,30 @@ func TestSuspicionMessageWording(t *testing.T) {
 			if !m.Persistent {
 				t.Error("an offer must not expire")
 			}
-			if len(m.Actions) != 2 || m.Actions[0] != (Action{Key: "restore", Label: "Use real address for this network"}) ||
-				m.Actions[1] != (Action{Key: "keep", Label: "Keep address private"}) {
-				t.Errorf("actions = %v", m.Actions)
+			want := []Action{
+				{Key: "restore", Label: "Use real address this time"},
+				{Key: "keep", Label: "Keep address private"},
+				{Key: "restore-always", Label: "Always use real address on this network"},
+			}
+			if len(m.Actions) != len(want) {
+				t.Fatalf("actions = %v, want %v", m.Actions, want)
+			}
+			for i := range want {
+				if m.Actions[i] != want[i] {
+					t.Errorf("action %d = %v, want %v", i, m.Actions[i], want[i])
+				}
+			}
+			// The user is told that a network can do this on purpose, and
+			// what each choice to use the real address means.
+			for _, must := range []string{
+				"a network can also cause this on purpose, to make this computer show its real address",
+				"“Use real address this time”: this network recognises this computer until it disconnects.",
+				"“Always use real address on this network”: every time, and every network ",
+				" will then recognise this computer",
+			} {
+				if !strings.Contains(m.Body, must) {
+					t.Errorf("body %q lacks %q", m.Body, must)
+				}
 			}
 			for _, a := range m.Actions {
 				if a.Key == "default" {
@@ -148,14 +170,50 @@ func TestViolationMessage(t *testing.T) {
 }
 
 func TestOutcomeMessages(t *testing.T) {
-	if m := RestoringMessage(cafe("auth-loop")); m.Summary != "Reconnecting to “cafe-wifi” with the real address" || !m.Persistent || len(m.Actions) != 0 {
-		t.Errorf("restoring = %+v", m)
+	const uuid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+	for _, scope := range []string{"once", "always"} {
+		if m := RestoringMessage(cafe("auth-loop"), scope); m.Summary != "Reconnecting to “cafe-wifi” with the real address" || !m.Persistent || len(m.Actions) != 0 {
+			t.Errorf("restoring (%s) = %+v", scope, m)
+		}
 	}
-	if m := RestoredMessage("cafe-wifi", "wlan0"); m.Summary != "Connected to “cafe-wifi” with the real address" || !strings.Contains(m.Body, "Other networks still see a private address") {
-		t.Errorf("restored = %+v", m)
+	if m := RestoringMessage(cafe("auth-loop"), "once"); !strings.Contains(m.Body, "until it disconnects") {
+		t.Errorf("restoring once = %q", m.Body)
 	}
-	if m := RestoredMessage("", "wlan0"); m.Summary != "Connected with the real address" {
-		t.Errorf("restored without a name = %+v", m)
+	if m := RestoringMessage(cafe("auth-loop"), "always"); !strings.Contains(m.Body, "every time it connects") {
+		t.Errorf("restoring always = %q", m.Body)
+	}
+	undo := "To undo this, run: mac-nmguard exemptions forget " + uuid
+	tests := []struct {
+		name, net, scope string
+		summary          string
+		has, hasNot      []string
+	}{
+		{"always says how to undo", "cafe-wifi", "always", "Connected to “cafe-wifi” with the real address",
+			[]string{"will whenever it connects to it", "Other networks still see a private address", undo, "(Network card wlan0)"}, nil},
+		{"once needs no undo", "cafe-wifi", "once", "Connected to “cafe-wifi” with the real address",
+			[]string{"until it disconnects", "Other networks still see a private address"}, []string{"forget", "whenever"}},
+		{"a restore the agent did not start: scope unknown", "", "", "Connected with the real address",
+			[]string{"Other networks still see a private address"}, []string{"forget", "whenever", "until it disconnects"}},
+	}
+	for _, tc := range tests {
+		m := RestoredMessage(tc.net, "wlan0", uuid, tc.scope)
+		if m.Summary != tc.summary {
+			t.Errorf("%s: summary = %q, want %q", tc.name, m.Summary, tc.summary)
+		}
+		for _, w := range tc.has {
+			if !strings.Contains(m.Body, w) {
+				t.Errorf("%s: body %q lacks %q", tc.name, m.Body, w)
+			}
+		}
+		for _, w := range tc.hasNot {
+			if strings.Contains(m.Body, w) {
+				t.Errorf("%s: body %q has %q", tc.name, m.Body, w)
+			}
+		}
+	}
+	// A hostile uuid cannot break the command line shown.
+	if m := RestoredMessage("x", "wlan0", "a\nb\u202ec", "always"); !strings.Contains(m.Body, "forget a b c\n") {
+		t.Errorf("uuid not cleaned: %q", m.Body)
 	}
 	m := RestoreFailedMessage("cafe-wifi", "wlan0", "NetworkManager failed the connection (reason 7).\n")
 	if m.Summary != "Could not reconnect to “cafe-wifi”" || !strings.Contains(m.Body, "did not work: NetworkManager failed the connection (reason 7).") {
@@ -172,7 +230,7 @@ func TestEscapeMarkup(t *testing.T) {
 func TestNotificationBuild(t *testing.T) {
 	m := SuspicionMessage(nmhook.APISuspicion{ID: "x", Device: "wlan0", Kind: "auth-loop", Connection: detect.Connection{SSID: "<i>&"}})
 	n := notification("app", 7, m, true)
-	if n.ReplacesID != 7 || n.ExpireTimeout != 0 || n.Summary != "Network “<i>&” may be refusing this computer" || len(n.Actions) != 2 {
+	if n.ReplacesID != 7 || n.ExpireTimeout != 0 || n.Summary != "Network “<i>&” may be refusing this computer" || len(n.Actions) != 3 {
 		t.Errorf("notification = %+v", n)
 	}
 	if v := n.Hints["urgency"].Value(); v != byte(1) {
@@ -185,7 +243,7 @@ func TestNotificationBuild(t *testing.T) {
 	if plain := notification("app", 0, m, false); !strings.Contains(plain.Body, "Details: <i>&") {
 		t.Errorf("body escaped for a server without markup: %q", plain.Body)
 	}
-	if n := notification("app", 0, RestoredMessage("x", "y"), false); n.ExpireTimeout >= 0 {
+	if n := notification("app", 0, RestoredMessage("x", "y", "", "once"), false); n.ExpireTimeout >= 0 {
 		t.Errorf("an outcome should expire as the server decides, timeout %v", n.ExpireTimeout)
 	}
 }

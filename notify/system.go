@@ -121,7 +121,12 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 	start := func(method string, c *Call, args ...any) {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 		obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
-		dc := obj.GoWithContext(cctx, method, dbus.FlagNoAutoStart, replies, args...)
+		flags := dbus.FlagNoAutoStart
+		if method == nmhook.APIRestore {
+			// "Always" asks an administrator: let polkit's agent ask.
+			flags |= dbus.FlagAllowInteractiveAuthorization
+		}
+		dc := obj.GoWithContext(cctx, method, flags, replies, args...)
 		pending[dc] = inflight{call: c, cancel: cancel}
 	}
 	pump := func() {

@@ -157,11 +157,12 @@ func e2eWaitConnected(t *testing.T, b *bed.Bed, dev, id string, ok, leak func(ad
 // mac-nmguard agent process and a desktop with dunst. The network "office"
 // only gives an address to the machine's real address (DHCP allow-list);
 // with the private address it fails twice; the service raises a suspicion;
-// the agent shows it on dunst (summary names the network, no jargon); the
-// user picks "Use real address for this network" from dunst's menu; the card
-// reconnects with the real address and gets a lease; the agent says so. A
-// later reconnect to "office" uses the real address again; another network
-// ("cafe") on the same card stays private.
+// the agent shows it on dunst (summary names the network, no jargon, "this
+// time" and "always" as separate choices, none on a plain click); the user
+// picks "Always use real address on this network" from dunst's menu; the
+// card reconnects with the real address and gets a lease; the agent says so
+// and how to undo it. A later reconnect to "office" uses the real address
+// again; another network ("cafe") on the same card stays private.
 //
 // The agent runs as root, like the service: the bed has no polkit, and the
 // service lets root restore without asking it. The polkit path of a desktop
@@ -225,6 +226,12 @@ func TestIntegrationAgentEndToEnd(t *testing.T) {
 	if l, ok := offer.Action("restore"); !ok || l == "" {
 		t.Errorf("offer has no restore action: %q", offer.Actions)
 	}
+	if l, ok := offer.Action("restore-always"); !ok || l == "" {
+		t.Errorf("offer has no restore-always action: %q", offer.Actions)
+	}
+	if !strings.Contains(offer.Body, "on purpose") {
+		t.Errorf("offer body %q does not say that a network can cause this on purpose", offer.Body)
+	}
 	if _, ok := offer.Action("keep"); !ok {
 		t.Errorf("offer has no keep action: %q", offer.Actions)
 	}
@@ -245,7 +252,8 @@ func TestIntegrationAgentEndToEnd(t *testing.T) {
 		t.Fatalf("the card has its real address %s before the user chose", got)
 	}
 
-	// The user picks "Use real address for this network" from dunst's menu.
+	// The user picks "Always use real address on this network" from dunst's
+	// menu.
 	// The recorder counts NM's activations of the card from here on (a
 	// figure for the log: each user step should need one, or two when the
 	// service puts the real address on first).
@@ -262,9 +270,9 @@ func TestIntegrationAgentEndToEnd(t *testing.T) {
 	t3 := time.Now()
 	n := len(d.Notifications.Calls())
 	leaseMark := e2eLogLines(b)
-	menu := d.d.InvokeAction(t, offer.ID, "restore") // the menu route, as desktop.invokeAction; keeps the menu for the log
+	menu := d.d.InvokeAction(t, offer.ID, "restore-always") // the menu route, as desktop.invokeAction; keeps the menu for the log
 	t.Logf("dunst's menu:\n%s", menu)
-	e2eWaitProcLog(t, agent, 10*time.Second, "agent: user chose", "action=restore", "device="+dev.Name)
+	e2eWaitProcLog(t, agent, 10*time.Second, "agent: user chose", "action=restore-always", "device="+dev.Name)
 	d.Notifications.Wait(t, n, 15*time.Second, e2eSummary("Reconnecting to “office” with the real address"))
 	done := d.Notifications.Wait(t, n, 60*time.Second, e2eSummary("Connected to “office” with the real address"))
 	if done.Error != "" {
@@ -272,6 +280,9 @@ func TestIntegrationAgentEndToEnd(t *testing.T) {
 	}
 	if m := e2eJargon.FindString(done.Summary); m != "" {
 		t.Errorf("outcome summary %q has jargon %q", done.Summary, m)
+	}
+	if want := "mac-nmguard exemptions forget " + uuid; !strings.Contains(done.Body, want) {
+		t.Errorf("outcome body %q does not say how to undo (%q)", done.Body, want)
 	}
 	isReal := func(a string) bool { return a == realMAC }
 	isPrivate := func(a string) bool { return a != realMAC }

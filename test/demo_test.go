@@ -109,7 +109,7 @@ func TestIntegrationDemo(t *testing.T) {
 	}
 	line = g.waitLog(t, 10*time.Second, "level=WARN", "may be rejecting", "kind=dhcp-failure")
 	n.say("mac-nmguard suspects the network: %s (confidence %s).", field(line, "reason"), field(line, "confidence"))
-	n.say("On a desktop, `mac-nmguard agent` now offers: \"Use real address for this network\" / \"Keep address private\".")
+	n.say("On a desktop, `mac-nmguard agent` now offers: \"Use real address this time\" / \"Keep address private\" / \"Always use real address on this network\".")
 
 	capt.Stop()
 	if c := capt.Count(laptop.MAC) + capt.Count(other.MAC); c != 0 {
