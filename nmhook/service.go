@@ -82,6 +82,13 @@ type Service struct {
 	stopped     chan struct{} // closed when Run returns
 	ready       bool
 	lastBackoff time.Duration
+
+	// resyncRetry fires the next attempt of a resync NetworkManager was
+	// not ready for (stopped when none is due); only the loop touches it.
+	resyncRetry *time.Timer
+	resyncDelay time.Duration // last backoff, 0 when no retry is due
+	resyncSince time.Time     // first failure of the current run
+	resyncWhy   string
 }
 
 // New loads the policy (failing closed to the built-in default when it
@@ -106,6 +113,8 @@ func New(cfg Config) (*Service, error) {
 		stopped: make(chan struct{}),
 		offers:  newOfferGate(nil),
 	}
+	s.resyncRetry = time.NewTimer(time.Hour)
+	s.resyncRetry.Stop()
 	pol, err := policy.Load(cfg.PolicyFile, cfg.PolicyDir)
 	if err != nil {
 		s.log.Error("policy: cannot load, using the built-in default (spoof every device)", slog.String("error", err.Error()))
@@ -208,6 +217,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.markReady()
 	defer s.closeBus()
+	defer s.resyncRetry.Stop()
 
 	reconnect := time.NewTimer(0)
 	defer reconnect.Stop()
@@ -259,6 +269,8 @@ func (s *Service) Run(ctx context.Context) error {
 				continue
 			}
 			s.lastBackoff = 0
+		case <-s.resyncRetry.C:
+			s.resyncNM(ctx, s.resyncWhy)
 		case ch := <-s.reload:
 			ch <- s.doReload(ctx)
 		case fn := <-s.calls:

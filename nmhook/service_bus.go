@@ -72,25 +72,31 @@ func (s *Service) forgetNM() {
 	s.profiles = nil
 }
 
-// resyncNM reads every NM device and decides on each.
+// resyncNM reads every NM device and decides on each. NetworkManager takes
+// its bus name before its objects exist: a resync that finds them missing is
+// tried again with a short backoff (resyncRetry, owned by the service loop)
+// for as long as NetworkManager owns its name.
 func (s *Service) resyncNM(ctx context.Context, why string) {
+	s.resyncRetry.Stop()
 	if s.conn == nil {
+		s.resyncDelay = 0
 		return
 	}
 	if !s.nm.Running(ctx) {
+		s.resyncDelay = 0
 		s.log.Info("nm: NetworkManager is not running; the kernel side keeps guarding")
 		return
 	}
 	devs, err := s.nm.Devices(ctx)
+	var profs []NMProfile
+	if err == nil {
+		profs, err = s.nm.Profiles(ctx)
+	}
 	if err != nil {
-		s.log.Error("nm: resync failed", slog.String("error", err.Error()))
+		s.retryResync(why, err)
 		return
 	}
-	profs, err := s.nm.Profiles(ctx)
-	if err != nil {
-		s.log.Error("nm: resync failed", slog.String("error", err.Error()))
-		return
-	}
+	s.resyncDelay, s.resyncWhy = 0, ""
 	s.profiles = map[dbus.ObjectPath]NMProfile{}
 	for _, p := range profs {
 		s.profiles[p.Path] = p
@@ -99,6 +105,33 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 	for _, nd := range devs {
 		s.adoptNMDevice(ctx, nd, time.Now())
 	}
+}
+
+// Backoff of a resync NetworkManager was not ready for.
+const (
+	resyncFirstDelay = 20 * time.Millisecond
+	resyncMaxDelay   = 2 * time.Second
+	// resyncQuietFor: NetworkManager (re)starting answers within this;
+	// failures past it are worth a warning.
+	resyncQuietFor = 10 * time.Second
+)
+
+// retryResync schedules the next resync attempt on the service loop's timer.
+func (s *Service) retryResync(why string, err error) {
+	switch {
+	case s.resyncDelay == 0:
+		s.resyncDelay, s.resyncSince = resyncFirstDelay, time.Now()
+	case s.resyncDelay < resyncMaxDelay:
+		s.resyncDelay = min(2*s.resyncDelay, resyncMaxDelay)
+	}
+	s.resyncWhy = why
+	level := slog.LevelDebug
+	if time.Since(s.resyncSince) > resyncQuietFor {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "nm: NetworkManager not ready for a resync yet; retrying",
+		slog.String("why", why), slog.String("error", err.Error()), slog.Duration("retry_in", s.resyncDelay))
+	s.resyncRetry.Reset(s.resyncDelay)
 }
 
 // adoptNMDevice records an NM device snapshot and decides on it.
