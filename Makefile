@@ -6,9 +6,13 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BIN       := bin/mac-nmguard
 FUZZTIME  ?= 10s
 STATICCHECK ?= v0.8.2
+# The oldest Go that builds this module (go.mod's go line): Debian 13's.
+# `make compat` builds and vets everything with it (the go command fetches
+# that toolchain from the module proxy).
+OLDEST_GO ?= go1.24.4
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: all build test unit integration fuzz bench lint deps traces demo clean vuln
+.PHONY: all build test unit integration fuzz bench lint deps traces demo clean vuln compat deb
 
 all: build
 
@@ -29,10 +33,24 @@ WIFIBED   := ./test/wifibed/
 TRACE_PKGS ?= ./test/ $(WIFIBED)
 
 # test: install what is missing, then everything: lint, unit, fuzz (short), integration.
-test: deps lint build
+test: deps lint build compat
 	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/test/wifibed$$')
 	$(GO) test -race -count=1 -timeout 30m $(WIFIBED)
 	$(MAKE) fuzz
+
+# compat: build and vet (tests included) with the oldest supported Go.
+compat:
+	GOTOOLCHAIN=$(OLDEST_GO) $(GO) vet ./...
+
+# deb: the Debian package, in bin/deb (dpkg-buildpackage writes next to the
+# source, so the tracked files are copied there first). -d: Debian 12's own
+# Go is older than go.mod's; the Go on PATH builds it.
+deb:
+	rm -rf bin/deb && mkdir -p bin/deb/src
+	git ls-files -z | xargs -0 cp --parents -t bin/deb/src
+	cd bin/deb/src && GOFLAGS=-buildvcs=false dpkg-buildpackage -us -uc -b -d
+	lintian --pedantic -I bin/deb/*.changes
+	@ls bin/deb/*.deb
 
 unit:
 	$(GO) test -race -count=1 -short ./...
@@ -121,7 +139,7 @@ dist-gen:
 	  $(DIST)/mac-nmguard-agent.desktop.in > $(GENDIR)/mac-nmguard-agent.desktop
 
 install: build man completion dist-gen
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mac-nmguard
 	$(INSTALL) -D -m 0644 $(GENDIR)/mac-nmguard.service $(DESTDIR)$(SYSTEMDUNITDIR)/mac-nmguard.service
 	$(INSTALL) -D -m 0644 $(DIST)/io.github.macnmguard.Guard1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.macnmguard.Guard1.conf
@@ -132,6 +150,8 @@ install: build man completion dist-gen
 	$(INSTALL) -D -m 0644 $(GENDIR)/completion/_mac-nmguard $(DESTDIR)$(ZSHCOMPDIR)/_mac-nmguard
 	$(INSTALL) -D -m 0644 $(GENDIR)/completion/mac-nmguard.fish $(DESTDIR)$(FISHCOMPDIR)/mac-nmguard.fish
 	$(INSTALL) -m 0644 $(GENDIR)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(GENDIR)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(GENDIR)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(POLICYDIR)/policy.d
 	@# An existing policy is never overwritten: the shipped one goes next to it.
 	@if [ -e $(DESTDIR)$(POLICYDIR)/policy.toml ] && ! cmp -s $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml; then \
@@ -159,6 +179,7 @@ uninstall:
 	rm -f $(DESTDIR)$(NMCONFDIR)/90-mac-nmguard.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/mac-nmguard $(DESTDIR)$(ZSHCOMPDIR)/_mac-nmguard $(DESTDIR)$(FISHCOMPDIR)/mac-nmguard.fish
 	rm -f $(DESTDIR)$(MANDIR)/man1/mac-nmguard.1 $(DESTDIR)$(MANDIR)/man1/mac-nmguard-*.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/mac-nmguard.toml.5 $(DESTDIR)$(MANDIR)/man8/mac-nmguard-run.8
 	rm -f $(DESTDIR)$(POLICYDIR)/policy.toml.dist
 	@if [ -e $(DESTDIR)$(POLICYDIR)/policy.toml ]; then \
 	  if cmp -s $(DIST)/policy.toml $(DESTDIR)$(POLICYDIR)/policy.toml; then \

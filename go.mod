@@ -1,6 +1,6 @@
 module github.com/mac-nmguard/mac-nmguard
 
-go 1.26
+go 1.24
 
 require (
 	github.com/BurntSushi/toml v1.6.0

@@ -36,7 +36,7 @@ const (
 	instNMConf   = "usr/lib/NetworkManager/conf.d/90-mac-nmguard.conf"
 	instPolicy   = "etc/mac-nmguard/policy.toml"
 	instPolicyD  = "etc/mac-nmguard/policy.d"
-	instManDir   = "usr/local/share/man/man1"
+	instManDir   = "usr/local/share/man" // man1, man5, man8
 	instBashComp = "usr/local/share/bash-completion/completions/mac-nmguard"
 	instZshComp  = "usr/local/share/zsh/site-functions/_mac-nmguard"
 	instFishComp = "usr/local/share/fish/vendor_completions.d/mac-nmguard.fish"
@@ -120,7 +120,7 @@ func expectedManPages(t *testing.T) []string {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	for _, must := range []string{"mac-nmguard.1", "mac-nmguard-run.1"} {
+	for _, must := range []string{"mac-nmguard.1", "mac-nmguard-run.8", "mac-nmguard.toml.5"} {
 		if !contains(names, must) {
 			t.Fatalf("docs man wrote no %s (got %v)", must, names)
 		}
@@ -158,7 +158,7 @@ func TestInstall(t *testing.T) {
 		instFishComp: 0o644,
 	}
 	for _, page := range expectedManPages(t) {
-		want[filepath.Join(instManDir, page)] = 0o644
+		want[filepath.Join(instManDir, "man"+page[strings.LastIndexByte(page, '.')+1:], page)] = 0o644
 	}
 	got := treeFiles(t, dest)
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -318,7 +318,7 @@ func checkUnitDirectives(t *testing.T, dest string) {
 		"Service.RemoveIPC":               "yes",
 		"Service.RestartSec":              "2s",
 		"Unit.Description":                "MAC address guard for NetworkManager",
-		"Unit.Documentation":              "man:mac-nmguard(1) man:mac-nmguard-run(1)",
+		"Unit.Documentation":              "man:mac-nmguard-run(8) man:mac-nmguard(1) man:mac-nmguard.toml(5)",
 	}
 	for key, v := range want {
 		got := strings.Join(d[key], " ")

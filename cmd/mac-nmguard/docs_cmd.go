@@ -3,17 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 )
 
 func init() { subcommands = append(subcommands, newDocsCmd) }
-
-// manSection is the man page section of every generated page: the binary
-// is installed in bin/ and used by people (check, agent) as well as run by
-// systemd.
-const manSection = "1"
 
 // newDocsCmd is the hidden command `make install` uses to generate the man
 // pages and shell completion scripts from the command tree itself, so they
@@ -31,8 +27,9 @@ func newDocsCmd(_ *globalOptions) *cobra.Command {
 	docs.AddCommand(&cobra.Command{
 		Use:   "man DIR",
 		Short: "Write one man page per command into DIR (created if missing)",
-		Long: `Write one man page per command into DIR, named like mac-nmguard-run.1.
-The date in the pages is taken from SOURCE_DATE_EPOCH when it is set, so
+		Long: `Write one man page per command into DIR, named like mac-nmguard-check.1
+(the service's, mac-nmguard-run.8, in section 8), and the policy file's page,
+mac-nmguard.toml.5. The date in the pages is taken from SOURCE_DATE_EPOCH when it is set, so
 that builds are reproducible.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,12 +66,14 @@ func writeManPages(root *cobra.Command, dir string) error {
 		return err
 	}
 	header := manHeader{
-		Section: manSection,
-		Date:    date,
-		Source:  "mac-nmguard " + version,
-		Manual:  "mac-nmguard manual",
+		Date:   date,
+		Source: "mac-nmguard " + version,
+		Manual: "mac-nmguard manual",
 	}
 	if err := writeManTree(root, header, dir); err != nil {
+		return fmt.Errorf("write man pages to %s: %w", dir, err)
+	}
+	if err := writeManFile(dir, policyManName+".5", func(w io.Writer) { writePolicyManPage(w, header) }); err != nil {
 		return fmt.Errorf("write man pages to %s: %w", dir, err)
 	}
 	return nil

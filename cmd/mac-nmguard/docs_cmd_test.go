@@ -32,7 +32,7 @@ func docsVisiblePaths(c *cobra.Command) []string {
 	if !c.IsAvailableCommand() && c.HasParent() {
 		return nil
 	}
-	out := []string{strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + manSection}
+	out := []string{strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + manSectionOf(c)}
 	for _, sub := range c.Commands() {
 		out = append(out, docsVisiblePaths(sub)...)
 	}
@@ -57,20 +57,21 @@ func TestDocsManWritesOnePagePerVisibleCommand(t *testing.T) {
 	root := newRootCmd()
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
-	want := docsVisiblePaths(root)
+	want := append(docsVisiblePaths(root), policyManName+".5")
 	sort.Strings(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("man pages:\n got %v\nwant %v", got, want)
 	}
-	for _, name := range []string{"mac-nmguard.1", "mac-nmguard-run.1", "mac-nmguard-version.1"} {
+	for _, name := range []string{"mac-nmguard.1", "mac-nmguard-run.8", "mac-nmguard-version.1", "mac-nmguard.toml.5"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
 		page := string(data)
-		title := strings.ToUpper(strings.TrimSuffix(name, ".1"))
-		if !strings.Contains(page, `.TH "`+title+`" "1" "Nov 2023" "mac-nmguard `+version+`" "mac-nmguard manual"`) {
+		sec := name[strings.LastIndexByte(name, '.')+1:]
+		title := strings.ToUpper(strings.TrimSuffix(name, "."+sec))
+		if !strings.Contains(page, `.TH "`+title+`" "`+sec+`" "Nov 2023" "mac-nmguard `+version+`" "mac-nmguard manual"`) {
 			t.Errorf("%s: unexpected .TH header:\n%s", name, firstLines(page, 3))
 		}
 		if strings.Contains(page, "Auto generated") {
@@ -213,6 +214,17 @@ func TestDocsManRendersCleanly(t *testing.T) {
 	for _, want := range []string{"mac-nmguard-check - ", "mac-nmguard check [IFACE...]", "--json", "--state-dir", "OPTIONS INHERITED FROM PARENT COMMANDS", "mac-nmguard(1)"} {
 		if !strings.Contains(check, want) {
 			t.Errorf("mac-nmguard-check.1 rendered lacks %q:\n%s", want, check)
+		}
+	}
+	for page, wants := range map[string][]string{
+		"mac-nmguard.1":      {"COMMANDS", "mac-nmguard check", "FILES", "/var/lib/mac-nmguard/state.json", "ENVIRONMENT", "DBUS_SYSTEM_BUS_ADDRESS", "EXIT STATUS", "mac-nmguard-run(8)", "mac-nmguard.toml(5)"},
+		"mac-nmguard-run.8":  {"SIGNALS", "SIGHUP", "mac-nmguard(1)"},
+		"mac-nmguard.toml.5": {"/etc/mac-nmguard/policy.d/*.toml", "spoof = true", `mode = "keep-vendor"`, "enforcement", "mac-nmguard-run(8)"},
+	} {
+		for _, want := range wants {
+			if !strings.Contains(rendered[page], want) {
+				t.Errorf("%s rendered lacks %q:\n%s", page, want, rendered[page])
+			}
 		}
 	}
 	if root := rendered["mac-nmguard.1"]; !strings.Contains(root, "mac-nmguard-check(1)") || !strings.Contains(root, "(default \"/etc/mac-nmguard/policy.toml\")") {

@@ -47,6 +47,22 @@ func manPageName(c *cobra.Command, section string) string {
 	return strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + section
 }
 
+// manSectionOf is the section of c's page: 8 for what only the system runs
+// (the service), 1 for the rest.
+func manSectionOf(c *cobra.Command) string {
+	if s := c.Annotations[manSectionAnnotation]; s != "" {
+		return s
+	}
+	if c.CommandPath() == "mac-nmguard run" {
+		return "8"
+	}
+	return "1"
+}
+
+// manSectionAnnotation, in a command's Annotations, names its page's
+// section.
+const manSectionAnnotation = "man-section"
+
 // manChildren are the commands below c that get a page: the available
 // ones (not hidden, not deprecated), not help topics.
 func manChildren(c *cobra.Command) []*cobra.Command {
@@ -67,14 +83,20 @@ func writeManTree(c *cobra.Command, h manHeader, dir string) error {
 			return err
 		}
 	}
-	name := filepath.Join(dir, manPageName(c, h.Section))
-	tmp, err := os.CreateTemp(dir, ".tmp-"+manPageName(c, h.Section)+"-*")
+	h.Section = manSectionOf(c)
+	return writeManFile(dir, manPageName(c, h.Section), func(w io.Writer) { writeManPage(w, c, h) })
+}
+
+// writeManFile writes dir/name whole or not at all.
+func writeManFile(dir, base string, write func(io.Writer)) error {
+	name := filepath.Join(dir, base)
+	tmp, err := os.CreateTemp(dir, ".tmp-"+base+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename: nothing to remove
 	w := bufio.NewWriter(tmp)
-	writeManPage(w, c, h)
+	write(w)
 	if err := w.Flush(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", name, err)
@@ -117,6 +139,10 @@ func writeManPage(w io.Writer, c *cobra.Command, h manHeader) {
 		fmt.Fprintf(w, ".SH OPTIONS INHERITED FROM PARENT COMMANDS\n")
 		writeManFlags(w, flags)
 	}
+	for _, sec := range manExtraSections(c) {
+		fmt.Fprintf(w, ".SH %s\n", sec.title)
+		writeManTagged(w, sec.text)
+	}
 	if c.Example != "" {
 		fmt.Fprintf(w, ".SH EXAMPLES\n.PP\n.nf\n.RS\n")
 		for _, line := range strings.Split(strings.TrimRight(c.Example, "\n"), "\n") {
@@ -126,10 +152,13 @@ func writeManPage(w io.Writer, c *cobra.Command, h manHeader) {
 	}
 	var see []string
 	if c.HasParent() {
-		see = append(see, manRef(c.Parent(), h.Section))
+		see = append(see, manRef(c.Parent()))
 	}
 	for _, sub := range manChildren(c) {
-		see = append(see, manRef(sub, h.Section))
+		see = append(see, manRef(sub))
+	}
+	if !c.HasParent() {
+		see = append(see, `\fB`+manEscape(policyManName)+`\fR(5)`)
 	}
 	if len(see) > 0 {
 		fmt.Fprintf(w, ".SH SEE ALSO\n%s\n", strings.Join(see, ",\n"))
@@ -137,8 +166,8 @@ func writeManPage(w io.Writer, c *cobra.Command, h manHeader) {
 }
 
 // manRef is a reference to c's page: \fBname\fR(1).
-func manRef(c *cobra.Command, section string) string {
-	return `\fB` + manEscape(strings.ReplaceAll(c.CommandPath(), " ", "-")) + `\fR(` + section + `)`
+func manRef(c *cobra.Command) string {
+	return `\fB` + manEscape(strings.ReplaceAll(c.CommandPath(), " ", "-")) + `\fR(` + manSectionOf(c) + `)`
 }
 
 // writeManText writes prose: paragraphs separated by blank lines; lines
@@ -168,6 +197,18 @@ func writeManText(w io.Writer, text string) {
 	}
 	if literal {
 		fmt.Fprintf(w, ".fi\n")
+	}
+}
+
+// writeManTagged writes entries separated by blank lines as tagged
+// paragraphs: an entry's first line in bold, the rest its text.
+func writeManTagged(w io.Writer, text string) {
+	for _, entry := range strings.Split(strings.Trim(text, "\n"), "\n\n") {
+		tag, body, _ := strings.Cut(entry, "\n")
+		fmt.Fprintf(w, ".TP\n\\fB%s\\fR\n", manEscape(tag))
+		for _, line := range strings.Split(body, "\n") {
+			fmt.Fprintf(w, "%s\n", manLine(line))
+		}
 	}
 }
 
