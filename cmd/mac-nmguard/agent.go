@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -33,7 +30,7 @@ itself when a bus, the service or the notification server goes away; with no
 notification server it logs what it would have shown. SIGTERM or SIGINT stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := agentLogger(cmd.ErrOrStderr(), level, jsonLog)
+			log, err := newLogger(cmd.ErrOrStderr(), level, jsonLog)
 			if err != nil {
 				return err
 			}
@@ -46,17 +43,4 @@ notification server it logs what it would have shown. SIGTERM or SIGINT stops it
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.BoolVar(&jsonLog, "log-json", false, "log JSON lines")
 	return cmd
-}
-
-// agentLogger logs to w (the command's stderr).
-func agentLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
-	}
-	o := &slog.HandlerOptions{Level: lv}
-	if json {
-		return slog.New(slog.NewJSONHandler(w, o)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, o)), nil
 }

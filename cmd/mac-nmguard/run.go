@@ -19,18 +19,6 @@ import (
 
 func init() { subcommands = append(subcommands, newRunCmd, newReleaseCmd) }
 
-func newLogger(level string, json bool) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
-	}
-	o := &slog.HandlerOptions{Level: lv}
-	if json {
-		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
-}
-
 func newRunCmd(opts *globalOptions) *cobra.Command {
 	var level, cmdline string
 	var jsonLog bool
@@ -47,7 +35,7 @@ process's goroutines and memory and writes a heap profile to
 STATE-DIR/heap.pprof (for long-run checks).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(level, jsonLog)
+			log, err := newLogger(os.Stderr, level, jsonLog)
 			if err != nil {
 				return err
 			}
