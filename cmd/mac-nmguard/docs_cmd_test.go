@@ -191,7 +191,7 @@ func TestDocsManRendersCleanly(t *testing.T) {
 			t.Errorf("left behind: %s", e.Name())
 			continue
 		}
-		cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", "-Wbreak", filepath.Join(dir, e.Name()))
+		cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", filepath.Join(dir, e.Name()))
 		cmd.Env = append(os.Environ(), "GROFF_NO_SGR=1")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -257,6 +257,10 @@ func manDefault(f *pflag.Flag) string {
 	if f.Value.Type() == "string" {
 		return strconv.Quote(f.DefValue)
 	}
+	if t := f.Value.Type(); strings.HasSuffix(t, "Array") || strings.HasSuffix(t, "Slice") {
+		// A list, as the help shows it, with room to break a line.
+		return strings.ReplaceAll(f.DefValue, ",", ", ")
+	}
 	return f.DefValue
 }
 

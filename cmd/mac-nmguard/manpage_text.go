@@ -34,8 +34,11 @@ func manExtraSections(c *cobra.Command) []manExtra {
 	case "mac-nmguard":
 		return []manExtra{
 			{"COMMANDS", manCommandList(c)},
-			{"FILES", `/etc/mac-nmguard/policy.toml, /etc/mac-nmguard/policy.d/*.toml
+			{"FILES", `/etc/mac-nmguard/policy.toml
 The policy: see mac-nmguard.toml(5).
+
+/etc/mac-nmguard/policy.d/*.toml
+Drop-ins, read after policy.toml in name order.
 
 /var/lib/mac-nmguard/state.json
 The service's state: the secret of the stable mode, the user's exemptions ("use the real address for this network"), addresses first seen on cards without a permanent address, the runtime spoofing switch. Written atomically; a corrupt file is moved aside.
@@ -43,8 +46,11 @@ The service's state: the secret of the stable mode, the user's exemptions ("use 
 /usr/lib/NetworkManager/conf.d/90-mac-nmguard.conf
 Keeps new Ethernet and Wi-Fi cards unmanaged by NetworkManager until the service has guarded them.
 
-/usr/share/dbus-1/system.d/io.github.macnmguard.Guard1.conf, /usr/share/polkit-1/actions/io.github.macnmguard.policy
-Who may call the service over D-Bus, and what polkit asks for each action.
+/usr/share/dbus-1/system.d/io.github.macnmguard.Guard1.conf
+Who may own the service's name and call it on the system bus.
+
+/usr/share/polkit-1/actions/io.github.macnmguard.policy
+What polkit asks of a caller before each change.
 
 /etc/xdg/autostart/mac-nmguard-agent.desktop
 Starts the desktop agent in every graphical session.`},
