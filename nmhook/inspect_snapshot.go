@@ -132,14 +132,6 @@ func (p profileInfo) nmcliRef() string {
 	return shellQuote(p.ID)
 }
 
-// macSetting is the nmcli name of the profile's cloned-mac-address.
-func (p profileInfo) macSetting() string {
-	if p.Type == connTypeWifi {
-		return "wifi.cloned-mac-address"
-	}
-	return "ethernet.cloned-mac-address"
-}
-
 // audited reports whether check audits this profile's type.
 func (p profileInfo) audited() bool {
 	switch p.Type {

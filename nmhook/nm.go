@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,9 +90,36 @@ func (c nmClient) getAll(ctx context.Context, path dbus.ObjectPath, iface string
 
 // Running reports whether NetworkManager owns its bus name.
 func (c nmClient) Running(ctx context.Context) bool {
+	return c.Owner(ctx) != ""
+}
+
+// Owner is NetworkManager's unique bus name ("" when it is not on the bus).
+func (c nmClient) Owner(ctx context.Context) string {
 	var owner string
-	err := c.conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, nmBusName).Store(&owner)
-	return err == nil && owner != ""
+	if err := c.conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, nmBusName).Store(&owner); err != nil {
+		return ""
+	}
+	return owner
+}
+
+// listed reports whether path is among the object paths method (on
+// NetworkManager's object at obj) returns: whether NM still has it.
+func (c nmClient) listed(ctx context.Context, obj dbus.ObjectPath, method string, path dbus.ObjectPath) (bool, error) {
+	var paths []dbus.ObjectPath
+	if err := c.call(ctx, obj, method).Store(&paths); err != nil {
+		return false, err
+	}
+	return slices.Contains(paths, path), nil
+}
+
+// HasProfile reports whether NetworkManager still has the profile at path.
+func (c nmClient) HasProfile(ctx context.Context, path dbus.ObjectPath) (bool, error) {
+	return c.listed(ctx, nmSettingsPath, nmBusName+".Settings.ListConnections", path)
+}
+
+// HasDevice reports whether NetworkManager still has the device at path.
+func (c nmClient) HasDevice(ctx context.Context, path dbus.ObjectPath) (bool, error) {
+	return c.listed(ctx, nmObjectPath, nmBusName+".GetAllDevices", path)
 }
 
 // Version is NetworkManager's version string.
@@ -302,7 +330,7 @@ func (p NMProfile) AppliesTo(iface, devType string) bool {
 // Profiles lists every connection profile.
 func (c nmClient) Profiles(ctx context.Context) ([]NMProfile, error) {
 	var paths []dbus.ObjectPath
-	if err := c.call(ctx, "/org/freedesktop/NetworkManager/Settings", nmBusName+".Settings.ListConnections").Store(&paths); err != nil {
+	if err := c.call(ctx, nmSettingsPath, nmBusName+".Settings.ListConnections").Store(&paths); err != nil {
 		return nil, fmt.Errorf("list profiles: %w", err)
 	}
 	out := make([]NMProfile, 0, len(paths))

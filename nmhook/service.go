@@ -34,6 +34,13 @@ type Config struct {
 	CmdlinePath string
 	// BootIDPath identifies the boot (/proc/sys/kernel/random/boot_id).
 	BootIDPath string
+	// NMConfFile and NMConfDirs are NetworkManager's configuration (the
+	// main file; the conf.d directories, lowest precedence first), read at
+	// start and on Reload for the cloned-mac-address defaults. Empty: none
+	// (mac-nmguard run passes NetworkManager's own defaults,
+	// DefaultNMConfFile and DefaultNMConfDirs).
+	NMConfFile string
+	NMConfDirs []string
 	// Version is reported by the API's Status.
 	Version string
 	// Ready is called once, when every present device is guarded in the
@@ -69,13 +76,15 @@ type Service struct {
 	nm      nmClient
 	sigs    chan *dbus.Signal
 	busDone <-chan struct{}
+	trust   nmSender // NetworkManager's unique name: whose signals count
 
 	violations  []Violation
 	suspicions  []detect.Suspicion // pending and offered (see offerGate)
 	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
 	profiles    map[dbus.ObjectPath]NMProfile
-	held        bool // boot-time hold in force
+	nmconf      nmConf // NetworkManager.conf: profile defaults
+	held        bool   // boot-time hold in force
 	heldSince   time.Time
 	reload      chan chan error
 	calls       chan func()
@@ -100,6 +109,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.Log = slog.New(redactAddresses(cfg.Log.Handler()))
 	if cfg.Dial == nil {
 		cfg.Dial = DialSystemBus
 	}
@@ -121,6 +131,7 @@ func New(cfg Config) (*Service, error) {
 		pol = policy.Default()
 	}
 	s.pol = pol
+	s.loadNMConf()
 	st, warn, err := LoadState(cfg.StatePath)
 	if err != nil {
 		return nil, err
@@ -301,9 +312,13 @@ func (s *Service) backoff() time.Duration {
 }
 
 func (s *Service) doReload(ctx context.Context) error {
+	s.loadNMConf()
 	pol, err := policy.Load(s.cfg.PolicyFile, s.cfg.PolicyDir)
 	if err != nil {
 		s.log.Error("policy: reload failed; keeping the last good policy", slog.String("error", err.Error()))
+		for _, d := range s.devs {
+			s.evaluate(ctx, d, "NetworkManager configuration reloaded", time.Now())
+		}
 		return err
 	}
 	s.pol = pol
@@ -505,14 +520,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			}
 		}
 	}
-	view := deviceView{
-		Device:          d.policyDevice(),
-		State:           d.nm.State,
-		Network:         s.viewNetwork(d),
-		ActiveClonedMAC: d.cloned,
-		Profiles:        s.profilesFor(d),
-		Hold:            s.held,
-	}
+	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", stateName(d.nm.State)),
@@ -537,8 +545,8 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	switch {
 	case !dec.Verdict.Guarded:
 		// Not guarded: hands off, except to undo what the service did.
-		if d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld {
-			s.unblock(ctx, d)
+		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !s.unblock(ctx, d) {
+			return
 		}
 		s.setGate(d, gateIgnored, dec.Reason)
 	case dec.Verdict.Enforcement == policy.EnforceAudit && !dec.Verdict.Allowed:
@@ -554,8 +562,8 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		// A block is lifted at rest only: a compliant address in flight
 		// (PREPARE comes before NM applies a profile's address) proves
 		// nothing about what the profile will set.
-		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !activating(d.nm.State) {
-			s.unblock(ctx, d)
+		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !activating(d.nm.State) && !s.unblock(ctx, d) {
+			return
 		}
 		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
 			s.setGate(d, gateAllowed, dec.Reason)
@@ -565,6 +573,18 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		s.unblock(ctx, d)
 	}
 	s.release(ctx, d)
+}
+
+// viewOf is the snapshot the gate decides on for d.
+func (s *Service) viewOf(d *devState) deviceView {
+	return deviceView{
+		Device:          d.policyDevice(),
+		State:           d.nm.State,
+		Network:         s.viewNetwork(d),
+		ActiveClonedMAC: d.cloned,
+		Profiles:        s.profilesFor(d),
+		Hold:            s.held,
+	}
 }
 
 // viewNetwork is the network a device is judged for: the active connection
@@ -580,12 +600,18 @@ func (s *Service) viewNetwork(d *devState) policy.Network {
 	return policy.Network{UUID: c.UUID, ID: c.ID, SSID: c.SSID}
 }
 
-// profilesFor lists the profiles NM could autoconnect on d.
+// profilesFor lists the profiles NM could autoconnect on d, each with the
+// cloned-mac-address NM would apply (NetworkManager.conf's default when the
+// profile has none).
 func (s *Service) profilesFor(d *devState) []NMProfile {
 	var out []NMProfile
+	var cd *confDevice
 	for _, p := range s.profiles {
 		if p.Autoconnect && p.AppliesTo(d.iface, d.nm.Type) {
-			out = append(out, p)
+			if cd == nil {
+				cd = d.confDevice()
+			}
+			out = append(out, effectiveProfile(s.nmconf, p, cd))
 		}
 	}
 	slices.SortFunc(out, func(a, b NMProfile) int { return strings.Compare(string(a.Path), string(b.Path)) })
@@ -718,12 +744,17 @@ func (s *Service) hold(ctx context.Context, d *devState, dec decision) {
 	s.setGate(d, gateHeld, dec.Reason)
 }
 
-// unblock gives a device back to NM after the service blocked it.
-func (s *Service) unblock(ctx context.Context, d *devState) {
+// unblock gives a device back to NM after the service blocked it; false
+// when the block stays (NM's own answer still blocks, or NM could not be
+// asked).
+func (s *Service) unblock(ctx context.Context, d *devState) bool {
+	if !s.unblockConfirmed(ctx, d) {
+		return false
+	}
 	if d.autoconnOff && d.nmKnown && s.conn != nil {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, true); err != nil {
 			s.log.Warn("nm: cannot turn autoconnect back on", slog.String("device", d.iface), slog.String("error", err.Error()))
-			return
+			return false
 		}
 		d.autoconnOff = false
 	}
@@ -736,6 +767,31 @@ func (s *Service) unblock(ctx context.Context, d *devState) {
 			s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}
 	}
+	return true
+}
+
+// unblockConfirmed re-reads from NetworkManager what lifting a block rests
+// on (every profile it could autoconnect on the device) and decides again:
+// autoconnect is switched back on and the link brought up on NM's word,
+// never on a signal's alone. Without an answer from NM the block stays.
+func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
+	if !d.nmKnown || s.conn == nil {
+		return true // nothing of NM's to confirm: the decision was the kernel's
+	}
+	profs, err := s.nm.Profiles(ctx)
+	if err != nil {
+		s.log.Warn("nm: cannot re-read the profiles; the device stays blocked", slog.String("device", d.iface), slog.String("error", err.Error()))
+		return false
+	}
+	s.profiles = make(map[dbus.ObjectPath]NMProfile, len(profs))
+	for _, p := range profs {
+		s.profiles[p.Path] = p
+	}
+	if dec := decide(s.effectivePolicy(), s.viewOf(d), s.exemptions(), s.state.SecretBytes()); dec.Block {
+		s.log.Info("gate: NetworkManager's profiles still block the device", slog.String("device", d.iface), slog.String("reason", dec.Reason))
+		return false
+	}
+	return true
 }
 
 // spoof sets a compliant address. If that fails the device is kept down

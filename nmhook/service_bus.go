@@ -45,6 +45,9 @@ func (s *Service) connectBus(ctx context.Context) error {
 	sigs := make(chan *dbus.Signal, 256)
 	conn.Signal(sigs)
 	s.conn, s.nm, s.sigs, s.busDone = conn, nmClient{conn: conn}, sigs, conn.Context().Done()
+	// Subscribed first, then asked: a NameOwnerChanged after the answer is
+	// queued behind it.
+	s.trust = nmSender{owner: s.nm.Owner(ctx)}
 	s.log.Info("bus: connected")
 	s.exportAPI(conn)
 	s.resyncNM(ctx, "bus connected")
@@ -57,6 +60,7 @@ func (s *Service) closeBus() {
 	}
 	s.conn.Close()
 	s.conn, s.sigs, s.busDone = nil, nil, nil
+	s.trust.owner = ""
 	s.forgetNM()
 }
 
@@ -82,7 +86,7 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 		s.resyncDelay = 0
 		return
 	}
-	if !s.nm.Running(ctx) {
+	if s.trust.owner = s.nm.Owner(ctx); s.trust.owner == "" {
 		s.resyncDelay = 0
 		s.log.Info("nm: NetworkManager is not running; the kernel side keeps guarding")
 		return
@@ -172,6 +176,7 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 			d.forgetConnection()
 			return
 		}
+		p = effectiveProfile(s.nmconf, p, d.confDevice())
 		d.network, d.profile, d.cloned, d.profileAC = p.Network(), p.Path, p.ClonedMAC, d.nm.ActiveConnection
 	}
 }
@@ -210,6 +215,9 @@ func (s *Service) drainSignals(first *dbus.Signal) []*dbus.Signal {
 // queue grew without bound in a 10,000-cycle soak and decisions came
 // seconds late.
 func (s *Service) onSignals(ctx context.Context, batch []*dbus.Signal, t0 time.Time) {
+	// Only what NetworkManager (or the bus daemon, about NM) sent counts:
+	// anyone on the bus can send a signal to the service's unique name.
+	batch = s.trust.filter(s.log, batch, t0)
 	last := map[dbus.ObjectPath]int{}
 	for i, sig := range batch {
 		if sig.Name == nmDeviceIface+".StateChanged" {
@@ -267,6 +275,11 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			return
 		}
 		if iface, ok := s.byPath[path]; ok {
+			// A removal is acted on only when NM confirms it.
+			if has, err := s.nm.HasDevice(ctx, path); err != nil || has {
+				s.log.Debug("nm: device removal not confirmed by NetworkManager; ignored", slog.String("device", iface))
+				return
+			}
 			if d, ok := s.devs[iface]; ok {
 				d.nmKnown, d.nm, d.released = false, NMDevice{}, false
 			}
@@ -293,6 +306,12 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			return
 		}
 		if _, ok := s.profiles[path]; ok {
+			// Removing a profile can lift a block: only when NM confirms
+			// the profile is gone (an unreadable answer keeps it).
+			if has, err := s.nm.HasProfile(ctx, path); err != nil || has {
+				s.log.Warn("nm: profile removal not confirmed by NetworkManager; the profile is still judged", slog.String("path", string(path)))
+				return
+			}
 			delete(s.profiles, path)
 			s.reevaluateAtRest(ctx, "profile removed", t0)
 		}

@@ -41,12 +41,19 @@ type guard struct {
 	dir      string // policy, state
 	notify   *net.UnixConn
 	stateDir string
+	level    string // --log-level ("" debug)
 }
 
 // startGuard writes policyText (empty: no file, the built-in default) and
 // starts `mac-nmguard run` in the client namespace on the bed's bus, then
 // waits for its sd_notify READY=1 on a socket of the test's own.
 func startGuard(t testing.TB, b *bed.Bed, policyText string) *guard {
+	t.Helper()
+	return startGuardAt(t, b, policyText, "debug")
+}
+
+// startGuardAt is startGuard with the service logging at level.
+func startGuardAt(t testing.TB, b *bed.Bed, policyText, level string) *guard {
 	t.Helper()
 	dir := filepath.Join(b.Dir, "guard")
 	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
@@ -57,7 +64,7 @@ func startGuard(t testing.TB, b *bed.Bed, policyText string) *guard {
 			t.Fatal(err)
 		}
 	}
-	g := &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state")}
+	g := &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state"), level: level}
 	g.start(t)
 	return g
 }
@@ -72,11 +79,18 @@ func (g *guard) start(t testing.TB) {
 	}
 	t.Cleanup(func() { conn.Close(); os.Remove(sock) })
 	g.notify = conn
+	level := g.level
+	if level == "" {
+		level = "debug"
+	}
 	g.p = g.b.StartProcess(t, g.b.ClientNS, []string{"NOTIFY_SOCKET=" + sock},
-		binPath, "run", "--log-level", "debug",
+		binPath, "run", "--log-level", level,
 		"--policy", filepath.Join(g.dir, "policy.toml"),
 		"--policy-dir", filepath.Join(g.dir, "policy.d"),
-		"--state-dir", g.stateDir)
+		"--state-dir", g.stateDir,
+		// What the bed's NetworkManager reads (bed/nm_linux.go), not the host's.
+		"--nm-conf", filepath.Join(g.b.Dir, "NetworkManager.conf"),
+		"--nm-conf-dir", filepath.Join(g.b.Dir, "nm-sysconf.d"), "--nm-conf-dir", filepath.Join(g.b.Dir, "nm-conf.d"))
 	buf := make([]byte, 4096)
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {

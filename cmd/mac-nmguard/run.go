@@ -20,7 +20,8 @@ import (
 func init() { subcommands = append(subcommands, newRunCmd, newReleaseCmd) }
 
 func newRunCmd(opts *globalOptions) *cobra.Command {
-	var level, cmdline string
+	var level, cmdline, nmConf string
+	var nmConfDirs []string
 	var jsonLog bool
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -28,8 +29,10 @@ func newRunCmd(opts *globalOptions) *cobra.Command {
 		Long: `Run the system service. It guards every device in the kernel first
 (nftables egress backstop, compliant addresses at hotplug and at rest), then
 follows NetworkManager over D-Bus and refuses or remediates any activation
-whose address breaks the policy. SIGHUP reloads the policy (an invalid file
-keeps the last good policy); SIGTERM stops the service and leaves the kernel
+whose address breaks the policy. A profile without a cloned-mac-address of
+its own is judged with NetworkManager.conf's default (--nm-conf,
+--nm-conf-dir, as check reads them). SIGHUP reloads the policy (an invalid
+file keeps the last good policy) and NetworkManager's configuration; SIGTERM stops the service and leaves the kernel
 backstop in place (mac-nmguard release removes it). SIGUSR1 logs the
 process's goroutines and memory and writes a heap profile to
 STATE-DIR/heap.pprof (for long-run checks).`,
@@ -57,6 +60,8 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 				Log:         log,
 				Version:     version,
 				CmdlinePath: cmdline,
+				NMConfFile:  nmConf,
+				NMConfDirs:  nmConfDirs,
 				BootIDPath:  "/proc/sys/kernel/random/boot_id",
 				Ready: func() {
 					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
@@ -94,6 +99,8 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 	}
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().BoolVar(&jsonLog, "log-json", false, "log as JSON lines")
+	cmd.Flags().StringVar(&nmConf, "nm-conf", nmhook.DefaultNMConfFile, "NetworkManager's main configuration file")
+	cmd.Flags().StringArrayVar(&nmConfDirs, "nm-conf-dir", nmhook.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
 	cmd.Flags().StringVar(&cmdline, "kernel-cmdline", "/proc/cmdline", "file with the kernel command line (mac-nmguard.hold=1, mac-nmguard.spoof=0|1)")
 	return cmd
 }
