@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -76,11 +77,33 @@ func TestIntegrationDetectAndRestore(t *testing.T) {
 		t.Fatalf("no frame from the private address %s: the DHCP attempts were not seen", spoofed)
 	}
 
+	// Asked wrongly first: each answer has its own exit status.
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"restore", "nosuchcard0"}, 10},
+		{[]string{"restore", dev.Name, "--connection", "no-such-profile"}, 10},
+		{[]string{"restore"}, 2},
+	} {
+		out, err := cli(t, b, tc.args...)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
+			t.Errorf("mac-nmguard %v: %v (want exit status %d)\n%s", tc.args, err, tc.code, out)
+		}
+	}
+
 	out, err := cli(t, b, "restore", dev.Name, "--always", "--timeout", "60s")
 	if err != nil {
 		t.Fatalf("restore: %v: %s\nservice log:\n%s", err, out, tail(g.p.Log(), 40))
 	}
 	t.Logf("restore: %s", strings.TrimSpace(out))
+	// It said what it waited for, step by step.
+	for _, step := range []string{"disconnect", "address set: " + strings.ToLower(dev.MAC.String()), "connecting: asking for an IP address", "connected", "reconnected with its real address"} {
+		if !strings.Contains(out, step) {
+			t.Errorf("restore's output lacks the step %q:\n%s", step, out)
+		}
+	}
 	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
 	if got := linkAddr(t, b, dev.Name); got != strings.ToLower(dev.MAC.String()) {
 		t.Fatalf("after restore %s has %s, want the real %s", dev.Name, got, dev.MAC)

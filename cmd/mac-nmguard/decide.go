@@ -22,26 +22,25 @@ func newDecideCmd(_ *globalOptions) *cobra.Command {
 		Long: `Tell the service whether to hide the real addresses (--spoof) or use them
 (--no-spoof, e.g. on a public computer where an unknown address would stand
 out). This ends a boot-time hold: until then the cards are kept silent.
-The choice lasts until the next boot. Needs administrator rights (polkit).`,
+The choice lasts until the next boot. Needs administrator rights (polkit).
+
+Exit status: 0 decided, 1 refused, 2 bad arguments, 3 no answer in time,
+8 the service is not running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if spoof == noSpoof {
-				return errors.New("give exactly one of --spoof or --no-spoof")
+				return &exitError{code: exitUsage, err: errors.New("give exactly one of --spoof or --no-spoof")}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 90*time.Second)
 			defer cancel()
 			conn, err := dbus.ConnectSystemBus()
 			if err != nil {
-				return fmt.Errorf("connect to the system bus: %w", err)
+				return &exitError{code: exitFailed, err: fmt.Errorf("connect to the system bus: %w", err)}
 			}
 			defer conn.Close()
 			obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
 			if err := obj.CallWithContext(ctx, nmhook.APISetSpoofing, 0, spoof).Err; err != nil {
-				var de dbus.Error
-				if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" {
-					return errors.New("the mac-nmguard service is not running")
-				}
-				return fmt.Errorf("decision refused: %w", err)
+				return serviceError("decision", err)
 			}
 			what := "hidden (private addresses)"
 			if !spoof {

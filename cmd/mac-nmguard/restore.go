@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -25,7 +26,13 @@ func newRestoreCmd(_ *globalOptions) *cobra.Command {
 reconnect to it. Without --connection it is the network the service suspects
 of rejecting the private address, else the active one. Without --always the
 real address is used this time only; with it, whenever this network is used.
-The service checks with polkit that you may do this.`,
+The service checks with polkit that you may do this.
+
+While it waits, restore prints a line per step (disconnecting, address set,
+connecting, connected). Exit status: 0 reconnected with the real address,
+1 refused, 2 bad arguments, 3 no outcome within --timeout (the service goes
+on: check IFACE shows where it stands), 4 the reconnection failed, 8 the
+service is not running, 10 no such device or profile.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			scope := "once"
@@ -34,7 +41,7 @@ The service checks with polkit that you may do this.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			res, err := restoreThroughService(ctx, args[0], connection, scope)
+			res, err := restoreThroughService(ctx, cmd.OutOrStdout(), args[0], connection, scope)
 			if err != nil {
 				return err
 			}
@@ -48,16 +55,22 @@ The service checks with polkit that you may do this.`,
 	return cmd
 }
 
-// restoreThroughService calls Restore and waits for Restored/RestoreFailed.
-func restoreThroughService(ctx context.Context, iface, connection, scope string) (string, error) {
+// restoreThroughService calls Restore, prints the card's steps to w as
+// NetworkManager reports them and waits for Restored/RestoreFailed. Signals
+// are believed only from the service's and NetworkManager's unique names.
+func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, scope string) (string, error) {
 	conn, err := dbus.ConnectSystemBus(dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
 	if err != nil {
-		return "", fmt.Errorf("connect to the system bus: %w", err)
+		return "", &exitError{code: exitFailed, err: fmt.Errorf("connect to the system bus: %w", err)}
 	}
 	defer conn.Close()
 	var owner string
 	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
-		return "", errors.New("the mac-nmguard service is not running; start it (systemctl start mac-nmguard) and try again")
+		return "", serviceError("restore", err)
+	}
+	dev, err := findNMDevice(ctx, conn, iface)
+	if err != nil {
+		return "", err
 	}
 	uuid, err := resolveConnection(ctx, conn, connection)
 	if err != nil {
@@ -66,30 +79,38 @@ func restoreThroughService(ctx context.Context, iface, connection, scope string)
 	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(nmhook.APIBusName), dbus.WithMatchInterface(nmhook.APIInterface)); err != nil {
 		return "", fmt.Errorf("subscribe to the service: %w", err)
 	}
-	sigs := make(chan *dbus.Signal, 16)
+	if err := dev.watch(ctx, conn); err != nil {
+		return "", err
+	}
+	sigs := make(chan *dbus.Signal, 64)
 	conn.Signal(sigs)
 	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIRestore, 0, iface, uuid, scope).Err; err != nil {
-		return "", fmt.Errorf("restore refused: %w", err)
+		return "", serviceError("restore", err)
 	}
+	last := ""
 	for {
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("no outcome from the service in time: %w", ctx.Err())
+			return "", &exitError{code: exitTimeout, err: fmt.Errorf("%s: no outcome in time (%w); the service goes on with the restore: `mac-nmguard check %s` shows where it stands", iface, ctx.Err(), iface)}
 		case sig, ok := <-sigs:
 			if !ok {
 				return "", errors.New("lost the system bus while waiting")
 			}
+			if sig.Sender != owner {
+				dev.progress(w, sig, &last)
+				continue
+			}
 			switch sig.Name {
 			case nmhook.APIInterface + "." + nmhook.APISignalRestored:
-				var dev, u, addr string
+				var d, u, addr string
 				var state uint32
-				if dbus.Store(sig.Body, &dev, &u, &addr, &state) == nil && dev == iface {
-					return fmt.Sprintf("%s reconnected with its real address %s", dev, addr), nil
+				if dbus.Store(sig.Body, &d, &u, &addr, &state) == nil && d == iface {
+					return fmt.Sprintf("%s reconnected with its real address %s", d, addr), nil
 				}
 			case nmhook.APIInterface + "." + nmhook.APISignalRestoreFailed:
-				var dev, u, why string
-				if dbus.Store(sig.Body, &dev, &u, &why) == nil && dev == iface {
-					return "", &exitError{code: 1, err: fmt.Errorf("%s: the real address was set but the connection failed: %s", dev, why)}
+				var d, u, why string
+				if dbus.Store(sig.Body, &d, &u, &why) == nil && d == iface {
+					return "", &exitError{code: exitConnectFailed, err: fmt.Errorf("%s: the real address was set but the connection failed: %s", d, why)}
 				}
 			}
 		}
@@ -120,7 +141,7 @@ func resolveConnection(ctx context.Context, conn *dbus.Conn, connection string) 
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("no NetworkManager profile named %q", connection)
+		return "", &exitError{code: exitNotFound, err: fmt.Errorf("no NetworkManager profile named %q", connection)}
 	case 1:
 		return found[0], nil
 	}
