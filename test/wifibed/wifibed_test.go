@@ -15,13 +15,14 @@ const ScenariosEnv = "MAC_NMGUARD_WIFIBED_SCENARIOS"
 // runs with the service guarding the client, and in every one not a single
 // frame of any type may carry a real address (the client's, or a
 // hotplugged radio's) as TA or SA. The detection scenarios are also judged
-// in detect_test.go.
+// in detect_test.go. hotplug comes last: its radio stays.
 func planScenarios() []string {
 	return []string{
 		"first-connection", "reconnect", "permanent-refused", "service-restart",
 		"scan-rand-off", "scan-rand-on",
-		"acl-refused", "psk-wrong-passphrase", "corp-connect", "corp-wrong-password",
-		"corpacl-refused", "open-connect",
+		"acl-refused", "psk-wrong-passphrase", "psk-no-agent", "corp-connect", "corp-wrong-password",
+		"corpacl-refused", "open-connect", "openacl-refused", "dhcpacl-refused",
+		"hotplug",
 	}
 }
 

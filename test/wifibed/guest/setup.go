@@ -18,7 +18,7 @@ const (
 	client   = "wlan0"        // the radio the service guards
 	runDir   = "/run/wifibed" // configs, leases, the capture while running
 	nmConfD  = runDir + "/nm-conf.d"
-	radios   = 7 // wlan0 (client) + the access points
+	radios   = 9 // wlan0 (client) + the access points
 	psk      = "cafe-passphrase"
 	peapUser = "peapuser" // hostapd's EAP user (PEAP, MSCHAPv2 inside)
 	peapPass = "correctpass"
@@ -47,6 +47,8 @@ func networks() []wifibed.Network {
 		{SSID: "open", Iface: "wlan4", Security: "open", Subnet: "10.42.4"},
 		{SSID: "aclreal", Iface: "wlan5", Security: "wpa-psk", ACL: []string{"REAL"}, Subnet: "10.42.5"},
 		{SSID: "corpacl", Iface: "wlan6", Security: "wpa-eap", ACL: []string{"REAL"}, Subnet: "10.42.6"},
+		{SSID: "openacl", Iface: "wlan7", Security: "open", ACL: []string{otherMAC}, Subnet: "10.42.7"},
+		{SSID: "dhcpacl", Iface: "wlan8", Security: "wpa-psk", DHCPOnly: []string{"REAL"}, Subnet: "10.42.8"},
 	}
 }
 
