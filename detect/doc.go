@@ -30,8 +30,9 @@
 //     Config.AuthFailures.
 //
 // Events with Supplicant set carry wpa_supplicant's interface properties
-// (fi.w1.wpa_supplicant1.Interface AuthStatusCode, DisconnectReason); the
-// service does not subscribe to them yet, the Wi-Fi bed's traces have them.
+// (fi.w1.wpa_supplicant1.Interface AuthStatusCode, DisconnectReason), which
+// the service follows next to NetworkManager's signals; without them (e.g.
+// NetworkManager over iwd) the NetworkManager-only rules above still hold.
 //
 // When one event completes several thresholds the first of auth-rejected,
 // auth-loop, association-timeout, auth-failure, dhcp-failure wins. At most one

@@ -69,8 +69,9 @@ type Service struct {
 	state *State
 	det   *detect.Detector
 
-	devs   map[string]*devState
-	byPath map[dbus.ObjectPath]string
+	devs      map[string]*devState
+	byPath    map[dbus.ObjectPath]string
+	supIfaces map[dbus.ObjectPath]string // wpa_supplicant interface paths -> interface names
 
 	conn    *dbus.Conn
 	nm      nmClient
@@ -114,14 +115,15 @@ func New(cfg Config) (*Service, error) {
 		cfg.Dial = DialSystemBus
 	}
 	s := &Service{
-		cfg:     cfg,
-		log:     cfg.Log,
-		devs:    map[string]*devState{},
-		byPath:  map[dbus.ObjectPath]string{},
-		reload:  make(chan chan error),
-		calls:   make(chan func()),
-		stopped: make(chan struct{}),
-		offers:  newOfferGate(nil),
+		cfg:       cfg,
+		log:       cfg.Log,
+		devs:      map[string]*devState{},
+		byPath:    map[dbus.ObjectPath]string{},
+		supIfaces: map[dbus.ObjectPath]string{},
+		reload:    make(chan chan error),
+		calls:     make(chan func()),
+		stopped:   make(chan struct{}),
+		offers:    newOfferGate(nil),
 	}
 	s.resyncRetry = time.NewTimer(time.Hour)
 	s.resyncRetry.Stop()

@@ -36,7 +36,7 @@ func (s *Service) connectBus(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dial system bus: %w", err)
 	}
-	for _, m := range nmMatches() {
+	for _, m := range append(nmMatches(), supplicantMatch()) {
 		if err := conn.AddMatchSignalContext(ctx, m...); err != nil {
 			conn.Close()
 			return fmt.Errorf("subscribe to NetworkManager signals: %w", err)
@@ -318,6 +318,10 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 	case nmDeviceIface + ".StateChanged":
 		s.onStateChangedSignal(ctx, sig, t0, true)
 	case propertiesIface + ".PropertiesChanged":
+		if strings.HasPrefix(string(sig.Path), supIfacesPath+"/") {
+			s.onSupplicantProperties(ctx, sig, t0)
+			return
+		}
 		s.onPropertiesChanged(ctx, sig, t0)
 	}
 }
@@ -412,13 +416,24 @@ func (s *Service) reevaluateAtRest(ctx context.Context, why string, t0 time.Time
 // feedDetector hands the state change to the detector and keeps what it
 // suspects.
 func (s *Service) feedDetector(d *devState, nw, old, reason uint32, t0 time.Time) {
-	spoofed := d.real == nil || d.link.Addr.String() != d.real.String()
-	ev := detect.Event{
-		Time: t0, Device: d.iface, Connection: d.network,
-		State: nw, Old: old, Reason: reason,
-		Address: d.link.Addr.String(), Real: d.real.String(), Spoofed: spoofed,
-		Carrier: d.link.Carrier, Exempt: d.verdict.Exempt,
+	ev := s.detectEvent(d, nw, old, reason, t0)
+	spoofed := ev.Spoofed
+	s.feedEvent(d, ev, t0)
+	if nw == detect.StateActivated && !spoofed && d.network.UUID != "" {
+		s.det.RecordRealSuccess(d.network.UUID)
+		for _, u := range s.state.RealSuccess {
+			if u == d.network.UUID {
+				return
+			}
+		}
+		s.state.RealSuccess = append(s.state.RealSuccess, d.network.UUID)
+		s.saveState()
 	}
+}
+
+// feedEvent hands ev (of device d) to the detector, signals what it
+// suspects and may offer, and keeps the pending list.
+func (s *Service) feedEvent(d *devState, ev detect.Event, t0 time.Time) {
 	for _, sp := range s.det.Feed(ev) {
 		s.log.Warn("detect: the network may be rejecting the private address",
 			slog.String("device", sp.Device), slog.String("connection", sp.Connection.ID),
@@ -434,16 +449,6 @@ func (s *Service) feedDetector(d *devState, nw, old, reason uint32, t0 time.Time
 	// The detector owns what is pending (bounded; an episode ends when the
 	// network works or the user acts): the service keeps no list of its own.
 	s.suspicions = s.offers.visible(s.det.Pending())
-	if nw == detect.StateActivated && !spoofed && d.network.UUID != "" {
-		s.det.RecordRealSuccess(d.network.UUID)
-		for _, u := range s.state.RealSuccess {
-			if u == d.network.UUID {
-				return
-			}
-		}
-		s.state.RealSuccess = append(s.state.RealSuccess, d.network.UUID)
-		s.saveState()
-	}
 }
 
 // stateName is NM's name of a device state.

@@ -1,0 +1,104 @@
+package nmhook
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+)
+
+// wpa_supplicant's D-Bus names (the supplicant NetworkManager drives).
+const (
+	supBusName    = "fi.w1.wpa_supplicant1"
+	supIface      = "fi.w1.wpa_supplicant1.Interface"
+	supIfacesPath = "/fi/w1/wpa_supplicant1/Interfaces"
+)
+
+// supplicantMatch is the one wpa_supplicant signal the service listens to:
+// its interfaces' property changes, which say why an attempt failed
+// (AuthStatusCode: the access point refused; DisconnectReason: the
+// handshake failed) before NetworkManager does.
+func supplicantMatch() []dbus.MatchOption {
+	return []dbus.MatchOption{dbus.WithMatchSender(supBusName), dbus.WithMatchInterface(propertiesIface),
+		dbus.WithMatchMember("PropertiesChanged"), dbus.WithMatchPathNamespace(supIfacesPath), dbus.WithMatchArg(0, supIface)}
+}
+
+// supplicantSignals decodes the properties the detector reads from a
+// PropertiesChanged body of a wpa_supplicant interface, in a fixed order.
+func supplicantSignals(body []any) []detect.SupplicantSignal {
+	if len(body) < 2 {
+		return nil
+	}
+	iface, _ := body[0].(string)
+	changed, _ := body[1].(map[string]dbus.Variant)
+	if iface != supIface {
+		return nil
+	}
+	var out []detect.SupplicantSignal
+	for _, p := range []string{detect.PropAuthStatusCode, detect.PropDisconnectReason} {
+		v, ok := changed[p]
+		if !ok {
+			continue
+		}
+		if n, ok := v.Value().(int32); ok {
+			out = append(out, detect.SupplicantSignal{Property: p, Value: n})
+		}
+	}
+	return out
+}
+
+// onSupplicantProperties feeds the detector wpa_supplicant's view of a
+// device NetworkManager manages. Only signals from the owner of
+// wpa_supplicant's name count (a forged one could make the service offer
+// the real address).
+func (s *Service) onSupplicantProperties(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
+	sigs := supplicantSignals(sig.Body)
+	if len(sigs) == 0 || s.conn == nil {
+		return
+	}
+	var owner string
+	if err := s.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, supBusName).Store(&owner); err != nil || owner != sig.Sender {
+		s.log.Debug("supplicant: ignoring a signal not sent by wpa_supplicant", slog.String("sender", sig.Sender))
+		return
+	}
+	name, ok := s.supIfaces[sig.Path]
+	if !ok {
+		v, err := s.conn.Object(supBusName, sig.Path).GetProperty(supIface + ".Ifname")
+		if err != nil {
+			return
+		}
+		name, _ = v.Value().(string)
+		if len(s.supIfaces) > 4*maxDevicesHint {
+			clear(s.supIfaces) // interfaces come and go with cards: keep the cache bounded
+		}
+		s.supIfaces[sig.Path] = name
+	}
+	d := s.devs[name]
+	if d == nil || !d.nmKnown {
+		return
+	}
+	for _, sg := range sigs {
+		s.log.Debug("supplicant: "+sg.Property+" changed", slog.String("device", d.iface), slog.Int("value", int(sg.Value)))
+		ev := s.detectEvent(d, d.nm.State, d.nm.State, 0, t0)
+		ev.Supplicant = &sg
+		s.feedEvent(d, ev, t0)
+	}
+}
+
+// maxDevicesHint sizes the supplicant interface cache.
+const maxDevicesHint = 64
+
+// detectEvent is a detector event for d as the service sees it now.
+func (s *Service) detectEvent(d *devState, nw, old, reason uint32, t0 time.Time) detect.Event {
+	spoofed := d.real == nil || !strings.EqualFold(d.link.Addr.String(), d.real.String())
+	return detect.Event{
+		Time: t0, Device: d.iface, Connection: d.network,
+		State: nw, Old: old, Reason: reason,
+		Address: d.link.Addr.String(), Real: d.real.String(), Spoofed: spoofed,
+		Carrier: d.link.Carrier, Exempt: d.verdict.Exempt,
+	}
+}
