@@ -36,7 +36,10 @@ func BenchmarkWifiBed(b *testing.B) {
 			b.ReportMetric(float64(len(cl.Leaks(frames))), "real-address-frames")
 			if d, ev, ok := suspicionDelay(s); ok {
 				b.ReportMetric(d.Seconds(), "suspicion-after-s")
-				b.Logf("%s: suspicion %v after NM %d<-%d reason %d", s.Name, d.Round(time.Millisecond), ev.State, ev.Old, ev.Reason)
+				b.Logf("%s: suspicion %v after %s", s.Name, d.Round(time.Millisecond), describe(ev))
+				if f, ok := firstFailed(s); ok {
+					b.ReportMetric(s.Suspicions[0].Time.Sub(f).Seconds(), "suspicion-vs-nm-failed-s")
+				}
 			}
 			b.Logf("%s: %s", s.Name, FormatCounts(counts))
 		})

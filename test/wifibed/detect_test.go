@@ -23,8 +23,8 @@ const RecordEnv = "MAC_NMGUARD_RECORD_TRACES"
 const tracesDir = "../../detect/testdata/traces"
 
 // detectCase is what a scenario's events must make the detector raise:
-// fed on the host with wpa_supplicant's signals (want), and by the service
-// in the guest, which follows NetworkManager only (wantService).
+// fed on the host (want), and by the service in the guest (wantService),
+// which follows NetworkManager and wpa_supplicant too.
 type detectCase struct {
 	want        []detect.Kind
 	wantService []detect.Kind
@@ -35,26 +35,59 @@ func detectScenarios() map[string]detectCase {
 	return map[string]detectCase{
 		"first-connection": {nil, nil, "WPA2-PSK, the right passphrase stored in the profile, the private address accepted"},
 		// wpa_supplicant's DisconnectReason 15 says the handshake failed:
-		// a wrong passphrase, nothing raised. NM alone cannot tell it from
-		// a refused address: the service raises an auth-failure worded so.
-		"psk-wrong-passphrase": {nil, []detect.Kind{detect.KindAuthFailure}, "WPA2-PSK, a wrong passphrase stored in the profile, no secret agent"},
-		// AuthStatusCode 1 at the first attempt; NM alone: FAILED 53 after
-		// the association timeout, twice.
-		"acl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAssociationTimeout},
+		// a wrong passphrase looks the same, one failure raises nothing.
+		// (NetworkManager alone: an auth-failure saying so.)
+		"psk-wrong-passphrase": {nil, nil, "WPA2-PSK, a wrong passphrase stored in the profile, no secret agent"},
+		// AuthStatusCode 1 at the first attempt. (NetworkManager alone:
+		// association-timeout at the second FAILED 53.)
+		"acl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAuthRejected},
 			"WPA2-PSK, the right passphrase, hostapd macaddr_acl=1 refusing the private address; two activations (as NM's autoconnect retry)"},
 		"corp-connect": {nil, nil, "WPA2-Enterprise (PEAP/MSCHAPv2, hostapd's internal EAP server), the right password, the private address accepted"},
-		"corp-wrong-password": {nil, []detect.Kind{detect.KindAuthFailure},
+		"corp-wrong-password": {nil, nil,
 			"WPA2-Enterprise (PEAP/MSCHAPv2), a wrong password stored in the profile, no secret agent"},
-		"corpacl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAssociationTimeout},
+		"corpacl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAuthRejected},
 			"WPA2-Enterprise (PEAP/MSCHAPv2), the right password, macaddr_acl=1 admitting only the real address; two activations"},
 		"open-connect": {nil, nil, "open network, the private address accepted"},
 		// The network was never tried (no secrets): nothing.
 		"psk-no-agent": {nil, nil, "WPA2-PSK, the passphrase agent-owned (psk-flags 1) and no secret agent"},
-		"openacl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAssociationTimeout},
+		"openacl-refused": {[]detect.Kind{detect.KindAuthRejected}, []detect.Kind{detect.KindAuthRejected},
 			"open network, hostapd macaddr_acl=1 refusing the private address; two activations"},
 		"dhcpacl-refused": {[]detect.Kind{detect.KindDHCPFailure}, []detect.Kind{detect.KindDHCPFailure},
 			"WPA2-PSK, association accepted, dnsmasq answering only the real address, ipv4.dhcp-timeout 10; two activations"},
 	}
+}
+
+// nmOnlyWant is detectCase.wantNM by scenario (nil for the others).
+func nmOnlyWant() map[string][]detect.Kind {
+	return map[string][]detect.Kind{
+		"psk-wrong-passphrase": {detect.KindAuthFailure},
+		"corp-wrong-password":  {detect.KindAuthFailure},
+		"acl-refused":          {detect.KindAssociationTimeout},
+		"corpacl-refused":      {detect.KindAssociationTimeout},
+		"openacl-refused":      {detect.KindAssociationTimeout},
+		"dhcpacl-refused":      {detect.KindDHCPFailure},
+	}
+}
+
+// feedKinds feeds evs to a detector with the built-in thresholds (only
+// NetworkManager's events when nmOnly) and returns the kinds raised.
+func feedKinds(t *testing.T, evs []detect.Event, nmOnly bool) []detect.Kind {
+	t.Helper()
+	det, err := detect.New(detect.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []detect.Kind
+	for _, ev := range evs {
+		if nmOnly && ev.Supplicant != nil {
+			continue
+		}
+		for _, sp := range det.Feed(ev) {
+			kinds = append(kinds, sp.Kind)
+			t.Logf("detector (NetworkManager only: %v) raised %s (%s): %s", nmOnly, sp.Kind, sp.Confidence, sp.Reason)
+		}
+	}
+	return kinds
 }
 
 // checkDetect replays the scenario's events into the detector, checks
@@ -62,19 +95,11 @@ func detectScenarios() map[string]detectCase {
 func checkDetect(t *testing.T, r *Run, s Scenario, d detectCase) {
 	t.Helper()
 	t.Logf("events:\n%s", formatEvents(s.Events))
-	det, err := detect.New(detect.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kinds []detect.Kind
-	for _, ev := range s.Events {
-		for _, sp := range det.Feed(ev) {
-			kinds = append(kinds, sp.Kind)
-			t.Logf("detector raised %s (%s): %s", sp.Kind, sp.Confidence, sp.Reason)
-		}
-	}
-	if diff := cmp.Diff(d.want, kinds); diff != "" {
+	if diff := cmp.Diff(d.want, feedKinds(t, s.Events, false)); diff != "" {
 		t.Errorf("detector fed NetworkManager's and wpa_supplicant's events: kinds (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(nmOnlyWant()[s.Name], feedKinds(t, s.Events, true)); diff != "" {
+		t.Errorf("detector fed NetworkManager's events only: kinds (-want +got):\n%s", diff)
 	}
 	var service []detect.Kind
 	for _, sp := range s.Suspicions {
@@ -85,7 +110,10 @@ func checkDetect(t *testing.T, r *Run, s Scenario, d detectCase) {
 		t.Errorf("the service's suspicions (-want +got):\n%s", diff)
 	}
 	if dl, ev, ok := suspicionDelay(s); ok {
-		t.Logf("suspicion %v after NM %d<-%d reason %d", dl, ev.State, ev.Old, ev.Reason)
+		t.Logf("suspicion %v after %s", dl, describe(ev))
+		if f, ok := firstFailed(s); ok {
+			t.Logf("suspicion %v from NetworkManager's first FAILED (negative: before it)", s.Suspicions[0].Time.Sub(f))
+		}
 	}
 	tr := detect.Trace{
 		Header: detect.TraceHeader{Trace: "real-wifi-" + s.Name, Source: "recorded", NMVersion: r.Results.NMVersion,

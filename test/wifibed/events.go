@@ -23,10 +23,10 @@ func formatEvents(evs []detect.Event) string {
 	return sb.String()
 }
 
-// suspicionDelay is the time from the decisive NetworkManager event to
-// the service's first Suspicion of the scenario. The decisive event is the
-// one at which the detector, fed the NetworkManager events alone (what the
-// service follows), raises.
+// suspicionDelay is the time from the decisive event to the service's
+// first Suspicion of the scenario. The decisive event is the one at which
+// the detector, fed the scenario's events as the service is
+// (NetworkManager's and wpa_supplicant's), raises.
 func suspicionDelay(s Scenario) (time.Duration, detect.Event, bool) {
 	if len(s.Suspicions) == 0 {
 		return 0, detect.Event{}, false
@@ -36,12 +36,28 @@ func suspicionDelay(s Scenario) (time.Duration, detect.Event, bool) {
 		return 0, detect.Event{}, false
 	}
 	for _, ev := range s.Events {
-		if ev.Supplicant != nil {
-			continue
-		}
 		if len(d.Feed(ev)) > 0 {
 			return s.Suspicions[0].Time.Sub(ev.Time), ev, true
 		}
 	}
 	return 0, detect.Event{}, false
+}
+
+// firstFailed is the time of NetworkManager's first FAILED in the
+// scenario.
+func firstFailed(s Scenario) (time.Time, bool) {
+	for _, ev := range s.Events {
+		if ev.Supplicant == nil && ev.State == detect.StateFailed {
+			return ev.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// describe names an event for people.
+func describe(ev detect.Event) string {
+	if ev.Supplicant != nil {
+		return fmt.Sprintf("wpa_supplicant %s=%d", ev.Supplicant.Property, ev.Supplicant.Value)
+	}
+	return fmt.Sprintf("NetworkManager %d<-%d reason %d", ev.State, ev.Old, ev.Reason)
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/detect"
 )
 
-// The decisive event of the recorded allow-list refusal is the second
-// FAILED 53 (NetworkManager alone), not the DISCONNECTED after it.
+// The decisive event of the recorded allow-list refusal is wpa_supplicant's
+// first AuthStatusCode 1, not a later event.
 func TestSuspicionDelay(t *testing.T) {
 	f, err := os.Open(filepath.Join(tracesDir, "real-wifi-acl-refused.jsonl"))
 	if err != nil {
@@ -21,20 +21,24 @@ func TestSuspicionDelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fails []detect.Event
-	for _, ev := range tr.Events {
-		if ev.Supplicant == nil && ev.State == detect.StateFailed {
-			fails = append(fails, ev)
+	var first *detect.Event
+	for i, ev := range tr.Events {
+		if ev.Supplicant != nil && ev.Supplicant.Property == detect.PropAuthStatusCode && ev.Supplicant.Value != 0 {
+			first = &tr.Events[i]
+			break
 		}
 	}
-	if len(fails) != 2 {
-		t.Fatalf("%d FAILED events in the trace, want 2", len(fails))
+	if first == nil {
+		t.Fatal("no AuthStatusCode refusal in the trace")
 	}
-	at := fails[1].Time.Add(40 * time.Millisecond)
-	s := Scenario{Events: tr.Events, Suspicions: []SeenSuspicion{{Time: at, Kind: "association-timeout"}}}
+	at := first.Time.Add(40 * time.Millisecond)
+	s := Scenario{Events: tr.Events, Suspicions: []SeenSuspicion{{Time: at, Kind: "auth-rejected"}}}
 	d, ev, ok := suspicionDelay(s)
-	if !ok || d != 40*time.Millisecond || ev.State != detect.StateFailed || ev.Reason != detect.ReasonSSIDNotFound {
-		t.Errorf("delay %v after %d<-%d reason %d (ok %v), want 40ms after the second FAILED 53", d, ev.State, ev.Old, ev.Reason, ok)
+	if !ok || d != 40*time.Millisecond || !ev.Time.Equal(first.Time) {
+		t.Errorf("delay %v after %s (ok %v), want 40ms after the first AuthStatusCode 1", d, describe(ev), ok)
+	}
+	if f, ok := firstFailed(s); !ok || !f.After(at) {
+		t.Errorf("NetworkManager's first FAILED at %v, want after the suspicion at %v", f, at)
 	}
 	if _, _, ok := suspicionDelay(Scenario{Events: tr.Events}); ok {
 		t.Error("a delay without a suspicion")
