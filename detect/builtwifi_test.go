@@ -100,38 +100,6 @@ func builtTraces() []builtTrace {
 				return s
 			},
 		},
-		{
-			file:  "built-wifi-open-assoc-timeout.jsonl",
-			notes: "Open (unsecured) network whose access point refuses the spoofed address: supplicant_connection_timeout_cb without wireless security -> 'association took too long, failing activation' -> FAILED/SUPPLICANT_TIMEOUT (11) from CONFIG at once; autoconnect tries again.",
-			s: func() *scenario {
-				s := wl()
-				s.conn = Connection{UUID: "0d4c6a2e-open", ID: "FreeWifi", SSID: "FreeWifi"}
-				for range 2 {
-					assoc(s).to(25*time.Second, StateFailed, ReasonSupplicantTimeout).to(3*ms, StateDisconnected, 0).wait(2 * time.Second)
-				}
-				return s
-			},
-		},
-		{
-			file:  "built-wifi-psk-no-agent.jsonl",
-			notes: "WPA-PSK with an agent-owned passphrase and no secret agent (nobody logged in): NEED_AUTH for the secrets check, the request fails at once -> FAILED/NO_SECRETS from NEED_AUTH. The network was never tried: not evidence.",
-			s: func() *scenario {
-				return assoc(wl()).to(2*ms, StateNeedAuth, 0).to(5*ms, StateFailed, ReasonNoSecrets).to(3*ms, StateDisconnected, 0)
-			},
-		},
-		{
-			file:  "built-wifi-dhcp-allowlist.jsonl",
-			notes: "WPA-PSK, association accepted, but the DHCP server answers only known addresses: IP_CONFIG ends in FAILED/IP_CONFIG_UNAVAILABLE (5) with carrier, twice (autoconnect retry).",
-			s: func() *scenario {
-				s := wl()
-				for range 2 {
-					assoc(s.link(false)).link(true).to(1200*ms, StateIPConfig, 0).
-						to(45*time.Second, StateFailed, ReasonIPConfigUnavailable).link(false).
-						to(3*ms, StateDisconnected, 0).wait(time.Second)
-				}
-				return s
-			},
-		},
 	}
 }
 

@@ -206,6 +206,9 @@ func (d *Detector) step(ep *episode, ev Event) bool {
 			why += ", secrets accepted"
 		}
 		ep.roundOpen = false
+		if ev.Old < StateIPConfig {
+			ep.ipCarrier = ev.Carrier
+		}
 	case phaseActivated:
 		ep.endEpisode()
 		d.setState(ep, state{phaseActivated, statusWatching}, &ev, why+", activated: episode ends")
@@ -232,7 +235,11 @@ func (d *Detector) step(ep *episode, ev Event) bool {
 			why += ", association timed out"
 			added = d.addEvidence(ep, catAssocTimeout, ev) || added
 		}
-		if ev.Reason == ReasonIPConfigUnavailable && ev.Old == StateIPConfig && ev.Carrier {
+		// With carrier: the link was up and nobody answered. Wi-Fi loses
+		// carrier as NetworkManager fails the activation (the FAILED
+		// event already sees it down), so carrier when IP_CONFIG began
+		// counts too.
+		if ev.Reason == ReasonIPConfigUnavailable && ev.Old == StateIPConfig && (ev.Carrier || ep.ipCarrier) {
 			added = d.addEvidence(ep, catDHCPFailure, ev) || added
 		}
 	case phaseIdle, phaseDeactivating:

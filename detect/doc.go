@@ -23,7 +23,9 @@
 //     exactly like that, so only repeated rounds (auth-loop) raise then.
 //     The Suspicion's reason says a wrong password and a refused address
 //     cannot be told apart from NetworkManager's signals;
-//   - FAILED/IP_CONFIG_UNAVAILABLE from IP_CONFIG with carrier: dhcp-failure;
+//   - FAILED/IP_CONFIG_UNAVAILABLE from IP_CONFIG with carrier (at the
+//     FAILED, or when IP_CONFIG began: Wi-Fi loses its carrier as
+//     NetworkManager fails the activation): dhcp-failure;
 //   - wpa_supplicant's AuthStatusCode other than 0 during an attempt (the
 //     access point refused the authentication, as hostapd's macaddr_acl
 //     does, on the first attempt): auth-rejected, counted against

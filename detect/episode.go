@@ -74,6 +74,7 @@ type episode struct {
 	needAuthRounds int       // NEED_AUTH rounds seen in this attempt
 	tries          int       // times the network was really tried in this attempt
 	configSince    time.Time // when CONFIG was last entered, zero if unknown
+	ipCarrier      bool      // carrier when IP_CONFIG was entered
 	rejected       bool      // wpa_supplicant: the access point refused the authentication
 	keyMismatch    bool      // wpa_supplicant: the 4-way handshake or 802.1X failed (wrong secrets look the same)
 }
@@ -87,6 +88,7 @@ func (ep *episode) newAttempt() {
 	ep.configSince = time.Time{}
 	ep.rejected = false
 	ep.keyMismatch = false
+	ep.ipCarrier = false
 }
 
 // endEpisode forgets the evidence and the episode's identity.

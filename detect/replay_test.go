@@ -21,9 +21,6 @@ func replayWant() map[string][]Kind {
 		"built-wifi-psk-wrong-once-then-right.jsonl":  nil,
 		"built-wifi-psk-handshake-loop.jsonl":         {KindAuthLoop},
 		"built-wifi-assoc-timeout-real-address.jsonl": nil,
-		"built-wifi-open-assoc-timeout.jsonl":         {KindAuthFailure},
-		"built-wifi-psk-no-agent.jsonl":               nil,
-		"built-wifi-dhcp-allowlist.jsonl":             {KindDHCPFailure},
 
 		// Recorded on the Wi-Fi bed (test/wifibed: NM 1.42.4, wpa_supplicant,
 		// hostapd on mac80211_hwsim), with wpa_supplicant's signals.
@@ -38,6 +35,12 @@ func replayWant() map[string][]Kind {
 		// password looks the same: one failure raises nothing.
 		"real-wifi-psk-wrong-passphrase.jsonl": nil,
 		"real-wifi-corp-wrong-password.jsonl":  nil,
+		"real-wifi-openacl-refused.jsonl":      {KindAuthRejected},
+		// Associated, then no DHCP answer, twice; Wi-Fi carrier is already
+		// down at the FAILED, it was up when IP_CONFIG began.
+		"real-wifi-dhcpacl-refused.jsonl": {KindDHCPFailure},
+		// Agent-owned passphrase, no agent: never tried.
+		"real-wifi-psk-no-agent.jsonl": nil,
 
 		// Recorded from the real NM 1.42.4 on the test bed.
 		"dhcp-success.jsonl":   nil,

@@ -164,3 +164,25 @@ func TestWifiWrongPassphrase(t *testing.T) {
 		t.Errorf("three wrong rounds: raised %v, want auth-loop", got)
 	}
 }
+
+// On Wi-Fi the carrier goes with the association: NetworkManager's FAILED
+// after a DHCP timeout already sees it down (recorded on the Wi-Fi bed).
+// Carrier when IP_CONFIG began is what counts.
+func TestWifiDHCPFailureCarrierLostAtFailed(t *testing.T) {
+	dhcpacl := Connection{UUID: "9b2f-dhcpacl", ID: "dhcpacl", SSID: "dhcpacl"}
+	run := func(upAtIP bool) []Kind {
+		s := newScenario("wlan0", dhcpacl)
+		for range 2 {
+			s.wifiStart().link(upAtIP).to(300*ms, StateIPConfig, 0).link(false).
+				to(10*time.Second, StateFailed, ReasonIPConfigUnavailable).to(100*ms, StateDisconnected, 0).wait(time.Second)
+		}
+		d, _ := New(DefaultConfig(), nil)
+		return kindsOf(feedAll(d, s.evs))
+	}
+	if got := run(true); !cmp.Equal(got, []Kind{KindDHCPFailure}) {
+		t.Errorf("associated, then two DHCP timeouts: raised %v, want dhcp-failure", got)
+	}
+	if got := run(false); got != nil {
+		t.Errorf("no carrier at all: raised %v, want nothing", got)
+	}
+}

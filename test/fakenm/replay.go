@@ -104,8 +104,10 @@ func (r Retiming) Apply(evs []detect.Event) ([]detect.Event, error) {
 // Only the state changes go over D-Bus, as with the real NM. The trace's
 // address, real address, carrier and spoofed fields are not replayed: in
 // the real path the service reads them from the kernel (the link the
-// device is named after).
+// device is named after). wpa_supplicant's events (recorded Wi-Fi traces)
+// are left out: this is NetworkManager.
 func (n *NM) Replay(ctx context.Context, path dbus.ObjectPath, tr detect.Trace, r Retiming) error {
+	tr.Events = NMEvents(tr.Events)
 	gaps, err := r.Gaps(tr.Events)
 	if err != nil {
 		return err
@@ -134,6 +136,17 @@ func (n *NM) Replay(ctx context.Context, path dbus.ObjectPath, tr detect.Trace, 
 		}
 	}
 	return nil
+}
+
+// NMEvents are a trace's NetworkManager events (no wpa_supplicant ones).
+func NMEvents(evs []detect.Event) []detect.Event {
+	var out []detect.Event
+	for _, ev := range evs {
+		if ev.Supplicant == nil {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 func (n *NM) replayEvent(path dbus.ObjectPath, ev detect.Event) error {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -27,7 +29,10 @@ func newRadio(ctx context.Context) (string, error) {
 	}
 	req := nl.NewNetlinkRequest(int(fam.ID), unix.NLM_F_ACK)
 	req.AddData(&nl.Genlmsg{Command: hwsimCmdNewRadio, Version: 1})
-	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil {
+	// The kernel answers the new radio's index (>= 0) in the ack's error
+	// field, which the library turns into a "negative errno".
+	var errno syscall.Errno
+	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil && !(errors.As(err, &errno) && errno <= 0) {
 		return "", fmt.Errorf("HWSIM_CMD_NEW_RADIO: %w", err)
 	}
 	var iface string

@@ -177,15 +177,16 @@ func (r *recorder) connection(path dbus.ObjectPath, state, old uint32) detect.Co
 			if v, err := obj.GetProperty(nmACIfc + ".Id"); err == nil {
 				c.ID, _ = v.Value().(string)
 			}
+			c.SSID = r.ssid(obj)
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	partial := c.UUID == "" || c.ID == ""
+	partial := c.UUID == "" || c.ID == "" || c.SSID == ""
 	if partial && (c.UUID == "" || c.UUID == r.lastConn.UUID) && (state >= detect.StatePrepare || old >= detect.StatePrepare) {
 		c = r.lastConn
 	}
-	if c.UUID != "" && c.ID != "" {
+	if c.UUID != "" && c.ID != "" && c.SSID != "" {
 		r.lastConn = c
 	}
 	if state <= detect.StateDisconnected {
@@ -223,4 +224,19 @@ func (r *recorder) since(ne, ns int) ([]detect.Event, []wifibed.SeenSuspicion) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]detect.Event(nil), r.events[ne:]...), append([]wifibed.SeenSuspicion(nil), r.suspicions[ns:]...)
+}
+
+// ssid is the SSID of an active connection's profile ("" when unknown).
+func (r *recorder) ssid(ac dbus.BusObject) string {
+	v, err := ac.GetProperty(nmACIfc + ".Connection")
+	if err != nil {
+		return ""
+	}
+	p, _ := v.Value().(dbus.ObjectPath)
+	var settings map[string]map[string]dbus.Variant
+	if err := r.conn.Object(nmBus, p).Call("org.freedesktop.NetworkManager.Settings.Connection.GetSettings", 0).Store(&settings); err != nil {
+		return ""
+	}
+	b, _ := settings["802-11-wireless"]["ssid"].Value().([]byte)
+	return string(b)
 }
