@@ -94,9 +94,12 @@ func (c nmClient) Running(ctx context.Context) bool {
 }
 
 // Owner is NetworkManager's unique bus name ("" when it is not on the bus).
-func (c nmClient) Owner(ctx context.Context) string {
+func (c nmClient) Owner(ctx context.Context) string { return c.ownerOf(ctx, nmBusName) }
+
+// ownerOf is the unique name owning name, "" when none.
+func (c nmClient) ownerOf(ctx context.Context, name string) string {
 	var owner string
-	if err := c.conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, nmBusName).Store(&owner); err != nil {
+	if err := c.conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, name).Store(&owner); err != nil {
 		return ""
 	}
 	return owner

@@ -2,6 +2,7 @@ package nmhook
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -25,14 +26,20 @@ type nmSender struct {
 	// from GetNameOwner at connect and resync, then from the bus daemon's
 	// NameOwnerChanged.
 	owner string
+	// supOwner is wpa_supplicant's unique name ("" when it is not on the
+	// bus), followed the same way: its interfaces' property changes count
+	// only from it (they feed the detector).
+	supOwner string
 
 	dropped  int       // forgeries not logged yet
 	lastWarn time.Time // when the last forgery was logged
 }
 
 // admit reports whether sig is to be acted on. A NameOwnerChanged about
-// NetworkManager is trusted only from the bus daemon, and moves owner;
-// every other signal only from NetworkManager's current unique name.
+// NetworkManager (or wpa_supplicant) is trusted only from the bus daemon,
+// and moves owner (supOwner); a wpa_supplicant interface's property change
+// only from wpa_supplicant's current unique name; every other signal only
+// from NetworkManager's.
 // forged is set for a signal someone else sent in NM's or the bus's name
 // (signals from the bus daemon about other names are just ignored).
 func (f *nmSender) admit(sig *dbus.Signal) (ok, forged bool) {
@@ -41,14 +48,26 @@ func (f *nmSender) admit(sig *dbus.Signal) (ok, forged bool) {
 			return false, true
 		}
 		var name, old, owner string
-		if dbus.Store(sig.Body, &name, &old, &owner) != nil || name != nmBusName {
+		if dbus.Store(sig.Body, &name, &old, &owner) != nil {
 			return false, false
 		}
-		f.owner = owner
-		return true, false
+		switch name {
+		case nmBusName:
+			f.owner = owner
+			return true, false
+		case supBusName:
+			f.supOwner = owner
+		}
+		return false, false
 	}
 	if sig.Sender == dbusBusName {
 		return false, false // NameAcquired, NameLost: not about NM
+	}
+	if strings.HasPrefix(string(sig.Path), supIfacesPath+"/") && sig.Name == propertiesIface+".PropertiesChanged" {
+		if f.supOwner == "" || sig.Sender != f.supOwner {
+			return false, true
+		}
+		return true, false
 	}
 	if f.owner == "" || sig.Sender != f.owner {
 		return false, true

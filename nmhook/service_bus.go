@@ -36,7 +36,7 @@ func (s *Service) connectBus(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dial system bus: %w", err)
 	}
-	for _, m := range append(nmMatches(), supplicantMatch()) {
+	for _, m := range append(nmMatches(), supplicantMatches()...) {
 		if err := conn.AddMatchSignalContext(ctx, m...); err != nil {
 			conn.Close()
 			return fmt.Errorf("subscribe to NetworkManager signals: %w", err)
@@ -47,7 +47,7 @@ func (s *Service) connectBus(ctx context.Context) error {
 	s.conn, s.nm, s.sigs, s.busDone = conn, nmClient{conn: conn}, sigs, conn.Context().Done()
 	// Subscribed first, then asked: a NameOwnerChanged after the answer is
 	// queued behind it.
-	s.trust = nmSender{owner: s.nm.Owner(ctx)}
+	s.trust = nmSender{owner: s.nm.Owner(ctx), supOwner: s.nm.ownerOf(ctx, supBusName)}
 	s.log.Info("bus: connected")
 	s.exportAPI(conn)
 	s.resyncNM(ctx, "bus connected")
@@ -60,7 +60,7 @@ func (s *Service) closeBus() {
 	}
 	s.conn.Close()
 	s.conn, s.sigs, s.busDone = nil, nil, nil
-	s.trust.owner = ""
+	s.trust.owner, s.trust.supOwner = "", ""
 	s.forgetNM()
 }
 

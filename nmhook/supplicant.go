@@ -18,13 +18,17 @@ const (
 	supIfacesPath = "/fi/w1/wpa_supplicant1/Interfaces"
 )
 
-// supplicantMatch is the one wpa_supplicant signal the service listens to:
+// supplicantMatches are the wpa_supplicant signals the service listens to:
 // its interfaces' property changes, which say why an attempt failed
 // (AuthStatusCode: the access point refused; DisconnectReason: the
-// handshake failed) before NetworkManager does.
-func supplicantMatch() []dbus.MatchOption {
-	return []dbus.MatchOption{dbus.WithMatchSender(supBusName), dbus.WithMatchInterface(propertiesIface),
-		dbus.WithMatchMember("PropertiesChanged"), dbus.WithMatchPathNamespace(supIfacesPath), dbus.WithMatchArg(0, supIface)}
+// handshake failed) before NetworkManager does, and who owns its name.
+func supplicantMatches() [][]dbus.MatchOption {
+	return [][]dbus.MatchOption{
+		{dbus.WithMatchSender(supBusName), dbus.WithMatchInterface(propertiesIface),
+			dbus.WithMatchMember("PropertiesChanged"), dbus.WithMatchPathNamespace(supIfacesPath), dbus.WithMatchArg(0, supIface)},
+		{dbus.WithMatchSender(dbusBusName), dbus.WithMatchInterface(dbusBusName), dbus.WithMatchMember(nameOwnerChanged),
+			dbus.WithMatchArg(0, supBusName)},
+	}
 }
 
 // supplicantSignals decodes the properties the detector reads from a
@@ -52,17 +56,12 @@ func supplicantSignals(body []any) []detect.SupplicantSignal {
 }
 
 // onSupplicantProperties feeds the detector wpa_supplicant's view of a
-// device NetworkManager manages. Only signals from the owner of
-// wpa_supplicant's name count (a forged one could make the service offer
-// the real address).
+// device NetworkManager manages. The sender filter (nmSender) has let only
+// wpa_supplicant's own signals through: a forged one could make the service
+// offer the real address.
 func (s *Service) onSupplicantProperties(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
 	sigs := supplicantSignals(sig.Body)
 	if len(sigs) == 0 || s.conn == nil {
-		return
-	}
-	var owner string
-	if err := s.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, supBusName).Store(&owner); err != nil || owner != sig.Sender {
-		s.log.Debug("supplicant: ignoring a signal not sent by wpa_supplicant", slog.String("sender", sig.Sender))
 		return
 	}
 	name, ok := s.supIfaces[sig.Path]
