@@ -30,9 +30,10 @@ func newRadio(ctx context.Context) (string, error) {
 	req := nl.NewNetlinkRequest(int(fam.ID), unix.NLM_F_ACK)
 	req.AddData(&nl.Genlmsg{Command: hwsimCmdNewRadio, Version: 1})
 	// The kernel answers the new radio's index (>= 0) in the ack's error
-	// field, which the library turns into a "negative errno".
+	// field, which the library turns into a "negative errno" (Errno is
+	// unsigned: read it back as a signed number).
 	var errno syscall.Errno
-	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil && !(errors.As(err, &errno) && errno <= 0) {
+	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil && !(errors.As(err, &errno) && int64(errno) < 0) {
 		return "", fmt.Errorf("HWSIM_CMD_NEW_RADIO: %w", err)
 	}
 	var iface string
