@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -41,6 +42,10 @@ type Config struct {
 	// AppName is the application name given to the notification server
 	// (default "mac-nmguard").
 	AppName string
+	// Catalog is the language of the notifications; nil: the session's
+	// (LANGUAGE, LC_ALL, LC_MESSAGES, LANG as gettext reads them), else
+	// English.
+	Catalog *Catalog
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +72,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AppName == "" {
 		c.AppName = "mac-nmguard"
+	}
+	if c.Catalog == nil {
+		cat, err := LoadCatalog(SessionLanguages(os.Getenv))
+		if err != nil {
+			c.Log.Error("agent: cannot read the translation; notifications are in English", slog.String("error", err.Error()))
+		}
+		c.Catalog = cat
 	}
 	return c
 }
@@ -120,7 +132,7 @@ func New(cfg Config) *Agent {
 	return &Agent{
 		cfg:    cfg,
 		log:    cfg.Log,
-		book:   NewBook(),
+		book:   NewBook(cfg.Catalog),
 		events: make(chan event, 64),
 		calls:  newMailbox[Call](),
 		shows:  newMailbox[Effect](),
@@ -138,7 +150,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	done := make(chan struct{}, 2)
 	go func() { sys.run(ctx); done <- struct{}{} }()
 	go func() { ses.run(ctx); done <- struct{}{} }()
-	a.log.Info("agent: started")
+	a.log.Info("agent: started", slog.String("language", a.cfg.Catalog.Lang()))
 	for {
 		select {
 		case <-ctx.Done():
@@ -179,7 +191,7 @@ func (a *Agent) handle(ev event) []Effect {
 		if ev.err != nil {
 			a.log.Warn("agent: call to the service failed", slog.String("method", string(ev.call.Method)),
 				slog.String("device", ev.call.Device), slog.String("error", ev.err.Error()))
-			return a.book.CallFailed(ev.call, callFailureText(ev.err))
+			return a.book.CallFailed(ev.call, callFailureText(a.cfg.Catalog, ev.err))
 		}
 		a.log.Info("agent: call to the service done", slog.String("method", string(ev.call.Method)), slog.String("device", ev.call.Device))
 	case evServerUp:
@@ -208,8 +220,15 @@ func (a *Agent) apply(effects []Effect) {
 }
 
 // callFailureText is the part of a failed call's error a person can use:
-// the service's own message for a D-Bus error.
-func callFailureText(err error) string {
+// the agent's own words when the service is not there, the service's own
+// message for a D-Bus error.
+func callFailureText(c *Catalog, err error) string {
+	switch {
+	case errors.Is(err, errServiceDown):
+		return c.T("the mac-nmguard service is not running")
+	case errors.Is(err, errServiceLost):
+		return c.T("the connection to the mac-nmguard service was lost")
+	}
 	var de dbus.Error
 	if errors.As(err, &de) && len(de.Body) > 0 {
 		if s, ok := de.Body[0].(string); ok && s != "" {

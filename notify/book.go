@@ -44,11 +44,13 @@ type slot struct {
 // methods return the effects to apply, in order. Not safe for concurrent
 // use: the agent's loop owns it.
 type Book struct {
+	cat   *Catalog
 	slots map[Key]*slot
 }
 
-// NewBook returns an empty Book.
-func NewBook() *Book { return &Book{slots: map[Key]*slot{}} }
+// NewBook returns an empty Book whose messages are in cat's language (nil:
+// English).
+func NewBook(cat *Catalog) *Book { return &Book{cat: cat, slots: map[Key]*slot{}} }
 
 // Suspicion handles a Suspicion signal: the suspicion is offered in its
 // device+network slot, replacing whatever the slot showed (an older
@@ -59,7 +61,7 @@ func (b *Book) Suspicion(s nmhook.APISuspicion) []Effect {
 		return nil
 	}
 	k := suspicionKey(s)
-	sl := &slot{susp: s, name: networkName(s.Connection.SSID, s.Connection.ID), phase: phaseOffered, msg: SuspicionMessage(s)}
+	sl := &slot{susp: s, name: networkName(s.Connection.SSID, s.Connection.ID), phase: phaseOffered, msg: SuspicionMessage(b.cat, s)}
 	b.slots[k] = sl
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
@@ -100,7 +102,7 @@ func (b *Book) Violation(device, action, reason string) []Effect {
 		return nil
 	}
 	k := Key{Slot: SlotDevice, Device: device}
-	sl := &slot{phase: phaseInfo, msg: ViolationMessage(device, action, reason)}
+	sl := &slot{phase: phaseInfo, msg: ViolationMessage(b.cat, device, action, reason)}
 	b.slots[k] = sl
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
@@ -121,7 +123,7 @@ func (b *Book) Action(k Key, action string) []Effect {
 			sl.scope = ScopeAlways
 		}
 		sl.phase = phaseRestoring
-		sl.msg = RestoringMessage(sl.susp, sl.scope)
+		sl.msg = RestoringMessage(b.cat, sl.susp, sl.scope)
 		return []Effect{
 			Show{Key: k, Msg: sl.msg},
 			Call{Key: k, Method: MethodRestore, Device: sl.susp.Device, UUID: sl.susp.Connection.UUID, Scope: sl.scope},
@@ -175,7 +177,7 @@ func (b *Book) Restored(device, uuid string) []Effect {
 	}
 	sl.phase = phaseRestored
 	sl.seen = seenNot
-	sl.msg = RestoredMessage(sl.name, device, uuid, sl.scope)
+	sl.msg = RestoredMessage(b.cat, sl.name, device, uuid, sl.scope)
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
 
@@ -187,7 +189,7 @@ func (b *Book) RestoreFailed(device, uuid, reason string) []Effect {
 	}
 	sl.phase = phaseFailed
 	sl.seen = seenNot
-	sl.msg = RestoreFailedMessage(sl.name, device, reason)
+	sl.msg = RestoreFailedMessage(b.cat, sl.name, device, reason)
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
 
@@ -205,7 +207,7 @@ func (b *Book) CallFailed(c Call, reason string) []Effect {
 	}
 	sl.phase = phaseFailed
 	sl.seen = seenNot
-	sl.msg = RestoreFailedMessage(sl.name, c.Device, reason)
+	sl.msg = RestoreFailedMessage(b.cat, sl.name, c.Device, reason)
 	return []Effect{Show{Key: c.Key, Msg: sl.msg}}
 }
 

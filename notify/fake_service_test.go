@@ -188,8 +188,15 @@ func (r *agentRun) running(t *testing.T) {
 	}
 }
 
-// runAgent runs an agent on the given bus addresses until the test ends.
+// runAgent runs an agent in English on the given bus addresses until the
+// test ends.
 func runAgent(t *testing.T, systemAddr, sessionAddr string) *agentRun {
+	t.Helper()
+	return runAgentIn(t, English(), systemAddr, sessionAddr)
+}
+
+// runAgentIn runs an agent whose notifications are in cat's language.
+func runAgentIn(t *testing.T, cat *Catalog, systemAddr, sessionAddr string) *agentRun {
 	t.Helper()
 	logs := &logBuffer{}
 	dial := func(addr string) Dialer {
@@ -203,6 +210,7 @@ func runAgent(t *testing.T, systemAddr, sessionAddr string) *agentRun {
 		Log:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MinBackoff:  50 * time.Millisecond,
 		MaxBackoff:  500 * time.Millisecond,
+		Catalog:     cat,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

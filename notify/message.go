@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,12 +19,10 @@ const (
 	ActionKeep          = "keep"
 )
 
-// Action labels, as the user reads them.
-const (
-	labelRestore       = "Use real address this time"
-	labelRestoreAlways = "Always use real address on this network"
-	labelKeep          = "Keep address private"
-)
+// The action labels, as the user reads them.
+func labelRestore(c *Catalog) string       { return c.T("Use real address this time") }
+func labelRestoreAlways(c *Catalog) string { return c.T("Always use real address on this network") }
+func labelKeep(c *Catalog) string          { return c.T("Keep address private") }
 
 // The scopes of a restore (policy.Scope values), as the service's Restore
 // method takes them.
@@ -36,6 +35,20 @@ const (
 // address; the outcome of an "always" restore names it with the network's
 // connection UUID.
 const UndoCommand = "mac-nmguard exemptions forget"
+
+// RestoreCommand is the command that does what the offer's "use the real
+// address" choices do, for a notification server that shows no actions.
+const RestoreCommand = "mac-nmguard restore"
+
+// CheckCommand explains what the service decided for each card.
+const CheckCommand = "mac-nmguard check"
+
+// The Violation signal's actions (nmhook's recordViolation).
+const (
+	ViolationRefused    = "refused"
+	ViolationRemediated = "remediated"
+	ViolationKeptDown   = "kept down: address could not be set"
+)
 
 // Urgency of a notification (the freedesktop levels).
 type Urgency byte
@@ -64,6 +77,13 @@ type Message struct {
 	// (an open choice, a restore under way); others expire as the server
 	// decides.
 	Persistent bool
+	// NeedsAnswer marks an open choice: the server is asked to keep it on
+	// screen until the user answers (urgency critical, "resident").
+	NeedsAnswer bool
+	// NoActions replaces the actions on a server that shows none: it says
+	// how to make each choice from a terminal ("" for a message without
+	// actions).
+	NoActions string
 	// Category is the freedesktop category hint ("network.error", ...).
 	Category string
 }
@@ -75,6 +95,10 @@ func (m Message) String() string {
 	if m.Body != "" {
 		b.WriteString(" — ")
 		b.WriteString(strings.ReplaceAll(m.Body, "\n", " "))
+	}
+	if m.NoActions != "" {
+		b.WriteString(" — ")
+		b.WriteString(strings.ReplaceAll(m.NoActions, "\n", " "))
 	}
 	for i, a := range m.Actions {
 		if i == 0 {
@@ -128,55 +152,90 @@ func networkName(ssid, id string) string {
 	return cleanName(id)
 }
 
-func quoted(name string) string { return "“" + name + "”" }
+// quoted puts a name in the language's quotation marks.
+func quoted(c *Catalog, name string) string {
+	// TRANSLATORS: quotation marks around a name (of a network, a choice).
+	return c.F("“{text}”", "text", name)
+}
+
+// shellWord makes a device name safe to paste into a shell: names of
+// letters, digits and ._-:@ as they are, anything else single-quoted.
+func shellWord(s string) string {
+	ok := s != ""
+	for _, r := range s {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-:@", r))) {
+			ok = false
+		}
+	}
+	if ok {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// deviceLine names the card at the end of a body.
+func deviceLine(c *Catalog, device string) string {
+	if dev := cleanName(device); dev != "" {
+		return "\n" + c.F("(Network card {device})", "device", dev)
+	}
+	return ""
+}
 
 // kindText says in plain words what the network did, for a suspicion kind
 // (detect.Kind values). An unknown kind gets a general sentence.
-func kindText(kind string) string {
+func kindText(c *Catalog, kind string) string {
 	switch kind {
 	case "auth-loop":
-		return "It keeps asking for the password, even when the right one is given."
+		return c.T("It keeps asking for the password, even when the right one is given.")
 	case "auth-failure":
-		return "Signing in failed: the password may be wrong, or the network refused to let this computer sign in with its private address."
+		return c.T("Signing in failed: the password may be wrong, or the network refused to let this computer sign in with its private address.")
 	case "auth-rejected":
-		return "The access point refused to let this computer in."
+		return c.T("The access point refused to let this computer in.")
 	case "dhcp-failure":
-		return "It accepted the connection but never gave this computer an address on the network."
+		return c.T("It accepted the connection but never gave this computer an address on the network.")
 	case "association-timeout":
-		return "Connecting to it keeps timing out."
+		return c.T("Connecting to it keeps timing out.")
 	}
-	return "Connecting to it keeps failing."
+	return c.T("Connecting to it keeps failing.")
 }
 
 // SuspicionMessage is the offer shown for a suspicion: which network, what
 // happened, that a network can cause it on purpose, and what each choice
-// does.
-func SuspicionMessage(s nmhook.APISuspicion) Message {
+// does; for a server without actions, the commands that make the choices.
+func SuspicionMessage(c *Catalog, s nmhook.APISuspicion) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
-	summary := "A network may be refusing this computer"
+	summary := c.T("A network may be refusing this computer")
 	if name != "" {
-		summary = "Network " + quoted(name) + " may be refusing this computer"
+		summary = c.F("Network {network} may be refusing this computer", "network", quoted(c, name))
 	}
-	body := kindText(s.Kind) + " Some networks only let in computers they already know, " +
-		"and this computer is hiding its real address. " +
-		"But a network can also cause this on purpose, to make this computer show its real address.\n" +
-		quoted(labelRestore) + ": this network recognises this computer until it disconnects.\n" +
-		quoted(labelRestoreAlways) + ": " + alwaysText(s.Connection.SSID, s.Connection.ID) + "\n" +
-		"Keeping the address private may leave this network unusable."
+	body := kindText(c, s.Kind) + " " +
+		c.T("Some networks only let in computers they already know, and this computer is hiding its real address. "+
+			"But a network can also cause this on purpose, to make this computer show its real address.") + "\n" +
+		c.F("{choice}: this network recognises this computer until it disconnects.", "choice", quoted(c, labelRestore(c))) + "\n" +
+		alwaysText(c, s.Connection.SSID, s.Connection.ID) + "\n" +
+		c.T("Keeping the address private may leave this network unusable.") +
+		deviceLine(c, s.Device)
+	var noActions string
 	if dev := cleanName(s.Device); dev != "" {
-		body += "\n(Network card " + dev + ")"
+		cmd := RestoreCommand + " " + shellWord(dev)
+		noActions = c.T("This notification cannot show buttons here. Choose in a terminal:") + "\n" +
+			c.F("{choice}: run {command}", "choice", quoted(c, labelRestore(c)), "command", cmd) + "\n" +
+			c.F("{choice}: run {command}", "choice", quoted(c, labelRestoreAlways(c)), "command", cmd+" --always") + "\n" +
+			c.F("{choice}: do nothing.", "choice", quoted(c, labelKeep(c)))
 	}
 	return Message{
 		Summary: summary,
 		Body:    body,
 		Actions: []Action{
-			{Key: ActionRestore, Label: labelRestore},
-			{Key: ActionKeep, Label: labelKeep},
-			{Key: ActionRestoreAlways, Label: labelRestoreAlways},
+			{Key: ActionRestore, Label: labelRestore(c)},
+			{Key: ActionKeep, Label: labelKeep(c)},
+			{Key: ActionRestoreAlways, Label: labelRestoreAlways(c)},
 		},
-		Urgency:    UrgencyNormal,
-		Persistent: true,
-		Category:   "network.error",
+		Urgency:     UrgencyCritical,
+		Persistent:  true,
+		NeedsAnswer: true,
+		NoActions:   noActions,
+		Category:    "network.error",
 	}
 }
 
@@ -184,29 +243,30 @@ func SuspicionMessage(s nmhook.APISuspicion) Message {
 // choice: every network with the Wi-Fi name (an impostor can take any
 // name), or, for a profile without one, every network the profile is used
 // on (for a cable, any wired network).
-func alwaysText(ssid, id string) string {
+func alwaysText(c *Catalog, ssid, id string) string {
+	choice := quoted(c, labelRestoreAlways(c))
 	if n := cleanName(ssid); n != "" {
-		return "every time, and every network named " + quoted(n) +
-			" will then recognise this computer, including one that only pretends to be it."
+		return c.F("{choice}: every time, and every network named {network} will then recognise this computer, including one that only pretends to be it.",
+			"choice", choice, "network", quoted(c, n))
 	}
 	if n := cleanName(id); n != "" {
-		return "every time, and every network this computer joins with the connection " + quoted(n) +
-			" (with a cable: any wired network) will then recognise this computer."
+		return c.F("{choice}: every time, and every network this computer joins with the connection {network} (with a cable: any wired network) will then recognise this computer.",
+			"choice", choice, "network", quoted(c, n))
 	}
-	return "every time, and every network with the same name will then recognise this computer."
+	return c.F("{choice}: every time, and every network with the same name will then recognise this computer.", "choice", choice)
 }
 
 // RestoringMessage replaces the offer once the user chose the real address
 // with scope (ScopeOnce or ScopeAlways).
-func RestoringMessage(s nmhook.APISuspicion, scope string) Message {
+func RestoringMessage(c *Catalog, s nmhook.APISuspicion, scope string) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
-	summary := "Reconnecting with the real address"
+	summary := c.T("Reconnecting with the real address")
 	if name != "" {
-		summary = "Reconnecting to " + quoted(name) + " with the real address"
+		summary = c.F("Reconnecting to {network} with the real address", "network", quoted(c, name))
 	}
-	body := "This network will be able to recognise this computer until it disconnects. Other networks still see a private address."
+	body := c.T("This network will be able to recognise this computer until it disconnects. Other networks still see a private address.")
 	if scope == ScopeAlways {
-		body = "This network will be able to recognise this computer every time it connects. Other networks still see a private address."
+		body = c.T("This network will be able to recognise this computer every time it connects. Other networks still see a private address.")
 	}
 	return Message{
 		Summary:    summary,
@@ -221,72 +281,111 @@ func RestoringMessage(s nmhook.APISuspicion, scope string) Message {
 // agent did not start, for a network it has no name for). scope is the
 // scope the agent asked for ("" when it did not start the restore); after
 // ScopeAlways the message says how to undo it, with the connection uuid.
-func RestoredMessage(name, device, uuid, scope string) Message {
-	summary := "Connected with the real address"
+func RestoredMessage(c *Catalog, name, device, uuid, scope string) Message {
+	summary := c.T("Connected with the real address")
 	if name != "" {
-		summary = "Connected to " + quoted(name) + " with the real address"
+		summary = c.F("Connected to {network} with the real address", "network", quoted(c, name))
 	}
 	var body string
 	switch scope {
 	case ScopeOnce:
-		body = "This computer uses its real address on this network until it disconnects. " +
-			"Other networks still see a private address."
+		body = c.T("This computer uses its real address on this network until it disconnects. Other networks still see a private address.")
 	case ScopeAlways:
-		body = "This computer now uses its real address on this network, and will whenever it connects to it. " +
-			"Other networks still see a private address."
+		body = c.T("This computer now uses its real address on this network, and will whenever it connects to it. Other networks still see a private address.")
 		if u := cleanName(uuid); u != "" {
-			body += "\nTo undo this, run: " + UndoCommand + " " + u
+			body += "\n" + c.F("To undo this, run: {command}", "command", UndoCommand+" "+u)
 		}
 	default:
-		body = "This computer now uses its real address on this network. Other networks still see a private address."
+		body = c.T("This computer now uses its real address on this network. Other networks still see a private address.")
 	}
-	if dev := cleanName(device); dev != "" {
-		body += "\n(Network card " + dev + ")"
-	}
+	body += deviceLine(c, device)
 	return Message{Summary: summary, Body: body, Urgency: UrgencyNormal, Category: "network.connected"}
 }
 
-// RestoreFailedMessage says the restore did not work and why.
-func RestoreFailedMessage(name, device, reason string) Message {
-	summary := "Could not reconnect with the real address"
+// RestoreFailedMessage says the restore did not work and why (reason is
+// the service's words, or the agent's own, already translated).
+func RestoreFailedMessage(c *Catalog, name, device, reason string) Message {
+	summary := c.T("Could not reconnect with the real address")
 	if name != "" {
-		summary = "Could not reconnect to " + quoted(name)
+		summary = c.F("Could not reconnect to {network}", "network", quoted(c, name))
 	}
-	body := "Switching to the real address did not work"
+	body := c.T("Switching to the real address did not work. This computer still hides its real address.")
 	if r := cleanReason(reason); r != "" {
-		body += ": " + r
+		body += "\n" + c.F("Details: {reason}", "reason", r)
 	}
-	body += "."
-	if dev := cleanName(device); dev != "" {
-		body += "\n(Network card " + dev + ")"
-	}
+	body += deviceLine(c, device)
 	return Message{Summary: summary, Body: body, Urgency: UrgencyCritical, Category: "network.error"}
 }
 
-// ViolationMessage tells that the gate kept a device off the network. The
-// action is the service's Violation action ("refused", "kept down: address
-// could not be set"); any other action gets a general message, never none.
-func ViolationMessage(device, action, reason string) Message {
+// ViolationMessage tells what the service did to a card whose address
+// would have revealed the computer, from the Violation signal's action
+// (ViolationRefused, ViolationRemediated, ViolationKeptDown; any other
+// gets a general message, never none) and reason. The reason is the
+// service's technical account (NetworkManager settings, addresses): it is
+// not shown, but read for what the user can do about it.
+func ViolationMessage(c *Catalog, device, action, reason string) Message {
 	dev := cleanName(device)
 	if dev == "" {
 		dev = "?"
 	}
-	var summary, body string
+	check := c.F("To see why, run: {command}", "command", CheckCommand)
+	m := Message{Urgency: UrgencyCritical, Category: "network.error"}
 	switch action {
-	case "refused":
-		summary = "Network card " + dev + " was not connected"
-		body = "Its address could not be hidden, so it was kept off the network to protect your privacy."
-	case "kept down: address could not be set":
-		summary = "Network card " + dev + " was kept offline"
-		body = "Its address could not be changed to a private one, so it was not connected."
+	case ViolationRefused:
+		m.Summary = c.F("Network card {device} was not connected", "device", dev)
+		switch {
+		case strings.Contains(reason, "cloned-mac-address="):
+			m.Body = c.T("The settings of this connection ask for an address that would reveal this computer, so the card was kept off the network.")
+			if p := profileInReason(reason); p != "" {
+				m.Body = c.F("The settings of the connection {network} ask for an address that would reveal this computer, so the card was kept off the network.",
+					"network", quoted(c, p))
+			}
+			m.Body += "\n" + c.F("To connect with a private address: in the network settings, open this connection and, on its Identity tab, set {field} to {value} or leave it empty.",
+				// TRANSLATORS: the field and value as the network settings (GNOME) call them in your language.
+				"field", quoted(c, c.T("Cloned Address")), "value", quoted(c, c.T("Preserve"))) + "\n" +
+				c.F("To use the real address on this network instead, run: {command}", "command", RestoreCommand+" "+shellWord(dev)+" --always")
+		case strings.HasPrefix(reason, "the real address could not be determined"):
+			m.Body = c.T("Its real address is unknown, so nothing shows that it is hidden: the card is kept off the network.") + "\n" + check
+		case strings.HasPrefix(reason, "held until the user decides"):
+			m.Body = c.T("Network cards stay offline until you choose whether to hide their addresses.") + "\n" +
+				c.F("To hide them, run: {command}", "command", "mac-nmguard decide --spoof")
+		default:
+			m.Body = c.T("Its address could not be hidden, so it was kept off the network to protect your privacy.") + "\n" + check
+		}
+	case ViolationRemediated:
+		m.Summary = c.F("Network card {device} was reconnected with a private address", "device", dev)
+		m.Body = c.T("It was about to connect with an address that could reveal this computer. It was disconnected, given a private address and connected again.")
+		m.Urgency = UrgencyNormal
+	case ViolationKeptDown:
+		m.Summary = c.F("Network card {device} was kept offline", "device", dev)
+		m.Body = c.T("Its address could not be changed to a private one, so it is kept off the network.")
+		if strings.Contains(reason, "not supported") {
+			m.Body += " " + c.T("This card does not let its address be changed.")
+		}
+		m.Body += "\n" + check
 	default:
-		summary = "Network card " + dev + " was stopped"
-		body = "It was stopped to keep its address private (" + cleanReason(action) + ")."
+		m.Summary = c.F("Network card {device} was stopped to keep its address private", "device", dev)
+		m.Body = c.T("The service acted to keep this card's real address private.") + "\n" + check
 	}
-	if r := cleanReason(reason); r != "" {
-		body += "\nDetails: " + r
+	return m
+}
+
+// profileInReason is the connection name in a service reason that quotes
+// it (`profile "Office" would set ...`), cleaned; "" when there is none.
+func profileInReason(reason string) string {
+	_, rest, ok := strings.Cut(reason, `profile "`)
+	if !ok {
+		return ""
 	}
-	return Message{Summary: summary, Body: body, Urgency: UrgencyCritical, Category: "network.error"}
+	q, err := strconv.QuotedPrefix(`"` + rest)
+	if err != nil {
+		return ""
+	}
+	name, err := strconv.Unquote(q)
+	if err != nil {
+		return ""
+	}
+	return cleanName(name)
 }
 
 // maxReasonRunes bounds a reason text taken from the service.

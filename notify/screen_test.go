@@ -147,10 +147,10 @@ func TestParseServiceSignal(t *testing.T) {
 
 func TestCallFailureText(t *testing.T) {
 	err := dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs", Body: []any{"the real address of wlan0 is unknown"}}
-	if got := callFailureText(err); got != "the real address of wlan0 is unknown" {
+	if got := callFailureText(en, err); got != "the real address of wlan0 is unknown" {
 		t.Errorf("callFailureText = %q", got)
 	}
-	if got := callFailureText(errServiceDown); got != errServiceDown.Error() {
+	if got := callFailureText(en, errServiceDown); got != errServiceDown.Error() {
 		t.Errorf("callFailureText = %q", got)
 	}
 }

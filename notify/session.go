@@ -80,7 +80,8 @@ func (s *sessionSide) idle(ctx context.Context, d time.Duration) {
 func (s *sessionSide) unshown(ctx context.Context, sh Show, why error) {
 	s.log.Warn("agent: no notification server; would have shown",
 		slog.String("summary", sh.Msg.Summary), slog.String("body", sh.Msg.Body),
-		slog.String("actions", actionLabels(sh.Msg.Actions)), slog.String("why", why.Error()))
+		slog.String("actions", actionLabels(sh.Msg.Actions)), slog.String("commands", sh.Msg.NoActions),
+		slog.String("why", why.Error()))
 	send(ctx, s.events, evShown{key: sh.Key, ok: false})
 }
 
@@ -96,6 +97,25 @@ func actionLabels(as []Action) string {
 type server struct {
 	owner  string // unique name; "" when there is none
 	markup bool   // the server reads markup in bodies
+	// actions: the server shows actions ("actions" capability), or its
+	// capabilities are unknown (then the commands are shown as well).
+	actions bool
+	// commands: say in the body how to make the choices from a terminal
+	// (no "actions" capability, or capabilities unknown).
+	commands bool
+	// persistence: the server keeps notifications until the user
+	// dismisses them ("persistence"; GNOME Shell): "resident" keeps an
+	// open choice there after an action too.
+	persistence bool
+}
+
+// serverFromCaps is what the capabilities say (known false: the server
+// did not say).
+func serverFromCaps(owner string, caps []string, known bool) server {
+	srv := server{owner: owner, markup: slices.Contains(caps, "body-markup"), persistence: slices.Contains(caps, "persistence")}
+	srv.actions = !known || slices.Contains(caps, "actions")
+	srv.commands = !known || !slices.Contains(caps, "actions")
+	return srv
 }
 
 // serve shows notifications on conn until conn breaks or ctx ends.
@@ -115,7 +135,7 @@ func (s *sessionSide) serve(ctx context.Context, conn *dbus.Conn) error {
 	if err != nil {
 		return err
 	}
-	var srv server
+	srv := serverFromCaps("", nil, false)
 	scr := newScreen()
 	if owner != "" {
 		srv = s.meet(ctx, conn, owner)
@@ -141,7 +161,7 @@ func (s *sessionSide) serve(ctx context.Context, conn *dbus.Conn) error {
 				}
 				scr.reset() // the old server's notifications are gone
 				if newOwner == "" {
-					srv = server{}
+					srv = serverFromCaps("", nil, false)
 					s.log.Warn("agent: the notification server went away; notifications are logged until one appears")
 					continue
 				}
@@ -165,21 +185,22 @@ func (s *sessionSide) serve(ctx context.Context, conn *dbus.Conn) error {
 
 // meet logs who the server is and what it can do.
 func (s *sessionSide) meet(ctx context.Context, conn *dbus.Conn, owner string) server {
-	srv := server{owner: owner}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
 	defer cancel()
 	obj := conn.Object(notifyName, notifyPath)
 	var caps []string
-	if err := obj.CallWithContext(cctx, notifyInterface+".GetCapabilities", 0).Store(&caps); err != nil {
+	err := obj.CallWithContext(cctx, notifyInterface+".GetCapabilities", 0).Store(&caps)
+	if err != nil {
 		s.log.Warn("agent: notification server capabilities unknown", slog.String("error", err.Error()))
 	}
+	known := err == nil
 	var info fdn.ServerInformation
 	if err := obj.CallWithContext(cctx, notifyInterface+".GetServerInformation", 0).Store(&info.Name, &info.Vendor, &info.Version, &info.SpecVersion); err != nil {
 		s.log.Warn("agent: notification server information unknown", slog.String("error", err.Error()))
 	}
-	srv.markup = slices.Contains(caps, "body-markup")
-	if !slices.Contains(caps, "actions") && caps != nil {
-		s.log.Warn("agent: the notification server shows no actions; choices cannot be made from notifications",
+	srv := serverFromCaps(owner, caps, known)
+	if !srv.actions {
+		s.log.Warn("agent: the notification server shows no actions; notifications say which command makes each choice",
 			slog.String("server", info.Name))
 	}
 	s.log.Info("agent: notification server", slog.String("server", info.Name), slog.String("version", info.Version),
@@ -217,7 +238,7 @@ func (s *sessionSide) serverSignal(ctx context.Context, scr *screen, sig *dbus.S
 // notification. It tries even when no server owns the name: the bus may
 // start one on demand (D-Bus activation).
 func (s *sessionSide) show(ctx context.Context, conn *dbus.Conn, scr *screen, srv *server, sh Show) {
-	n := notification(s.cfg.AppName, scr.replaces(sh.Key), sh.Msg, srv.markup)
+	n := notification(s.cfg.AppName, scr.replaces(sh.Key), sh.Msg, *srv)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
 	defer cancel()
 	id, seq, err := sendNotification(cctx, conn, n)
@@ -248,26 +269,43 @@ func (s *sessionSide) close(ctx context.Context, conn *dbus.Conn, scr *screen, k
 	}
 }
 
-// notification builds the freedesktop notification for m. Body markup is
-// escaped for servers that read it: names come from the network.
-func notification(app string, replaces uint32, m Message, markup bool) fdn.Notification {
+// notification builds the freedesktop notification for m on srv. Body
+// markup is escaped for servers that read it: names come from the network.
+// An open choice stays on screen until answered: urgency critical, no
+// expiry, and "resident" where the server keeps notifications
+// (persistence). A server without actions gets, instead of them, the
+// commands that make the choices.
+func notification(app string, replaces uint32, m Message, srv server) fdn.Notification {
+	body := m.Body
+	if srv.commands && m.NoActions != "" {
+		body += "\n\n" + m.NoActions
+	}
 	n := fdn.Notification{
 		AppName:       app,
 		ReplacesID:    replaces,
 		Summary:       m.Summary,
-		Body:          m.Body,
+		Body:          body,
 		ExpireTimeout: fdn.ExpireTimeoutSetByNotificationServer,
 	}
-	if markup {
-		n.Body = escapeMarkup(m.Body)
+	if srv.markup {
+		n.Body = escapeMarkup(body)
 	}
-	if m.Persistent {
+	if m.Persistent || m.NeedsAnswer {
 		n.ExpireTimeout = fdn.ExpireTimeoutNever
 	}
-	for _, a := range m.Actions {
-		n.Actions = append(n.Actions, fdn.Action{Key: a.Key, Label: a.Label})
+	if srv.actions {
+		for _, a := range m.Actions {
+			n.Actions = append(n.Actions, fdn.Action{Key: a.Key, Label: a.Label})
+		}
 	}
-	n.SetUrgency(fdn.Urgency(m.Urgency))
+	urgency := m.Urgency
+	if m.NeedsAnswer {
+		urgency = UrgencyCritical
+		if srv.persistence {
+			n.AddHint(fdn.Hint{ID: "resident", Variant: dbus.MakeVariant(true)})
+		}
+	}
+	n.SetUrgency(fdn.Urgency(urgency))
 	if m.Category != "" {
 		n.AddHint(fdn.Hint{ID: "category", Variant: dbus.MakeVariant(m.Category)})
 	}

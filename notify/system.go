@@ -27,6 +27,10 @@ const maxInflight = 16
 // errServiceDown fails a call made while the service is not reachable.
 var errServiceDown = errors.New("the mac-nmguard service is not running")
 
+// errServiceLost fails a call in flight when the connection to the service
+// breaks.
+var errServiceLost = errors.New("lost the connection to the service")
+
 // systemSide owns the system bus connection: it follows the service (its
 // name's owner), forwards the service's signals to the agent's loop and
 // makes the calls the loop asks for.
@@ -111,7 +115,7 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 		for _, p := range pending {
 			p.cancel()
 			if p.call != nil {
-				send(ctx, s.events, evCallDone{call: *p.call, err: errors.New("lost the connection to the service")})
+				send(ctx, s.events, evCallDone{call: *p.call, err: errServiceLost})
 			}
 		}
 		for _, c := range queue {

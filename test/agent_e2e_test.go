@@ -181,7 +181,8 @@ func TestIntegrationAgentEndToEnd(t *testing.T) {
 
 	// The agent: its own process, both buses from the environment, in the
 	// client namespace (the buses are path sockets; it needs no network).
-	agent := b.StartProcess(t, b.ClientNS, []string{"DBUS_SESSION_BUS_ADDRESS=" + d.SessionBus},
+	// In English, whatever the test's own locale (the texts below are English).
+	agent := b.StartProcess(t, b.ClientNS, []string{"DBUS_SESSION_BUS_ADDRESS=" + d.SessionBus, "LC_ALL=C.UTF-8", "LANGUAGE="},
 		binPath, "agent", "--log-level", "debug")
 	e2eWaitProcLog(t, agent, 20*time.Second, "agent: the mac-nmguard service is running")
 	e2eWaitProcLog(t, agent, 20*time.Second, "agent: notification server", "dunst")

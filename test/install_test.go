@@ -506,6 +506,8 @@ func checkDesktop(t *testing.T, dest string) {
 		"Type":    "Application",
 		"Exec":    "/usr/local/bin/mac-nmguard agent",
 		"TryExec": "/usr/local/bin/mac-nmguard",
+		// GNOME Shell lists the agent in the notification settings.
+		"X-GNOME-UsesNotifications": "true",
 	} {
 		if keys[k] != v {
 			t.Errorf("%s=%q, want %q", k, keys[k], v)

@@ -20,9 +20,16 @@ func newAgentCmd(_ *globalOptions) *cobra.Command {
 		Long: `Run the desktop agent in the user's session (started by the XDG autostart
 file). It listens to the mac-nmguard service on the system bus and shows a
 notification when a network seems to refuse this computer's private address,
-with two choices: use the real address for that network, or keep the address
-private. It also tells when a network card was kept offline because its
-address could not be hidden.
+with three choices: use the real address this time, always use it on that
+network, or keep the address private. None is taken by a plain click. It also
+tells when a network card was kept offline or reconnected with a private
+address, and what can be done about it.
+
+The notifications are in the session's language when the agent has a
+translation (German; LANGUAGE, LC_ALL, LC_MESSAGES and LANG are read as gettext
+reads them), else in English. An open choice stays on screen until answered.
+On a notification server without action buttons the notification names the
+commands that make each choice (mac-nmguard restore IFACE [--always]).
 
 The buses come from DBUS_SYSTEM_BUS_ADDRESS and DBUS_SESSION_BUS_ADDRESS (else
 the standard system socket and $XDG_RUNTIME_DIR/bus). The agent reconnects by

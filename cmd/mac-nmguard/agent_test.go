@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +45,49 @@ func TestAgentCmdRejectsBadLogLevel(t *testing.T) {
 	err := root.Execute()
 	if err == nil || !strings.Contains(err.Error(), `log level "loud"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAgentCmdLanguageFromSession: the agent takes its language from the
+// session's locale variables, as gettext does.
+func TestAgentCmdLanguageFromSession(t *testing.T) {
+	for _, tc := range []struct{ lang, language, want string }{
+		{"de_DE.UTF-8", "", "language=de"},
+		{"C.UTF-8", "de", "language=en"},
+		{"sv_SE.UTF-8", "", "language=en"},
+	} {
+		dir := t.TempDir()
+		t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+dir+"/no-system-bus")
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+dir+"/no-session-bus")
+		t.Setenv("LC_ALL", "")
+		t.Setenv("LC_MESSAGES", "")
+		t.Setenv("LANG", tc.lang)
+		t.Setenv("LANGUAGE", tc.language)
+		var stderr bytes.Buffer
+		root := newRootCmd()
+		root.SetArgs([]string{"agent"})
+		root.SetErr(&stderr)
+		root.SetOut(&stderr)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		if err := root.ExecuteContext(ctx); err != nil {
+			t.Fatalf("agent returned %v", err)
+		}
+		cancel()
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("LANG=%s LANGUAGE=%s: log lacks %q:\n%s", tc.lang, tc.language, tc.want, stderr.String())
+		}
+	}
+}
+
+// TestAgentAutostartFile: the autostart file declares that the agent uses
+// notifications (GNOME Shell lists it in its notification settings and
+// lets the user keep its banners).
+func TestAgentAutostartFile(t *testing.T) {
+	data, err := os.ReadFile("dist/mac-nmguard-agent.desktop.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains("\n"+string(data), "\nX-GNOME-UsesNotifications=true\n") {
+		t.Errorf("the autostart file lacks X-GNOME-UsesNotifications=true:\n%s", data)
 	}
 }

@@ -30,8 +30,8 @@ printf '%s\n' "$menu" | grep -F -m 1 -- "$want"
 // script as dmenu. No "default" action is configured anywhere: a left click
 // invokes only an action keyed "default".
 const dunstrc = `[global]
-    width = 560
-    height = 400
+    width = 720
+    height = 760
     origin = top-right
     offset = 20x20
     font = DejaVu Sans 11
