@@ -428,7 +428,29 @@ func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
 	}
 	if prev.Addr.String() != l.Addr.String() {
 		s.evaluate(ctx, d, causeAddressChanged+l.Addr.String(), t0)
+		return
 	}
+	if l.Up && s.keptDown(d) {
+		s.takeDownAgain(d, t0)
+	}
+}
+
+// keptDown reports whether a device must stay down whoever raises it: its
+// address could not be set, or it is held until the decision.
+func (s *Service) keptDown(d *devState) bool {
+	return d.gate == gateFailed || (d.gate == gateHeld && s.held)
+}
+
+// takeDownAgain takes down a kept-down device that came up (root, or
+// NetworkManager, raised it). It stays the same episode: no new violation.
+func (s *Service) takeDownAgain(d *devState, t0 time.Time) {
+	if err := s.cfg.Links.SetDown(d.iface); err != nil {
+		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
+		return
+	}
+	d.link.Up = false
+	s.log.Warn("link: raised while kept down; taken down again", slog.String("device", d.iface),
+		slog.String("gate", string(d.gate)), slog.Duration("reaction", time.Since(t0)))
 }
 
 // learnReal determines the real address: the kernel's permanent address,
@@ -833,7 +855,12 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 		if derr := s.cfg.Links.SetDown(d.iface); derr != nil {
 			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", derr.Error()))
 		}
-		s.recordViolation(d, "kept down: address could not be set", err.Error(), time.Since(t0))
+		// One violation per episode: NetworkManager's state changes and
+		// the link being raised again decide again on the same card.
+		if d.gate != gateFailed {
+			s.recordViolation(d, "kept down: address could not be set", err.Error(), time.Since(t0))
+		}
+		d.link.Up = false
 		s.setGate(d, gateFailed, "could not set a compliant address: "+err.Error())
 		return
 	}

@@ -120,10 +120,10 @@ func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
 	}
 }
 
-// TestServiceKeepsDeviceDownWhenAddressCannotBeSet uses the fake kernel:
-// no device on the test machines refuses an address change (veth, macvlan
-// and tap all accept one, up or down), so the real-NM bed cannot show this
-// path; the decision and the actions are shown here.
+// TestServiceKeepsDeviceDownWhenAddressCannotBeSet uses the fake kernel
+// (test/ifb_test.go shows the same against the kernel with an ifb device):
+// the card is kept down, taken down again each time it is raised, and the
+// episode is one violation however often the service decides on it again.
 func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
 	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
@@ -136,6 +136,34 @@ func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 	}
 	if r := k.List2()["eth0"]; r.Real.String() != real0.String() {
 		t.Fatalf("backstop not in place for eth0: %+v", k.List2())
+	}
+	for i := range 3 {
+		// Root raises it; then something makes the service decide again.
+		if err := k.SetUp("eth0"); err != nil {
+			t.Fatal(err)
+		}
+		up, _ := k.Get("eth0")
+		k.events <- LinkEvent{Link: up}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if l, _ := k.Get("eth0"); !l.Up {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("raise %d: eth0 still up", i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := svc.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := svc.do(context.Background(), func() { n = len(svc.violations) }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d violations for one episode, want 1", n)
 	}
 }
 
