@@ -54,6 +54,10 @@ type NMProfile struct {
 	InterfaceName string
 	// Type is connection.type: "802-3-ethernet", "802-11-wireless", ...
 	Type string
+	// AutoconnectPriority and Timestamp (last successful activation, Unix
+	// seconds, 0 never) order autoconnect candidates as NM does.
+	AutoconnectPriority int32
+	Timestamp           uint64
 	// ClonedMAC is what the profile asks NM to set: "" (NM's default,
 	// preserve), "preserve", "permanent", "random", "stable", "stable-ssid"
 	// or an explicit address.
@@ -244,6 +248,8 @@ func profileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Vari
 	if v, ok := con["autoconnect"].Value().(bool); ok {
 		p.Autoconnect = v
 	}
+	p.AutoconnectPriority, _ = con["autoconnect-priority"].Value().(int32)
+	p.Timestamp, _ = con["timestamp"].Value().(uint64)
 	p.KeyMgmt, _ = s["802-11-wireless-security"]["key-mgmt"].Value().(string)
 	for _, sect := range []string{"802-3-ethernet", "802-11-wireless"} {
 		set, ok := s[sect]
@@ -284,6 +290,23 @@ func (c nmClient) ActiveProfile(ctx context.Context, ac dbus.ObjectPath) (NMProf
 		return NMProfile{}, fmt.Errorf("active connection %s: Connection has type %s", ac, props["Connection"].Signature())
 	}
 	return c.Profile(ctx, path)
+}
+
+// ProfileOfActive returns the profile path behind an active connection,
+// whatever its state.
+func (c nmClient) ProfileOfActive(ctx context.Context, ac dbus.ObjectPath) (dbus.ObjectPath, error) {
+	if ac == "" || ac == "/" {
+		return "", errors.New("no active connection")
+	}
+	var v dbus.Variant
+	if err := c.call(ctx, ac, propertiesIface+".Get", nmACIface, "Connection").Store(&v); err != nil {
+		return "", fmt.Errorf("read the profile of %s: %w", ac, err)
+	}
+	path, ok := v.Value().(dbus.ObjectPath)
+	if !ok {
+		return "", fmt.Errorf("active connection %s: Connection has type %s", ac, v.Signature())
+	}
+	return path, nil
 }
 
 // Disconnect asks NM to disconnect a device (it also stops autoconnect on it

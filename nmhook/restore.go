@@ -76,9 +76,7 @@ func (s *Service) beginRestore(ctx context.Context, d *devState, conn detect.Con
 	d.restoring = &restore{conn: conn, profile: profile, scope: scope, started: time.Now(), phase: restoreDisconnecting}
 	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating {
 		if activating(d.nm.State) {
-			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
-				s.log.Debug("nm: disconnect before restore", slog.String("error", err.Error()))
-			}
+			s.disconnect(ctx, d)
 		}
 		return // restoreProgress goes on when NM reports the card at rest
 	}
@@ -123,7 +121,7 @@ func (s *Service) restoreSetAddress(ctx context.Context, d *devState) {
 
 func (s *Service) restoreActivate(ctx context.Context, d *devState) {
 	d.restoring.phase = restoreActivating
-	if err := s.nm.Activate(ctx, d.restoring.profile, d.nm.Path); err != nil {
+	if err := s.activate(ctx, d, d.restoring.profile); err != nil {
 		s.failRestore(d, err.Error())
 	}
 }

@@ -99,6 +99,10 @@ type Service struct {
 	resyncDelay time.Duration // last backoff, 0 when no retry is due
 	resyncSince time.Time     // first failure of the current run
 	resyncWhy   string
+
+	// nmBlocked are the profiles NM blocks from autoconnecting because the
+	// service disconnected them (reconnect.go).
+	nmBlocked map[dbus.ObjectPath]bool
 }
 
 // New loads the policy (failing closed to the built-in default when it
@@ -544,6 +548,11 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			}
 		}
 	}
+	if activating(d.nm.State) && d.profile != "" {
+		// NM's autoconnect never starts a profile it blocks: one in flight
+		// was activated by a client, which lifted the block.
+		delete(s.nmBlocked, d.profile)
+	}
 	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
@@ -597,6 +606,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		s.unblock(ctx, d)
 	}
 	s.release(ctx, d)
+	s.reconnect(ctx, d)
 }
 
 // viewOf is the snapshot the gate decides on for d.
@@ -731,10 +741,8 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 	if dec.Disconnect {
 		d.refusedAC, d.refusedAt = d.nm.ActiveConnection, time.Now()
 	}
-	if dec.Disconnect && d.nmKnown {
-		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
-			s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
-		}
+	if dec.Disconnect {
+		s.disconnect(ctx, d)
 	}
 	if d.nmKnown && s.conn != nil && !d.autoconnOff {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err != nil {
@@ -755,10 +763,8 @@ func (s *Service) hold(ctx context.Context, d *devState, dec decision) {
 	if err := s.cfg.Links.SetDown(d.iface); err != nil {
 		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 	}
-	if dec.Disconnect && d.nmKnown {
-		if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
-			s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
-		}
+	if dec.Disconnect {
+		s.disconnect(ctx, d)
 	}
 	if d.nmKnown && s.conn != nil && !d.autoconnOff {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err == nil {
@@ -775,7 +781,9 @@ func (s *Service) unblock(ctx context.Context, d *devState) bool {
 	if !s.unblockConfirmed(ctx, d) {
 		return false
 	}
-	if d.autoconnOff && d.nmKnown && s.conn != nil {
+	// With a profile NM blocks because of the service, autoconnect stays
+	// off until reconnect has activated it (NM would start another first).
+	if d.autoconnOff && d.nmKnown && s.conn != nil && !s.blockedCandidate(d) {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, true); err != nil {
 			s.log.Warn("nm: cannot turn autoconnect back on", slog.String("device", d.iface), slog.String("error", err.Error()))
 			return false
@@ -841,11 +849,7 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 			}
 			s.recordViolation(d, "remediated", dec.Reason, reaction)
 		}
-		if d.nmKnown {
-			if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
-				s.log.Debug("nm: disconnect", slog.String("device", d.iface), slog.String("error", err.Error()))
-			}
-		}
+		s.disconnect(ctx, d)
 	}
 	mac, err := s.effectivePolicy().GenerateWith(d.policyDevice(), s.viewNetwork(d), s.exemptions(), s.state.SecretBytes())
 	if err == nil {
@@ -868,7 +872,7 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 	d.link.Up = false
 	if dec.Reactivate && d.nmKnown && d.profile != "" {
 		s.setGate(d, gateRemediating, cause+": "+dec.Reason+"; set "+mac.String()+" and reactivating")
-		if err := s.nm.Activate(ctx, d.profile, d.nm.Path); err != nil {
+		if err := s.activate(ctx, d, d.profile); err != nil {
 			s.log.Error("nm: reactivate after remediation failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 		}
 		return
