@@ -62,7 +62,7 @@ func newAPIFuzzBed(t testing.TB) *apiFuzzBed {
 	dir := t.TempDir()
 	svc, err := New(Config{
 		PolicyFile: filepath.Join(dir, "policy.toml"), PolicyDir: filepath.Join(dir, "policy.d"),
-		StatePath: filepath.Join(dir, "state.json"),
+		StatePath: filepath.Join(dir, "state.json"), BootStatePath: filepath.Join(dir, "run", "boot.json"),
 		Dial: func() (*dbus.Conn, error) {
 			return dbus.Connect(addr, dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
 		},
@@ -135,6 +135,7 @@ type apiSnapshot struct {
 	Status     APIStatus
 	Suspicions []APISuspicion
 	State      string
+	BootState  string
 	Links      map[string]string
 	Rules      map[string]string
 }
@@ -154,6 +155,11 @@ func (fb *apiFuzzBed) snapshot(t testing.TB) apiSnapshot {
 		t.Fatal(err)
 	}
 	s.State = string(st)
+	bs, err := os.ReadFile(fb.svc.cfg.BootStatePath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	s.BootState = string(bs)
 	s.Links, s.Rules = map[string]string{}, map[string]string{}
 	links, _ := fb.k.List()
 	for _, l := range links {
@@ -332,9 +338,9 @@ func TestAPIFuzzSnapshotSeesChanges(t *testing.T) {
 	if cmp.Equal(before, after) {
 		t.Fatal("SetSpoofing(false) left the snapshot unchanged: the fuzz target's check is blind")
 	}
-	var st State
-	if err := json.Unmarshal([]byte(after.State), &st); err != nil || st.Spoof == nil || *st.Spoof {
-		t.Fatalf("state after SetSpoofing(false): %v %s", err, after.State)
+	var st BootState
+	if err := json.Unmarshal([]byte(after.BootState), &st); err != nil || st.Spoof == nil || *st.Spoof {
+		t.Fatalf("per-boot state after SetSpoofing(false): %v %s", err, after.BootState)
 	}
 }
 

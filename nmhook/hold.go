@@ -64,6 +64,8 @@ func bootID(path string) string {
 // setupHold decides at start whether devices are held: the policy's hold
 // setting or the command line's, unless a decision exists for this boot
 // (the command line's spoof option, or SetSpoofing earlier in this boot).
+// The command line's decision is applied, never saved: it is read again at
+// every start of this boot, and a later boot has its own command line.
 // An unreadable command line fails closed: it is treated as asking for the
 // hold when the policy does, and reported.
 func (s *Service) setupHold() {
@@ -78,18 +80,18 @@ func (s *Service) setupHold() {
 		} else {
 			hold = hold || h
 			if spoof != nil {
-				s.log.Info("hold: decision from the kernel command line", slog.Bool("spoof", *spoof))
-				s.state.Spoof, s.state.DecidedBoot = spoof, bootID(s.cfg.BootIDPath)
-				s.saveState()
-				return
+				s.cmdSpoof = spoof
+				if s.boot.Spoof == nil {
+					s.log.Info("hold: decision from the kernel command line", slog.Bool("spoof", *spoof))
+				}
 			}
 		}
 	}
-	if !hold {
+	if s.boot.Spoof != nil {
+		s.log.Info("policy: spoofing as decided earlier in this boot", slog.Bool("spoof", *s.boot.Spoof), slog.String("by", s.boot.SpoofBy))
 		return
 	}
-	if s.state.Spoof != nil && s.state.DecidedBoot != "" && s.state.DecidedBoot == bootID(s.cfg.BootIDPath) {
-		s.log.Info("hold: a decision was already taken in this boot", slog.Bool("spoof", *s.state.Spoof))
+	if !hold || s.cmdSpoof != nil {
 		return
 	}
 	s.held, s.heldSince = true, time.Now()
@@ -112,8 +114,8 @@ func (s *Service) holdTimer() (<-chan time.Time, func()) {
 func (s *Service) endHold(ctx context.Context, spoof bool, why string) {
 	wasHeld := s.held
 	s.held = false
-	s.state.Spoof, s.state.DecidedBoot = &spoof, bootID(s.cfg.BootIDPath)
-	s.saveState()
+	s.boot.Spoof, s.boot.SpoofBy = &spoof, why
+	s.saveBootState()
 	if wasHeld {
 		s.log.Info("hold: ended", slog.Bool("spoof", spoof), slog.String("by", why), slog.Duration("held_for", time.Since(s.heldSince)))
 		softBlockWireless(s.log, false)

@@ -55,11 +55,16 @@ type CheckPolicy struct {
 	BuiltinDefault bool   `json:"builtin_default"`
 	Error          string `json:"error,omitempty"` // why the files could not be used
 	Spoof          bool   `json:"spoof"`           // effective global switch
-	// SpoofOverride is the runtime switch (SetSpoofing) from the service's
-	// state file, when set.
+	// SpoofOverride is the runtime switch decided in this boot (SetSpoofing,
+	// decide, a hold's timeout) from the service's per-boot file, when set.
 	SpoofOverride *bool  `json:"spoof_override,omitempty"`
 	StateFile     string `json:"state_file"`
 	StateError    string `json:"state_error,omitempty"`
+	// BootStateFile is the service's per-boot file (runtime switch and
+	// first-seen addresses of this boot); BootStateError why it could not
+	// be read.
+	BootStateFile  string `json:"boot_state_file,omitempty"`
+	BootStateError string `json:"boot_state_error,omitempty"`
 }
 
 // CheckNM is what check could read from NetworkManager.

@@ -87,6 +87,7 @@ func (b *builder) policy() {
 	s, r := b.s, b.r
 	r.Policy.Sources = append([]string{}, s.PolicySources...)
 	r.Policy.StateFile = s.StatePath
+	r.Policy.BootStateFile = s.BootStatePath
 	pol := s.Policy
 	if s.PolicyErr != nil || pol == nil {
 		pol = policy.Default()
@@ -102,11 +103,11 @@ func (b *builder) policy() {
 	} else {
 		r.Policy.BuiltinDefault = len(pol.Sources) == 0
 	}
-	if st := s.State; st != nil && st.Spoof != nil {
-		r.Policy.SpoofOverride = st.Spoof
-		if *st.Spoof != pol.Spoof {
+	if bs := s.BootState; bs != nil && bs.Spoof != nil {
+		r.Policy.SpoofOverride = bs.Spoof
+		if *bs.Spoof != pol.Spoof {
 			p := *pol
-			p.Spoof = *st.Spoof
+			p.Spoof = *bs.Spoof
 			pol = &p
 		}
 	}
@@ -115,7 +116,12 @@ func (b *builder) policy() {
 	if s.StateErr != nil {
 		r.Policy.StateError = s.StateErr.Error()
 		b.add(Finding{Severity: SeverityNote, Kind: KindStateUnreadable,
-			Message: "the service's state file could not be read (" + s.StateErr.Error() + "): first-seen real addresses and exemptions are unknown, so devices without a permanent address count as unknown (fail closed)"})
+			Message: "the service's state file could not be read (" + s.StateErr.Error() + "): its lasting exemptions are unknown"})
+	}
+	if s.BootStateErr != nil {
+		r.Policy.BootStateError = s.BootStateErr.Error()
+		b.add(Finding{Severity: SeverityNote, Kind: KindStateUnreadable,
+			Message: "the service's per-boot state could not be read (" + s.BootStateErr.Error() + "): this boot's first-seen real addresses and runtime spoof switch are unknown, so devices without a permanent address count as unknown (fail closed)"})
 	}
 	switch {
 	case s.Service.Status != nil:
@@ -256,20 +262,23 @@ func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, strin
 			return hw, realFromNM, ""
 		}
 	}
-	st := b.s.State
+	st := b.s.BootState
 	if st == nil {
-		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and no state file of the service to say which address it saw first"
+		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and no per-boot state of the service for this boot to say which address it saw first"
 	}
 	fs, ok := st.FirstSeen[StateKey(d.name)]
 	if !ok {
-		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it"
+		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it in this boot"
 	}
 	if d.inKernel && fs.Index != d.link.Index {
 		return nil, realUnknown, fmt.Sprintf("no permanent address; the service's first-seen address %s belongs to an earlier device of this name (ifindex %d, now %d)", fs.Addr, fs.Index, d.link.Index)
 	}
+	if fs.Addr == "" {
+		return nil, realUnknown, "no permanent address, and the service lost its record of this card's first address while the card was up: its real address cannot be known in this boot"
+	}
 	hw, err := net.ParseMAC(fs.Addr)
 	if err != nil || len(hw) != 6 || allZero(hw) {
-		return nil, realUnknown, fmt.Sprintf("the first-seen address %q in the state file is not valid", fs.Addr)
+		return nil, realUnknown, fmt.Sprintf("the first-seen address %q in the per-boot state is not valid", fs.Addr)
 	}
 	return hw, realFromFirstSeen, ""
 }

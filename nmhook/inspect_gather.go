@@ -33,6 +33,10 @@ type InspectOptions struct {
 	PolicyFile string // main policy file
 	PolicyDir  string // policy drop-in directory
 	StatePath  string // the service's state file (read only)
+	// BootStatePath is the service's per-boot file (read only), used only
+	// when its boot id is the one in BootIDPath.
+	BootStatePath string
+	BootIDPath    string
 	// NMConfFile and NMConfDirs are NetworkManager's configuration: the
 	// main file and the conf.d directories, lowest precedence first
 	// (DefaultNMConfFile, DefaultNMConfDirs()).
@@ -62,7 +66,7 @@ var ErrUnknownInterface = errors.New("unknown interface")
 // kernel); the error is only for bad input: an interface that does not
 // exist.
 func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
-	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, UseTempaddr: -1}
+	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, BootStatePath: o.BootStatePath, UseTempaddr: -1}
 	var wg sync.WaitGroup
 	// NetworkManager's objects and profiles, read at once over a
 	// connection of their own (rawReadNM) while the godbus connection is
@@ -136,6 +140,7 @@ func gatherFiles(s *inspectSnapshot, o InspectOptions) {
 		s.Policy, s.PolicyErr = policy.LoadFiles(files...)
 	}
 	s.State, s.StateErr = readStateFile(o.StatePath)
+	s.BootState, s.BootStale, s.BootStateErr = readBootStateFile(o.BootStatePath, bootID(o.BootIDPath))
 	s.Conf, s.ConfErr = loadNMConf(o.NMConfFile, o.NMConfDirs)
 	if data, err := os.ReadFile(useTempaddrPath); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
@@ -165,6 +170,33 @@ func readStateFile(path string) (*State, error) {
 		return nil, fmt.Errorf("state %s has format version %d, want %d", path, st.Version, stateVersion)
 	}
 	return st, nil
+}
+
+// readBootStateFile reads the service's per-boot file without changing it.
+// No file gives nil; a file of another boot (or when this boot's id is
+// unknown) gives nil and stale.
+func readBootStateFile(path, id string) (bs *BootState, stale bool, err error) {
+	if path == "" {
+		return nil, false, nil
+	}
+	data, err := readLimitedFile(path, 16<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read per-boot state %s: %w", path, err)
+	}
+	st := &BootState{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, false, fmt.Errorf("per-boot state %s is not valid JSON: %w", path, err)
+	}
+	if st.Version != bootStateVersion {
+		return nil, false, fmt.Errorf("per-boot state %s has format version %d, want %d", path, st.Version, bootStateVersion)
+	}
+	if id == "" || st.BootID != id {
+		return nil, true, nil
+	}
+	return st, false, nil
 }
 
 // gatherBus reads NetworkManager and the service over the system bus.

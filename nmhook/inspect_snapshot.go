@@ -24,6 +24,10 @@ type inspectSnapshot struct {
 	StatePath     string
 	State         *State // nil when there is no state file (or it is unreadable)
 	StateErr      error
+	BootStatePath string
+	BootState     *BootState // nil when there is none of this boot
+	BootStale     bool       // there is one, of another boot (ignored)
+	BootStateErr  error
 
 	Links    []Link
 	LinksErr error

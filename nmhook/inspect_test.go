@@ -177,7 +177,7 @@ func TestBuildReport(t *testing.T) {
 		exit: CheckExitFindings, problems: []string{KindRealUnknown},
 		check: func(t *testing.T, r CheckReport) {
 			d := r.Devices[0]
-			if d.Real != "" || d.RealSource != realUnknown || d.Verdict != VerdictViolation || !strings.Contains(d.Reason, "no state file") {
+			if d.Real != "" || d.RealSource != realUnknown || d.Verdict != VerdictViolation || !strings.Contains(d.Reason, "no per-boot state") {
 				t.Errorf("eth0 = %+v", d)
 			}
 			if d.Gate != "keeps it down: the real address is unknown" {
@@ -194,11 +194,11 @@ func TestBuildReport(t *testing.T) {
 			}
 		},
 	}, {
-		name: "real from the state file's first seen",
+		name: "real from the per-boot first seen",
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			s.Links[1].PermAddr = nil
 			s.NMDevices[1].PermHwAddress = ""
-			s.State = &State{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 2, Addr: testReal}}}
+			s.BootState = &BootState{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 2, Addr: testReal}}}
 		},
 		exit: CheckExitCompliant, problems: []string{},
 		check: func(t *testing.T, r CheckReport) {
@@ -211,7 +211,7 @@ func TestBuildReport(t *testing.T) {
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			s.Links[1].PermAddr = nil
 			s.NMDevices[1].PermHwAddress = ""
-			s.State = &State{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 9, Addr: testReal}}}
+			s.BootState = &BootState{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 9, Addr: testReal}}}
 		},
 		exit: CheckExitFindings, problems: []string{KindRealUnknown},
 		check: func(t *testing.T, r CheckReport) {
@@ -262,10 +262,10 @@ func TestBuildReport(t *testing.T) {
 			}
 		},
 	}, {
-		name: "runtime spoof off (state file): the real address is right",
+		name: "runtime spoof off (this boot): the real address is right",
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			off := false
-			s.State = &State{Version: 1, Spoof: &off}
+			s.BootState = &BootState{Version: 1, Spoof: &off}
 			s.Links[1].Addr = inspMAC(testReal)
 		},
 		exit: CheckExitCompliant, problems: []string{},

@@ -23,6 +23,10 @@ type Config struct {
 	PolicyFile string
 	PolicyDir  string
 	StatePath  string
+	// BootStatePath is the per-boot file (BootState), in a directory
+	// emptied at every boot (/run/mac-nmguard/boot.json); "" keeps it in
+	// memory only.
+	BootStatePath string
 	// Dial connects to the system bus. The default honours
 	// DBUS_SYSTEM_BUS_ADDRESS and keeps signals in order.
 	Dial     func() (*dbus.Conn, error)
@@ -68,6 +72,14 @@ type Service struct {
 	pol   *policy.Policy
 	state *State
 	det   *detect.Detector
+
+	bootID string     // this boot's id ("" unknown)
+	boot   *BootState // what holds for this boot only
+	// bootLost: the per-boot file existed but could not be used, so cards
+	// present at start with no permanent address may carry an address
+	// the service set: their real address is unknown for this boot.
+	bootLost bool
+	cmdSpoof *bool // the kernel command line's decision (never saved)
 
 	devs      map[string]*devState
 	byPath    map[dbus.ObjectPath]string
@@ -146,6 +158,7 @@ func New(cfg Config) (*Service, error) {
 		s.log.Warn("state: "+warn.Error(), slog.String("path", cfg.StatePath))
 	}
 	s.state = st
+	s.loadBootState()
 	if err := s.newDetector(); err != nil {
 		return nil, err
 	}
@@ -458,8 +471,10 @@ func (s *Service) takeDownAgain(d *devState, t0 time.Time) {
 }
 
 // learnReal determines the real address: the kernel's permanent address,
-// else NM's PermHwAddress, else the first address the service saw (kept in
-// the state file so it survives restarts).
+// else NM's PermHwAddress, else the first address the service saw on this
+// card in this boot (kept in the per-boot file so it survives restarts, not
+// boots). A card present at start when the per-boot file was lost, or
+// recorded so, has no known real address in this boot: it fails closed.
 func (s *Service) learnReal(d *devState) {
 	switch {
 	case len(d.link.PermAddr) == 6:
@@ -471,16 +486,33 @@ func (s *Service) learnReal(d *devState) {
 			return
 		}
 	}
-	fs, ok := s.state.FirstSeen[StateKey(d.iface)]
+	key := StateKey(d.iface)
+	fs, ok := s.boot.FirstSeen[key]
 	if ok && fs.Index == d.link.Index {
-		if hw, err := net.ParseMAC(fs.Addr); err == nil {
+		if hw, err := net.ParseMAC(fs.Addr); err == nil && len(hw) == 6 {
 			d.real, d.realSource = hw, realFromFirstSeen
 			return
 		}
+		d.real, d.realSource = nil, realUnknown
+		return
+	}
+	if s.bootLost && !s.ready {
+		d.real, d.realSource = nil, realUnknown
+		s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Time: time.Now().UTC()}
+		s.saveBootState()
+		s.log.Error("state: the real address of this card cannot be known in this boot (no permanent address, and the per-boot record was lost): it is kept down until it is plugged in again or the next boot",
+			slog.String("device", d.iface))
+		return
 	}
 	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
-	s.state.FirstSeen[StateKey(d.iface)] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
-	s.saveState()
+	s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
+	s.saveBootState()
+}
+
+func (s *Service) saveBootState() {
+	if err := s.boot.Save(s.cfg.BootStatePath); err != nil {
+		s.log.Error("state: per-boot save failed", slog.String("error", err.Error()))
+	}
 }
 
 func (s *Service) saveState() {
@@ -498,13 +530,24 @@ func (s *Service) exemptions() []policy.Exemption {
 	return append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...)
 }
 
+// runtimeSpoof is the spoof switch decided in this boot, nil when none: a
+// decision taken since the boot (SetSpoofing, decide, a hold's timeout)
+// over the kernel command line's.
+func (s *Service) runtimeSpoof() *bool {
+	if s.boot.Spoof != nil {
+		return s.boot.Spoof
+	}
+	return s.cmdSpoof
+}
+
 // effectivePolicy applies the runtime spoof switch.
 func (s *Service) effectivePolicy() *policy.Policy {
-	if s.state.Spoof == nil || *s.state.Spoof == s.pol.Spoof {
+	sw := s.runtimeSpoof()
+	if sw == nil || *sw == s.pol.Spoof {
 		return s.pol
 	}
 	p := *s.pol
-	p.Spoof = *s.state.Spoof
+	p.Spoof = *sw
 	return &p
 }
 

@@ -154,7 +154,7 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) 
 	}
 	d.nmKnown, d.nm = true, nd
 	s.byPath[nd.Path] = nd.Interface
-	if d.realSource == realFromFirstSeen && nd.PermHwAddress != "" && d.real.String() != nd.PermHwAddress {
+	if (d.realSource == realFromFirstSeen || d.realSource == realUnknown) && nd.PermHwAddress != "" && d.real.String() != nd.PermHwAddress {
 		s.learnReal(d)
 	}
 	s.refreshConnection(ctx, d)

@@ -29,23 +29,25 @@ type FirstSeen struct {
 	Time  time.Time `json:"time"`
 }
 
-// State is what the service keeps across restarts, in one JSON file written
-// atomically.
+// State is what the service keeps across restarts and boots, in one JSON
+// file written atomically: the stable-mode secret, the user's lasting
+// exemptions, detector history. What holds for one boot only is in
+// BootState.
 type State struct {
 	Version int `json:"version"`
 	// Secret keys the stable mode (hex, 32 bytes); made once per machine.
 	Secret string `json:"secret"`
-	// FirstSeen maps an interface name (StateKey) to the first address
-	// seen on it.
+	// FirstSeen is what versions before the per-boot file (BootState)
+	// kept here: read once, moved there when of this boot, never written
+	// again (first-seen real addresses are kept per boot, off the disk).
 	FirstSeen map[string]FirstSeen `json:"first_seen,omitempty"`
 	// Exemptions are the user's "use the real address for this network,
 	// always" choices.
 	Exemptions []policy.Exemption `json:"exemptions,omitempty"`
-	// Spoof, when set, overrides the policy's global spoof switch (a login
-	// screen's choice through SetSpoofing).
-	Spoof *bool `json:"spoof,omitempty"`
-	// DecidedBoot is the boot id in which Spoof was decided: a hold at a
-	// later boot waits for a new decision.
+	// Spoof and DecidedBoot are the runtime spoof switch as versions
+	// before the per-boot file kept it: read once, moved to BootState when
+	// decided in this boot, dropped otherwise, never written again.
+	Spoof       *bool  `json:"spoof,omitempty"`
 	DecidedBoot string `json:"decided_boot,omitempty"`
 	// RealSuccess lists connection UUIDs that once activated with the real
 	// address (history for the detector).

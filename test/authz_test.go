@@ -30,7 +30,7 @@ const (
 // service's answers, its state file and the device's address.
 type apiView struct {
 	Status, Devices, Suspicions string
-	State                       string
+	State, BootState            string
 	Addr                        string
 }
 
@@ -51,6 +51,11 @@ func viewOf(t *testing.T, b *bed.Bed, g *guard, conn *dbus.Conn, dev string) api
 		t.Fatal(err)
 	}
 	v.State = string(st)
+	bs, err := os.ReadFile(filepath.Join(g.runtimeDir, "boot.json"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	v.BootState = string(bs)
 	v.Addr = linkAddr(t, b, dev)
 	return v
 }
@@ -326,12 +331,12 @@ func TestIntegrationAuthz(t *testing.T) {
 			if got := statusOf(t, v).Spoof; got != on {
 				t.Fatalf("after SetSpoofing(%v): Status.spoof = %v", on, got)
 			}
-			var st nmhook.State
-			if err := json.Unmarshal([]byte(v.State), &st); err != nil {
-				t.Fatalf("state file: %v", err)
+			var st nmhook.BootState
+			if err := json.Unmarshal([]byte(v.BootState), &st); err != nil {
+				t.Fatalf("per-boot state file: %v", err)
 			}
 			if st.Spoof == nil || *st.Spoof != on {
-				t.Fatalf("after SetSpoofing(%v): state file spoof = %v", on, st.Spoof)
+				t.Fatalf("after SetSpoofing(%v): per-boot state spoof = %v", on, st.Spoof)
 			}
 		}
 		// Spoofing is on again: the device got a private address back.

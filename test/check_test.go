@@ -28,6 +28,7 @@ func checkArgs(b *bed.Bed, args ...string) []string {
 		"--policy", filepath.Join(dir, "policy.toml"),
 		"--policy-dir", filepath.Join(dir, "policy.d"),
 		"--state-dir", filepath.Join(dir, "state"),
+		"--runtime-dir", filepath.Join(dir, "run"),
 		"--nm-conf", filepath.Join(b.Dir, "NetworkManager.conf"),
 		"--nm-conf-dir", filepath.Join(b.Dir, "nm-sysconf.d"),
 		"--nm-conf-dir", filepath.Join(b.Dir, "nm-conf.d"),

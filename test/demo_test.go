@@ -131,7 +131,7 @@ func TestIntegrationDemo(t *testing.T) {
 	n.say("Only \"office\" is exempt; every other network still sees a private address.")
 
 	n.section("mac-nmguard check")
-	out, _ = cli(t, b, "--state-dir", g.stateDir, "check")
+	out, _ = cli(t, b, "--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir, "check")
 	n.block(out)
 	n.say("Done: the sandbox (namespaces, processes, files) is removed now.")
 }

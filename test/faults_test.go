@@ -304,6 +304,24 @@ func seedState(t *testing.T, path string, ex policy.Exemption) {
 	}
 }
 
+// readBootState parses the per-boot state file and fails t if it is torn or
+// invalid.
+func readBootState(t *testing.T, path string) nmhook.BootState {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("per-boot state file: %v", err)
+	}
+	var st nmhook.BootState
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("TORN per-boot state file %s: %v\n%q", path, err, data)
+	}
+	if st.Version != 1 || st.BootID == "" {
+		t.Fatalf("per-boot state file %s: version %d, boot id %q", path, st.Version, st.BootID)
+	}
+	return st
+}
+
 // readState parses the state file and fails t if it is torn or invalid.
 func readState(t *testing.T, path string) nmhook.State {
 	t.Helper()
@@ -328,14 +346,14 @@ func newGuard(t *testing.T, b *bed.Bed) *guard {
 	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state")}
+	return &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state"), runtimeDir: filepath.Join(dir, "run")}
 }
 
 // TestIntegrationFaultServiceKilledWhileWriting: the service killed with
-// SIGKILL 30 times while it writes its state file (SetSpoofing calls in a
-// loop, and a hotplugged device per round whose first address is saved):
-// the file always parses and keeps the user's exemption; every restart
-// adopts the backstop; the peer never sees a real address.
+// SIGKILL 30 times while it writes its per-boot state file (SetSpoofing
+// calls in a loop, and a hotplugged device per round whose first address is
+// saved): it always parses, and the state file keeps the user's exemption;
+// every restart adopts the backstop; the peer never sees a real address.
 func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 	bed.Require(t, "nft")
 	const rounds = 30
@@ -394,6 +412,9 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 		if len(st.Exemptions) != 1 || st.Exemptions[0] != ex {
 			t.Fatalf("round %d: exemptions after SIGKILL = %+v, want [%+v]", i, st.Exemptions, ex)
 		}
+		if bs := readBootState(t, filepath.Join(g.runtimeDir, "boot.json")); bs.Spoof == nil || !*bs.Spoof {
+			t.Fatalf("round %d: per-boot spoof switch after SIGKILL = %v, want true", i, bs.Spoof)
+		}
 	}
 	g.start(t)
 	for _, d := range devs {
@@ -408,7 +429,7 @@ func TestIntegrationFaultServiceKilledWhileWriting(t *testing.T) {
 		waitAddrNot(t, b, d.Name, d.MAC.String(), 10*time.Second)
 	}
 	compliantAll(t, b, devs)
-	tmps, _ := filepath.Glob(filepath.Join(g.stateDir, ".state.json.tmp-*"))
+	tmps, _ := filepath.Glob(filepath.Join(g.runtimeDir, ".boot.json.tmp-*"))
 	t.Logf("%d kills during %d successful SetSpoofing writes and %d hotplugs; state always parsed; %d temporary files left behind by the kills",
 		rounds, writes, rounds, len(tmps))
 	noRealFramesAll(t, capt, devs)
@@ -569,8 +590,11 @@ func TestIntegrationFaultCorruptState(t *testing.T) {
 	if err := setSpoofing(t, b, true); err != nil {
 		t.Fatalf("SetSpoofing: %v", err)
 	}
-	if st := readState(t, statePath); len(st.Exemptions) != 1 || st.Exemptions[0] != ex {
-		t.Fatalf("state rewritten with exemptions %+v, want [%+v]", st.Exemptions, ex)
+	// The switch goes to the per-boot file, which stays whole; the
+	// service still holds the exemption it read.
+	readBootState(t, filepath.Join(g.runtimeDir, "boot.json"))
+	if st := status(t, b); len(st.Exemptions) != 1 || st.Exemptions[0] != ex {
+		t.Fatalf("exemptions after the state file turned corrupt: %+v, want [%+v]", st.Exemptions, ex)
 	}
 	compliantAll(t, b, devs)
 

@@ -42,6 +42,9 @@ type guard struct {
 	notify   *net.UnixConn
 	stateDir string
 	level    string // --log-level ("" debug)
+	// runtimeDir stands for /run/mac-nmguard (per boot); kept across the
+	// service's restarts in a test, as /run is across restarts in a boot.
+	runtimeDir string
 }
 
 // startGuard writes policyText (empty: no file, the built-in default) and
@@ -64,7 +67,7 @@ func startGuardAt(t testing.TB, b *bed.Bed, policyText, level string) *guard {
 			t.Fatal(err)
 		}
 	}
-	g := &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state"), level: level}
+	g := &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state"), level: level, runtimeDir: filepath.Join(dir, "run")}
 	g.start(t)
 	return g
 }
@@ -87,7 +90,7 @@ func (g *guard) start(t testing.TB) {
 		binPath, "run", "--log-level", level,
 		"--policy", filepath.Join(g.dir, "policy.toml"),
 		"--policy-dir", filepath.Join(g.dir, "policy.d"),
-		"--state-dir", g.stateDir,
+		"--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir,
 		// What the bed's NetworkManager reads (bed/nm_linux.go), not the host's.
 		"--nm-conf", filepath.Join(g.b.Dir, "NetworkManager.conf"),
 		"--nm-conf-dir", filepath.Join(g.b.Dir, "nm-sysconf.d"), "--nm-conf-dir", filepath.Join(g.b.Dir, "nm-conf.d"))

@@ -62,13 +62,15 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 		go primeJSON()
 	}
 	rep, err := nmhook.Inspect(cmd.Context(), nmhook.InspectOptions{
-		PolicyFile: opts.policyFile,
-		PolicyDir:  opts.policyDir,
-		StatePath:  filepath.Join(opts.stateDir, "state.json"),
-		NMConfFile: co.nmConf,
-		NMConfDirs: co.nmConfDirs,
-		Interfaces: ifaces,
-		PerObject:  co.perObject,
+		PolicyFile:    opts.policyFile,
+		PolicyDir:     opts.policyDir,
+		StatePath:     filepath.Join(opts.stateDir, "state.json"),
+		BootStatePath: filepath.Join(opts.runtimeDir, "boot.json"),
+		BootIDPath:    bootIDPath,
+		NMConfFile:    co.nmConf,
+		NMConfDirs:    co.nmConfDirs,
+		Interfaces:    ifaces,
+		PerObject:     co.perObject,
 	})
 	if err != nil {
 		return &exitError{code: nmhook.CheckExitNoCheck, err: err}
@@ -210,7 +212,7 @@ func writeCheckText(w io.Writer, r nmhook.CheckReport, colour bool) error {
 		spoof = "off (every guarded device keeps its real address)"
 	}
 	if r.Policy.SpoofOverride != nil {
-		spoof += " (set at runtime, state file)"
+		spoof += " (decided in this boot)"
 	}
 	kv.printf("Spoofing:\t%s\n", spoof)
 	nm := "running, version " + r.NM.Version

@@ -27,11 +27,16 @@ func exitCode(err error) int {
 	return 2
 }
 
+// bootIDPath identifies the boot: the service's per-boot state is used only
+// in the boot it was written in.
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
 // globalOptions are the flags every subcommand shares.
 type globalOptions struct {
 	policyFile string // main policy file
 	policyDir  string // drop-in directory, *.toml applied in name order
 	stateDir   string // the service's state directory
+	runtimeDir string // the service's per-boot directory
 }
 
 // subcommands are registered by the files that define them (each in its own
@@ -51,6 +56,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&opts.policyFile, "policy", "/etc/mac-nmguard/policy.toml", "main policy file")
 	pf.StringVar(&opts.policyDir, "policy-dir", "/etc/mac-nmguard/policy.d", "policy drop-in directory (*.toml, name order)")
 	pf.StringVar(&opts.stateDir, "state-dir", "/var/lib/mac-nmguard", "state directory of the service")
+	pf.StringVar(&opts.runtimeDir, "runtime-dir", "/run/mac-nmguard", "per-boot directory of the service (emptied at boot: this boot's spoof switch and first-seen addresses)")
 	root.AddCommand(newVersionCmd())
 	for _, add := range subcommands {
 		root.AddCommand(add(opts))

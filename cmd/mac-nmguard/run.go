@@ -52,17 +52,18 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 				return fmt.Errorf("nftables: %w", err)
 			}
 			svc, err := nmhook.New(nmhook.Config{
-				PolicyFile:  opts.policyFile,
-				PolicyDir:   opts.policyDir,
-				StatePath:   filepath.Join(opts.stateDir, "state.json"),
-				Links:       links,
-				Backstop:    backstop,
-				Log:         log,
-				Version:     version,
-				CmdlinePath: cmdline,
-				NMConfFile:  nmConf,
-				NMConfDirs:  nmConfDirs,
-				BootIDPath:  "/proc/sys/kernel/random/boot_id",
+				PolicyFile:    opts.policyFile,
+				PolicyDir:     opts.policyDir,
+				StatePath:     filepath.Join(opts.stateDir, "state.json"),
+				BootStatePath: filepath.Join(opts.runtimeDir, "boot.json"),
+				Links:         links,
+				Backstop:      backstop,
+				Log:           log,
+				Version:       version,
+				CmdlinePath:   cmdline,
+				NMConfFile:    nmConf,
+				NMConfDirs:    nmConfDirs,
+				BootIDPath:    bootIDPath,
 				Ready: func() {
 					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 						log.Warn("sd_notify failed", slog.String("error", err.Error()))

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package nmhook
+
+import "time"
+
+// bootStarted is unknown off Linux: nothing of an earlier version's state
+// is taken for this boot's.
+func bootStarted() time.Time { return time.Time{} }
