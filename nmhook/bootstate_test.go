@@ -485,3 +485,21 @@ func TestReadBootStateFile(t *testing.T) {
 		t.Fatalf("check changed the runtime dir: %v", ents)
 	}
 }
+
+// TestFreshStateIsSaved: the persistent state (its stable-mode secret) is
+// written at the first start, not only when something else is recorded
+// (first-seen addresses no longer go there), and a restart keeps the secret.
+func TestFreshStateIsSaved(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	m := newMachine(t, "")
+	svc, stop := m.start(t, newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}))
+	secret := svc.state.Secret
+	stop()
+	st, warn, err := LoadState(m.statePath())
+	if err != nil || warn != nil {
+		t.Fatalf("state after the first start: %v %v", err, warn)
+	}
+	if st.Secret != secret {
+		t.Fatal("the stable-mode secret in use was not saved")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -158,6 +159,11 @@ func New(cfg Config) (*Service, error) {
 		s.log.Warn("state: "+warn.Error(), slog.String("path", cfg.StatePath))
 	}
 	s.state = st
+	if _, err := os.Stat(cfg.StatePath); err != nil {
+		// A fresh state (none yet, or the corrupt one moved aside): save
+		// it now, so that its stable-mode secret outlives this run.
+		s.saveState()
+	}
 	s.loadBootState()
 	if err := s.newDetector(); err != nil {
 		return nil, err
