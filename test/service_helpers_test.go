@@ -45,6 +45,7 @@ type guard struct {
 	// runtimeDir stands for /run/mac-nmguard (per boot); kept across the
 	// service's restarts in a test, as /run is across restarts in a boot.
 	runtimeDir string
+	extra      []string // more arguments of `mac-nmguard run`
 }
 
 // startGuard writes policyText (empty: no file, the built-in default) and
@@ -86,14 +87,14 @@ func (g *guard) start(t testing.TB) {
 	if level == "" {
 		level = "debug"
 	}
-	g.p = g.b.StartProcess(t, g.b.ClientNS, []string{"NOTIFY_SOCKET=" + sock},
-		binPath, "run", "--log-level", level,
+	args := append([]string{binPath, "run", "--log-level", level,
 		"--policy", filepath.Join(g.dir, "policy.toml"),
 		"--policy-dir", filepath.Join(g.dir, "policy.d"),
 		"--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir,
 		// What the bed's NetworkManager reads (bed/nm_linux.go), not the host's.
 		"--nm-conf", filepath.Join(g.b.Dir, "NetworkManager.conf"),
-		"--nm-conf-dir", filepath.Join(g.b.Dir, "nm-sysconf.d"), "--nm-conf-dir", filepath.Join(g.b.Dir, "nm-conf.d"))
+		"--nm-conf-dir", filepath.Join(g.b.Dir, "nm-sysconf.d"), "--nm-conf-dir", filepath.Join(g.b.Dir, "nm-conf.d")}, g.extra...)
+	g.p = g.b.StartProcess(t, g.b.ClientNS, []string{"NOTIFY_SOCKET=" + sock}, args...)
 	buf := make([]byte, 4096)
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {

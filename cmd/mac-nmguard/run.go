@@ -20,7 +20,7 @@ import (
 func init() { subcommands = append(subcommands, newRunCmd, newReleaseCmd) }
 
 func newRunCmd(opts *globalOptions) *cobra.Command {
-	var level, cmdline, nmConf string
+	var level, cmdline, nmConf, bootIDFile string
 	var nmConfDirs []string
 	var jsonLog bool
 	cmd := &cobra.Command{
@@ -63,7 +63,7 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 				CmdlinePath:   cmdline,
 				NMConfFile:    nmConf,
 				NMConfDirs:    nmConfDirs,
-				BootIDPath:    bootIDPath,
+				BootIDPath:    bootIDFile,
 				Ready: func() {
 					if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 						log.Warn("sd_notify failed", slog.String("error", err.Error()))
@@ -103,6 +103,9 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 	cmd.Flags().StringVar(&nmConf, "nm-conf", nmhook.DefaultNMConfFile, "NetworkManager's main configuration file")
 	cmd.Flags().StringArrayVar(&nmConfDirs, "nm-conf-dir", nmhook.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
 	cmd.Flags().StringVar(&cmdline, "kernel-cmdline", "/proc/cmdline", "file with the kernel command line (mac-nmguard.hold=1, mac-nmguard.spoof=0|1)")
+	// Tests simulate a new boot with another boot id.
+	cmd.Flags().StringVar(&bootIDFile, "boot-id-file", bootIDPath, "file identifying the boot")
+	_ = cmd.Flags().MarkHidden("boot-id-file")
 	return cmd
 }
 
