@@ -57,6 +57,7 @@ func TestIntegrationDecisionsLastOneBoot(t *testing.T) {
 	stop()
 	g.start(t)
 	g.waitLog(t, 10*time.Second, "policy: spoofing as decided earlier in this boot", "spoof=false")
+	g.waitLog(t, 10*time.Second, "api: serving")
 	if st := status(t, b); st.Spoof {
 		t.Fatal("a restart in the same boot lost the decision")
 	}
@@ -68,6 +69,7 @@ func TestIntegrationDecisionsLastOneBoot(t *testing.T) {
 	ipClient(t, b, "link", "set", "dev", dev.Name, "address", other.String())
 	g.start(t)
 	waitAddrNot(t, b, dev.Name, other.String(), 10*time.Second)
+	g.waitLog(t, 10*time.Second, "api: serving")
 	if st := status(t, b); !st.Spoof {
 		t.Fatal("the decision of the first boot holds in the second")
 	}
