@@ -21,14 +21,24 @@ const (
 	//   Status() -> (s status_json)                 APIStatus
 	//   Restore(s device, s connection_uuid, s scope "once"|"always")
 	//       starts the restore; the outcome comes as Restored or RestoreFailed.
+	//       Scope once answering a pending suspicion on that device (and
+	//       that connection, when given): polkit action restore; anything
+	//       else (always, no suspicion): restore-always (administrator).
 	//   Dismiss(s suspicion_id)
 	//   SetSpoofing(b spoof)                        ends a boot-time hold too
+	//   ListExemptions() -> (s exemptions_json)     []APIExemption
+	//   ForgetExemption(s id)                       polkit forget-exemption
+	//   ForgetAllExemptions() -> (u forgotten)      polkit forget-exemption
 	APIListDevices    = APIInterface + ".ListDevices"
 	APIListSuspicions = APIInterface + ".ListSuspicions"
 	APIStatusMethod   = APIInterface + ".Status"
 	APIRestore        = APIInterface + ".Restore"
 	APIDismiss        = APIInterface + ".Dismiss"
 	APISetSpoofing    = APIInterface + ".SetSpoofing"
+
+	APIListExemptions      = APIInterface + ".ListExemptions"
+	APIForgetExemption     = APIInterface + ".ForgetExemption"
+	APIForgetAllExemptions = APIInterface + ".ForgetAllExemptions"
 
 	// Signals.
 	//   Violation(s device, s address, s action, s reason)
@@ -44,7 +54,25 @@ const (
 	PolkitActionRestore     = "io.github.macnmguard.restore"      // allow_active: yes
 	PolkitActionSetSpoofing = "io.github.macnmguard.set-spoofing" // auth_admin
 	PolkitActionDismiss     = "io.github.macnmguard.dismiss"      // allow_active: yes
+	// PolkitActionRestoreAlways: a restore that is not "this time, for the
+	// network that seems to refuse the private address": scope always (a
+	// lasting exemption), or no pending suspicion. auth_admin_keep.
+	PolkitActionRestoreAlways = "io.github.macnmguard.restore-always"
+	// PolkitActionForgetExemption: forget exemptions (only ever makes the
+	// gate stricter). allow_active: yes.
+	PolkitActionForgetExemption = "io.github.macnmguard.forget-exemption"
 )
+
+// APIExemption is one exemption: a network that gets the real address.
+type APIExemption struct {
+	// ID names it for ForgetExemption: the connection UUID (or "ssid:"
+	// and the SSID when it has no UUID).
+	ID        string `json:"id"`
+	UUID      string `json:"uuid,omitempty"`
+	SSID      string `json:"ssid,omitempty"`
+	Interface string `json:"interface,omitempty"` // "" any device
+	Scope     string `json:"scope"`               // "always" (state file) or "once" (this connection)
+}
 
 // APIDevice is one device as the service sees it.
 type APIDevice struct {

@@ -33,6 +33,9 @@ const apiIntrospection = `
   </method>
   <method name="Dismiss"><arg name="suspicion_id" type="s" direction="in"/></method>
   <method name="SetSpoofing"><arg name="spoof" type="b" direction="in"/></method>
+  <method name="ListExemptions"><arg name="exemptions_json" type="s" direction="out"/></method>
+  <method name="ForgetExemption"><arg name="id" type="s" direction="in"/></method>
+  <method name="ForgetAllExemptions"><arg name="forgotten" type="u" direction="out"/></method>
   <signal name="Violation">
     <arg name="device" type="s"/><arg name="address" type="s"/><arg name="action" type="s"/><arg name="reason" type="s"/>
   </signal>
@@ -125,15 +128,80 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 	if sc != policy.ScopeOnce && sc != policy.ScopeAlways {
 		return invalidArgs("scope %q: use once or always", scope)
 	}
-	if err := a.authorize(sender, PolkitActionRestore); err != nil {
+	// "This time, for the network that seems to refuse the private
+	// address" is the active session's to decide; a lasting exemption, or
+	// the real address for a network that showed no sign of refusing the
+	// private one, is the administrator's.
+	var answer string
+	var answers bool
+	if err := a.inLoop(func() *dbus.Error { answer, answers = a.s.answersSuspicion(device, uuid, sc); return nil }); err != nil {
+		return err
+	}
+	action := PolkitActionRestoreAlways
+	if answers {
+		action = PolkitActionRestore
+	}
+	if err := a.authorize(sender, action); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
+		if answers {
+			// Authorised for that suspicion: it must still be pending.
+			if _, still := a.s.answersSuspicion(device, answer, sc); !still {
+				return dbus.NewError(apiErrAccessDenied, []any{fmt.Sprintf("the suspicion on %s is no longer pending; using the real address now needs %s", device, PolkitActionRestoreAlways)})
+			}
+			uuid = answer
+		}
 		if err := a.s.startRestore(context.Background(), device, uuid, sc); err != nil {
 			return invalidArgs("%s", err.Error())
 		}
 		return nil
 	})
+}
+
+// ListExemptions returns []APIExemption as JSON.
+func (a apiObject) ListExemptions() (string, *dbus.Error) {
+	var out []APIExemption
+	if err := a.inLoop(func() *dbus.Error { out = a.s.apiExemptions(); return nil }); err != nil {
+		return "", err
+	}
+	return jsonReply(out)
+}
+
+// ForgetExemption drops the exemptions named id (ListExemptions' id).
+func (a apiObject) ForgetExemption(sender dbus.Sender, id string) *dbus.Error {
+	if id == "" || len(id) > 512 {
+		return invalidArgs("exemption id %q is not valid", id)
+	}
+	if err := a.authorize(sender, PolkitActionForgetExemption); err != nil {
+		return err
+	}
+	return a.inLoop(func() *dbus.Error {
+		n, err := a.s.forgetExemptions(context.Background(), id)
+		if err != nil {
+			return dbus.NewError(apiErrFailed, []any{"forget the exemption: " + err.Error()})
+		}
+		if n == 0 {
+			return invalidArgs("no exemption %q", id)
+		}
+		return nil
+	})
+}
+
+// ForgetAllExemptions drops every exemption and says how many there were.
+func (a apiObject) ForgetAllExemptions(sender dbus.Sender) (uint32, *dbus.Error) {
+	if err := a.authorize(sender, PolkitActionForgetExemption); err != nil {
+		return 0, err
+	}
+	var n int
+	derr := a.inLoop(func() *dbus.Error {
+		var err error
+		if n, err = a.s.forgetExemptions(context.Background(), ""); err != nil {
+			return dbus.NewError(apiErrFailed, []any{"forget the exemptions: " + err.Error()})
+		}
+		return nil
+	})
+	return uint32(n), derr
 }
 
 // Dismiss drops a pending suspicion: the user keeps the private address.
@@ -177,6 +245,10 @@ func (a apiObject) methods() map[string]any {
 		"Restore":        a.Restore,
 		"Dismiss":        a.Dismiss,
 		"SetSpoofing":    a.SetSpoofing,
+
+		"ListExemptions":      a.ListExemptions,
+		"ForgetExemption":     a.ForgetExemption,
+		"ForgetAllExemptions": a.ForgetAllExemptions,
 	}
 }
 

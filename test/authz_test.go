@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,7 +127,7 @@ func (c apiCall) as(t *testing.T, b *bed.Bed, who caller) callResult {
 	return who.call(t, b, nmhook.APIBusName, string(nmhook.APIPath), c.method, c.args...)
 }
 
-// changingCalls are the three methods that change something, with valid
+// changingCalls are the methods that change something, with valid
 // arguments.
 func changingCalls(dev string) []apiCall {
 	return []apiCall{
@@ -135,6 +136,8 @@ func changingCalls(dev string) []apiCall {
 		{nmhook.APIDismiss, []string{"string:some-suspicion"}},
 		{nmhook.APISetSpoofing, []string{"boolean:false"}},
 		{nmhook.APISetSpoofing, []string{"boolean:true"}},
+		{nmhook.APIForgetExemption, []string{"string:" + unknownUUID}},
+		{nmhook.APIForgetAllExemptions, nil},
 	}
 }
 
@@ -252,6 +255,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		wantMethods := map[string]string{
 			"ListDevices": "->s", "ListSuspicions": "->s", "Status": "->s",
 			"Restore": "sss->", "Dismiss": "s->", "SetSpoofing": "b->",
+			"ListExemptions": "->s", "ForgetExemption": "s->", "ForgetAllExemptions": "->u",
 		}
 		if d := cmp.Diff(wantMethods, methods); d != "" {
 			t.Fatalf("methods (-want +got):\n%s", d)
@@ -285,6 +289,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		for name, want := range map[string]string{
 			".Restore": "method sss", ".Dismiss": "method s", ".SetSpoofing": "method b",
 			".ListDevices": "method -", ".Status": "method -", ".ListSuspicions": "method -",
+			".ListExemptions": "method -", ".ForgetExemption": "method s", ".ForgetAllExemptions": "method -",
 			".Violation": "signal ssss", ".Suspicion": "signal s", ".Restored": "signal sssu", ".RestoreFailed": "signal sss",
 		} {
 			if rows[name] != want {
@@ -304,8 +309,9 @@ func TestIntegrationAuthz(t *testing.T) {
 		calls := changingCalls(dev.Name)
 		for _, c := range calls {
 			r := c.as(t, b, nobody)
-			if c.method == nmhook.APISetSpoofing {
-				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, policyActionOf(c))
+			if c.method == nmhook.APISetSpoofing || c.method == nmhook.APIRestore {
+				// auth_admin(_keep) everywhere; no agent.
+				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, policyActionOf(c)+" needs authentication")
 			} else {
 				// Not in an active session: allow_any is no.
 				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, "not authorised for "+policyActionOf(c))
@@ -358,6 +364,8 @@ func TestIntegrationAuthz(t *testing.T) {
 			{apiCall{nmhook.APIRestore, []string{"string:", "string:", "string:once"}}, []string{`device "" is not an interface name`}},
 			{apiCall{nmhook.APIDismiss, []string{"string:"}}, []string{`suspicion id "" is not valid`}},
 			{apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}, []string{`no pending suspicion "no-such-suspicion"`}},
+			{apiCall{nmhook.APIForgetExemption, []string{"string:"}}, []string{`exemption id "" is not valid`}},
+			{apiCall{nmhook.APIForgetExemption, []string{"string:" + unknownUUID}}, []string{`no exemption "` + unknownUUID + `"`}},
 			// Wrong D-Bus signatures: godbus refuses them before the method.
 			{apiCall{nmhook.APISetSpoofing, []string{"string:yes"}}, nil},
 			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name}}, nil},
@@ -367,14 +375,21 @@ func TestIntegrationAuthz(t *testing.T) {
 		unchanged(t, "rejected calls", before, viewOf(t, b, g, conn, dev.Name))
 	})
 
-	t.Run("active session: restore and dismiss allowed, spoofing not", func(t *testing.T) {
+	t.Run("active session: dismiss allowed; restore without a suspicion and spoofing not", func(t *testing.T) {
 		sess := fakeActiveSession(t, b, pk, nobodyUID)
 		active := caller{uid: nobodyUID, sess: sess}
+		uuid := b.AddProfile(t, bed.Profile{Name: "authz-wired", Interface: dev.Name, IPv4Method: "disabled"})
 		before := settledView(t, b, g, conn, dev.Name)
+		// No suspicion is pending: any restore is the administrator's.
+		for _, args := range [][]string{
+			{"string:" + dev.Name, "string:" + uuid, "string:once"},
+			{"string:" + dev.Name, "string:" + uuid, "string:always"},
+			{"string:" + dev.Name, "string:", "string:once"},
+		} {
+			wantErr(t, "Restore"+fmt.Sprint(args)+" as "+active.String(), apiCall{nmhook.APIRestore, args}.as(t, b, active),
+				errAccessDenied, nmhook.PolkitActionRestoreAlways+" needs authentication")
+		}
 		// Authorised: the call reaches the service's own checks.
-		wantErr(t, "Restore as "+active.String(),
-			apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + unknownUUID, "string:once"}}.as(t, b, active),
-			errInvalidArgs, "no connection profile with UUID "+unknownUUID)
 		wantErr(t, "Dismiss as "+active.String(),
 			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
 			errInvalidArgs, `no pending suspicion "no-such-suspicion"`)
@@ -386,11 +401,9 @@ func TestIntegrationAuthz(t *testing.T) {
 		}
 		unchanged(t, "calls in the active session", before, viewOf(t, b, g, conn, dev.Name))
 
-		// A restore for a real profile proceeds: the "always" exemption
-		// is recorded in the state file.
-		uuid := b.AddProfile(t, bed.Profile{Name: "authz-wired", Interface: dev.Name, IPv4Method: "disabled"})
-		if r := (apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + uuid, "string:always"}}).as(t, b, active); r.ErrName != "" {
-			t.Fatalf("Restore of profile %s as %s: %s", uuid, active, r)
+		// Root may: the "always" exemption is recorded in the state file.
+		if r := (apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + uuid, "string:always"}}).as(t, b, rootCaller); r.ErrName != "" {
+			t.Fatalf("Restore of profile %s as root: %s", uuid, r)
 		}
 		v := viewOf(t, b, g, conn, dev.Name)
 		if !slices.ContainsFunc(statusOf(t, v).Exemptions, func(e policy.Exemption) bool {
@@ -401,6 +414,22 @@ func TestIntegrationAuthz(t *testing.T) {
 		if !strings.Contains(v.State, uuid) {
 			t.Fatalf("the state file does not record the exemption for %s:\n%s", uuid, v.State)
 		}
+
+		// Undo: anyone may list; uid 65534 outside the session may not
+		// forget; the active session may (allow_active).
+		r := apiCall{nmhook.APIListExemptions, nil}.as(t, b, nobody)
+		if r.ErrName != "" || !strings.Contains(r.Reply, uuid) {
+			t.Fatalf("ListExemptions as uid 65534: %s, want the exemption %s", r, uuid)
+		}
+		wantErr(t, "ForgetExemption as uid 65534", apiCall{nmhook.APIForgetExemption, []string{"string:" + uuid}}.as(t, b, nobody),
+			errAccessDenied, "not authorised for "+nmhook.PolkitActionForgetExemption)
+		if r := (apiCall{nmhook.APIForgetExemption, []string{"string:" + uuid}}).as(t, b, active); r.ErrName != "" {
+			t.Fatalf("ForgetExemption as %s: %s", active, r)
+		}
+		v = viewOf(t, b, g, conn, dev.Name)
+		if len(statusOf(t, v).Exemptions) != 0 || strings.Contains(v.State, uuid) {
+			t.Fatalf("after ForgetExemption: Status %s, state file:\n%s", v.Status, v.State)
+		}
 	})
 }
 
@@ -408,7 +437,9 @@ func TestIntegrationAuthz(t *testing.T) {
 func policyActionOf(c apiCall) string {
 	switch c.method {
 	case nmhook.APIRestore:
-		return nmhook.PolkitActionRestore
+		return nmhook.PolkitActionRestoreAlways // no suspicion is pending
+	case nmhook.APIForgetExemption, nmhook.APIForgetAllExemptions:
+		return nmhook.PolkitActionForgetExemption
 	case nmhook.APIDismiss:
 		return nmhook.PolkitActionDismiss
 	default:

@@ -408,9 +408,11 @@ func checkPolkit(t *testing.T, dest string) {
 	}
 	// Defaults per action, in file order: any, inactive, active.
 	want := map[string][3]string{
-		"io.github.macnmguard.restore":      {"no", "auth_admin", "yes"},
-		"io.github.macnmguard.dismiss":      {"no", "auth_admin", "yes"},
-		"io.github.macnmguard.set-spoofing": {"auth_admin", "auth_admin", "auth_admin"},
+		"io.github.macnmguard.restore":          {"no", "auth_admin", "yes"},
+		"io.github.macnmguard.dismiss":          {"no", "auth_admin", "yes"},
+		"io.github.macnmguard.set-spoofing":     {"auth_admin", "auth_admin", "auth_admin"},
+		"io.github.macnmguard.restore-always":   {"auth_admin_keep", "auth_admin_keep", "auth_admin_keep"},
+		"io.github.macnmguard.forget-exemption": {"no", "auth_admin", "yes"},
 	}
 	actRE := regexp.MustCompile(`(?s)<action id="([^"]+)">.*?<allow_any>([^<]*)</allow_any>\s*<allow_inactive>([^<]*)</allow_inactive>\s*<allow_active>([^<]*)</allow_active>`)
 	got := map[string][3]string{}

@@ -1,0 +1,92 @@
+package nmhook
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// exemptionID is how the API and the CLI name an exemption.
+func exemptionID(e policy.Exemption) string {
+	if e.UUID != "" {
+		return e.UUID
+	}
+	return "ssid:" + e.SSID
+}
+
+// apiExemptions lists the lasting exemptions, then the "this time" ones.
+func (s *Service) apiExemptions() []APIExemption {
+	out := []APIExemption{}
+	for _, e := range s.exemptions() {
+		out = append(out, APIExemption{ID: exemptionID(e), UUID: e.UUID, SSID: e.SSID, Interface: e.Interface, Scope: string(e.Scope)})
+	}
+	return out
+}
+
+// forgetExemptions drops every exemption whose ID is id (all when id is
+// ""), lasting and "this time" alike, saves the state and judges every
+// device again: a card on a network that loses its exemption gets a
+// private address back (in flight: refused or remediated as any
+// violation). It returns how many were dropped.
+func (s *Service) forgetExemptions(ctx context.Context, id string) (int, error) {
+	match := func(e policy.Exemption) bool { return id == "" || exemptionID(e) == id }
+	var keptAlways, keptOnce []policy.Exemption
+	n := 0
+	for _, e := range s.state.Exemptions {
+		if match(e) {
+			n++
+			continue
+		}
+		keptAlways = append(keptAlways, e)
+	}
+	for _, e := range s.onceEx {
+		if match(e) {
+			n++
+			continue
+		}
+		keptOnce = append(keptOnce, e)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	old := s.state.Exemptions
+	s.state.Exemptions = keptAlways
+	if len(keptAlways) != len(old) {
+		if err := s.state.Save(s.cfg.StatePath); err != nil {
+			s.state.Exemptions = old
+			return 0, err
+		}
+	}
+	s.onceEx = keptOnce
+	s.log.Info("restore: exemptions forgotten; the private address applies again", slog.String("id", id), slog.Int("count", n))
+	for _, d := range s.devs {
+		s.evaluate(ctx, d, "exemption forgotten", time.Now())
+	}
+	return n, nil
+}
+
+// answersSuspicion reports whether a restore of uuid ("" = the suspected
+// one) on device is "this time, for the network that seems to refuse the
+// private address": scope once and a suspicion pending on that device for
+// that connection, whose UUID it returns. Only such a restore is allowed
+// without an administrator.
+func (s *Service) answersSuspicion(device, uuid string, scope policy.Scope) (string, bool) {
+	if scope != policy.ScopeOnce {
+		return "", false
+	}
+	if uuid == "" {
+		uuid = s.suspectedUUID(device)
+	}
+	if uuid == "" {
+		return "", false
+	}
+	for _, sp := range s.suspicions {
+		if sp.Device == device && strings.EqualFold(sp.Connection.UUID, uuid) {
+			return sp.Connection.UUID, true
+		}
+	}
+	return "", false
+}
