@@ -26,7 +26,11 @@ func newRestoreCmd(_ *globalOptions) *cobra.Command {
 reconnect to it. Without --connection it is the network the service suspects
 of rejecting the private address, else the active one. Without --always the
 real address is used this time only; with it, whenever this network is used.
-The service checks with polkit that you may do this.
+The service checks with polkit that you may do this: the active local session
+may, without a password, use the real address this time for the network the
+service suspects on IFACE; --always, or a network with no pending suspicion,
+needs an administrator. mac-nmguard exemptions list|forget shows and undoes
+what was allowed.
 
 While it waits, restore prints a line per step (disconnecting, address set,
 connecting, connected). Exit status: 0 reconnected with the real address,
