@@ -42,6 +42,10 @@ type BootState struct {
 	// a card whose real address cannot be known in this boot (it fails
 	// closed).
 	FirstSeen map[string]FirstSeen `json:"first_seen,omitempty"`
+	// RadiosBeforeHold maps each wireless rfkill switch the boot-time
+	// hold soft-blocked to whether it was soft-blocked before, until the
+	// hold ends.
+	RadiosBeforeHold map[uint32]bool `json:"radios_before_hold,omitempty"`
 }
 
 // newBootState is an empty state for boot id.

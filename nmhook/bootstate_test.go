@@ -27,13 +27,14 @@ type machine struct {
 	bootID  string // boot id file
 	cmdline string // kernel command line file
 	log     *syncBuffer
+	rfkill  func() (RfkillConn, error)
 }
 
 func newMachine(t *testing.T, policyText string) *machine {
 	t.Helper()
 	dir := t.TempDir()
 	m := &machine{dir: dir, policy: filepath.Join(dir, "policy.toml"), bootID: filepath.Join(dir, "boot_id"),
-		cmdline: filepath.Join(dir, "cmdline"), log: &syncBuffer{}}
+		cmdline: filepath.Join(dir, "cmdline"), log: &syncBuffer{}, rfkill: noRfkill}
 	if err := os.WriteFile(m.policy, []byte(policyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func (m *machine) start(t *testing.T, k *fakeKernel) (*Service, func()) {
 	svc, err := New(Config{
 		PolicyFile: m.policy, PolicyDir: filepath.Join(m.dir, "policy.d"),
 		StatePath: m.statePath(), BootStatePath: m.bootStatePath(),
-		BootIDPath: m.bootID, CmdlinePath: m.cmdline,
+		BootIDPath: m.bootID, CmdlinePath: m.cmdline, Rfkill: m.rfkill,
 		Dial:  func() (*dbus.Conn, error) { return nil, errors.New("no bus in this test") },
 		Links: k, Backstop: backstopView{k},
 		Log: slog.New(slog.NewTextHandler(m.log, nil)),

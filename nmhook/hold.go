@@ -97,7 +97,21 @@ func (s *Service) setupHold() {
 	s.held, s.heldSince = true, time.Now()
 	s.log.Warn("hold: every guarded device is kept silent until the user decides whether to hide the address",
 		slog.Duration("timeout", s.pol.HoldTimeout.Duration))
-	softBlockWireless(s.log, true)
+	open := s.cfg.Rfkill
+	if open == nil {
+		open = OpenRfkill
+	}
+	s.radios = holdRadios(s.log, open, s.boot.RadiosBeforeHold, func(prev map[uint32]bool) {
+		// Called from the hold's rfkill reader too: the service loop
+		// owns s.boot, so the record is handed to it.
+		s.post(func() {
+			if len(prev) == 0 {
+				prev = nil
+			}
+			s.boot.RadiosBeforeHold = prev
+			s.saveBootState()
+		})
+	})
 }
 
 // holdTimeout is the channel that fires when the hold times out (nil: none).
@@ -118,7 +132,10 @@ func (s *Service) endHold(ctx context.Context, spoof bool, why string) {
 	s.saveBootState()
 	if wasHeld {
 		s.log.Info("hold: ended", slog.Bool("spoof", spoof), slog.String("by", why), slog.Duration("held_for", time.Since(s.heldSince)))
-		softBlockWireless(s.log, false)
+		if s.radios != nil {
+			s.radios.release()
+			s.radios = nil
+		}
 	} else {
 		s.log.Info("policy: spoofing switched", slog.Bool("spoof", spoof), slog.String("by", why))
 	}

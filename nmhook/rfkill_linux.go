@@ -1,41 +1,85 @@
 package nmhook
 
 import (
+	"encoding/binary"
 	"errors"
-	"io/fs"
-	"log/slog"
+	"fmt"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
-// rfkill event (linux/rfkill.h): idx u32, type u8, op u8, soft u8, hard u8.
-const (
-	rfkillTypeWLAN    = 1
-	rfkillOpChangeAll = 3
-)
+// rfkillEventSize is the size of the first version of struct rfkill_event,
+// which every kernel reads and writes.
+const rfkillEventSize = 8
 
-// softBlockWireless soft-blocks (or unblocks) every wireless radio through
-// /dev/rfkill during the hold. Where the kernel has no rfkill (as on the
-// test machines) it says so and does nothing: the hold's link-down and
-// drop-all backstop still apply.
-func softBlockWireless(log *slog.Logger, block bool) {
-	f, err := os.OpenFile("/dev/rfkill", os.O_WRONLY, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			log.Info("hold: no rfkill in this kernel; radios are not soft-blocked (links stay down and the backstop drops every frame)")
-			return
-		}
-		log.Warn("hold: rfkill unavailable", slog.String("error", err.Error()))
-		return
-	}
-	defer f.Close()
-	soft := byte(0)
-	if block {
-		soft = 1
-	}
-	ev := []byte{0, 0, 0, 0, rfkillTypeWLAN, rfkillOpChangeAll, soft, 0}
-	if _, err := f.Write(ev); err != nil {
-		log.Warn("hold: rfkill write failed", slog.String("error", err.Error()))
-		return
-	}
-	log.Info("hold: wireless radios soft-blocked", slog.Bool("blocked", block))
+// devRfkill is /dev/rfkill.
+type devRfkill struct {
+	f        *os.File
+	existing []RfkillEvent
 }
+
+// OpenRfkill opens /dev/rfkill and reads the switches present.
+func OpenRfkill() (RfkillConn, error) {
+	fd, err := unix.Open("/dev/rfkill", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/dev/rfkill", Err: err}
+	}
+	d := &devRfkill{}
+	// The kernel queues one ADD event per switch at open; read them
+	// until the queue is empty, before handing the descriptor to the
+	// poller.
+	buf := make([]byte, rfkillEventSize)
+	for {
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EAGAIN) {
+			break
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("read /dev/rfkill: %w", err)
+		}
+		if ev, ok := decodeRfkill(buf[:n]); ok {
+			d.existing = append(d.existing, ev)
+		}
+	}
+	d.f = os.NewFile(uintptr(fd), "/dev/rfkill")
+	return d, nil
+}
+
+func decodeRfkill(b []byte) (RfkillEvent, bool) {
+	if len(b) < rfkillEventSize {
+		return RfkillEvent{}, false
+	}
+	return RfkillEvent{Idx: binary.NativeEndian.Uint32(b), Type: b[4], Op: b[5], Soft: b[6] != 0, Hard: b[7] != 0}, true
+}
+
+func (d *devRfkill) Existing() ([]RfkillEvent, error) { return d.existing, nil }
+
+func (d *devRfkill) Next() (RfkillEvent, error) {
+	buf := make([]byte, rfkillEventSize)
+	for {
+		n, err := d.f.Read(buf)
+		if err != nil {
+			return RfkillEvent{}, err
+		}
+		if ev, ok := decodeRfkill(buf[:n]); ok {
+			return ev, nil
+		}
+	}
+}
+
+func (d *devRfkill) Set(idx uint32, soft bool) error {
+	b := make([]byte, rfkillEventSize)
+	binary.NativeEndian.PutUint32(b, idx)
+	b[4], b[5] = rfkillTypeWLAN, rfkillOpChange
+	if soft {
+		b[6] = 1
+	}
+	if _, err := d.f.Write(b); err != nil {
+		return fmt.Errorf("rfkill: %w", err)
+	}
+	return nil
+}
+
+func (d *devRfkill) Close() error { return d.f.Close() }

@@ -46,6 +46,8 @@ type Config struct {
 	// DefaultNMConfFile and DefaultNMConfDirs).
 	NMConfFile string
 	NMConfDirs []string
+	// Rfkill opens /dev/rfkill for the hold (nil: OpenRfkill).
+	Rfkill func() (RfkillConn, error)
 	// Version is reported by the API's Status.
 	Version string
 	// Ready is called once, when every present device is guarded in the
@@ -97,8 +99,9 @@ type Service struct {
 	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
 	profiles    map[dbus.ObjectPath]NMProfile
-	nmconf      nmConf // NetworkManager.conf: profile defaults
-	held        bool   // boot-time hold in force
+	nmconf      nmConf     // NetworkManager.conf: profile defaults
+	held        bool       // boot-time hold in force
+	radios      *radioHold // the hold's soft-block of wireless radios
 	heldSince   time.Time
 	reload      chan chan error
 	calls       chan func()
@@ -269,6 +272,10 @@ func (s *Service) Run(ctx context.Context) error {
 				s.endHold(ctx, true, "hold timeout")
 			}
 		case <-ctx.Done():
+			if s.radios != nil {
+				s.radios.stop()
+				s.radios = nil
+			}
 			s.log.Info("service: stopping; the kernel backstop stays in place")
 			return nil
 		case ev, ok := <-linkEvents:

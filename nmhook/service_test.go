@@ -40,7 +40,8 @@ func startService(t *testing.T, k *fakeKernel, policyText string) *Service {
 		PolicyFile: pf, PolicyDir: filepath.Join(dir, "policy.d"), StatePath: filepath.Join(dir, "state.json"),
 		Dial:  func() (*dbus.Conn, error) { return nil, errors.New("no bus in this test") },
 		Links: k, Backstop: backstopView{k},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Rfkill: noRfkill,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,10 @@ import (
 func TestIntegrationHold(t *testing.T) {
 	bed.Require(t, "dnsmasq", "nft")
 	// Wireless radios are soft-blocked through /dev/rfkill during a hold
-	// (nmhook/rfkill_linux.go). This kernel has no rfkill and no Wi-Fi, so
-	// that part is not exercised here; the service logs that it skipped it.
+	// (nmhook/rfkill.go; unit-tested with a fake rfkill in
+	// nmhook/rfkill_test.go, the shipped unit's device access in
+	// install_test.go). This kernel has no rfkill and no Wi-Fi, so that part
+	// is not exercised here; the service logs that it skipped it.
 	if _, err := os.Stat("/dev/rfkill"); err == nil {
 		t.Log("/dev/rfkill exists here, but no wireless device does: the soft-block is still not observable")
 	} else {

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package nmhook
+
+import (
+	"fmt"
+	"io/fs"
+)
+
+// OpenRfkill: rfkill is Linux's.
+func OpenRfkill() (RfkillConn, error) {
+	return nil, fmt.Errorf("rfkill needs Linux: %w", fs.ErrNotExist)
+}
