@@ -129,8 +129,8 @@ func TestIntegrationRestoreNeedsAReason(t *testing.T) {
 	t.Logf("exemptions list:\n%s", out)
 	out, err = cli(t, b, "exemptions", "forget", unknownUUID)
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, "no exemption") {
-		t.Fatalf("exemptions forget of an unknown id: %v: %s, want exit 1 and \"no exemption\"", err, out)
+	if !errors.As(err, &ee) || ee.ExitCode() != 10 || !strings.Contains(out, "no exemption") {
+		t.Fatalf("exemptions forget of an unknown id: %v: %s, want exit 10 and \"no exemption\"", err, out)
 	}
 	if out, err := cli(t, b, "exemptions", "forget", "--all"); err != nil || !strings.Contains(out, "forgot 1 exemption") {
 		t.Fatalf("exemptions forget --all: %v: %s", err, out)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,11 +18,6 @@ import (
 
 func init() { subcommands = append(subcommands, newExemptionsCmd) }
 
-// exemptionsExitRefused is the exit status of `exemptions` when the service
-// refused (not authorised, no such exemption); 0 is done, 2 (exitCode's
-// default) could not ask.
-const exemptionsExitRefused = 1
-
 func newExemptionsCmd(_ *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exemptions list|forget",
@@ -32,9 +28,9 @@ without --always, until that connection ends). Forgetting one brings the
 private address back: a card connected to that network with its real address
 is refused or remediated as any violation.
 
-Exit status: 0 done, 1 the service refused (not authorised, or no such
-exemption), 2 the service could not be asked (not running, no system bus,
-bad arguments).`,
+Exit status (as restore's): 0 done, 1 refused (not authorised) or failed,
+2 bad arguments, 3 no answer in time, 8 the service is not running, 10 no
+such exemption.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return errors.New("give a subcommand: list or forget (see mac-nmguard exemptions --help)")
@@ -62,7 +58,7 @@ and the device ("" any). Anyone may list them.`,
 			defer conn.Close()
 			var data string
 			if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIListExemptions, 0).Store(&data); err != nil {
-				return fmt.Errorf("list exemptions: %s", serviceMessage(err))
+				return serviceError("list exemptions", err)
 			}
 			var list []nmhook.APIExemption
 			if err := json.Unmarshal([]byte(data), &list); err != nil {
@@ -119,9 +115,9 @@ session may; others need an administrator).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case all && len(args) == 1:
-				return errors.New("give an exemption ID or --all, not both")
+				return &exitError{code: exitUsage, err: errors.New("give an exemption ID or --all, not both")}
 			case !all && len(args) == 0:
-				return errors.New("give an exemption ID (see mac-nmguard exemptions list) or --all")
+				return &exitError{code: exitUsage, err: errors.New("give an exemption ID (see mac-nmguard exemptions list) or --all")}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 90*time.Second)
 			defer cancel()
@@ -134,13 +130,17 @@ session may; others need an administrator).`,
 			if all {
 				var n uint32
 				if err := obj.CallWithContext(ctx, nmhook.APIForgetAllExemptions, 0).Store(&n); err != nil {
-					return refused("forget the exemptions", err)
+					return serviceError("forget the exemptions", err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "forgot %d exemption(s): every network sees a private address again (where the policy says so)\n", n)
 				return err
 			}
 			if err := obj.CallWithContext(ctx, nmhook.APIForgetExemption, 0, args[0]).Err; err != nil {
-				return refused("forget "+safeText(args[0]), err)
+				var de dbus.Error
+				if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.InvalidArgs" && strings.HasPrefix(errBody(de), "no exemption") {
+					return &exitError{code: exitNotFound, err: errors.New(safeText(errBody(de)) + " (see mac-nmguard exemptions list)")}
+				}
+				return serviceError("forget "+safeText(args[0]), err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "forgot %s: that network sees a private address again\n", safeText(args[0]))
 			return err
@@ -159,31 +159,7 @@ func serviceConn(ctx context.Context) (*dbus.Conn, error) {
 	var owner string
 	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
 		conn.Close()
-		return nil, errors.New("the mac-nmguard service is not running; start it (systemctl start mac-nmguard) and try again")
+		return nil, &exitError{code: exitServiceDown, err: errors.New("the mac-nmguard service is not running; start it (systemctl start mac-nmguard) and try again")}
 	}
 	return conn, nil
-}
-
-// refused turns the service's refusal (a D-Bus error) into exit status 1;
-// anything else (the bus, a timeout) stays 2.
-func refused(what string, err error) error {
-	var de dbus.Error
-	if errors.As(err, &de) {
-		switch de.Name {
-		case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InvalidArgs":
-			return &exitError{code: exemptionsExitRefused, err: fmt.Errorf("%s: %s", what, serviceMessage(err))}
-		}
-	}
-	return fmt.Errorf("%s: %s", what, serviceMessage(err))
-}
-
-// serviceMessage is a D-Bus error's message without its name.
-func serviceMessage(err error) string {
-	var de dbus.Error
-	if errors.As(err, &de) && len(de.Body) > 0 {
-		if s, ok := de.Body[0].(string); ok {
-			return safeText(s)
-		}
-	}
-	return safeText(err.Error())
 }
