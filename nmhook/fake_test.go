@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+
+	"github.com/godbus/dbus/v5"
 )
 
 // fakeKernel implements Links and Backstop in memory for unit tests.
@@ -159,4 +161,81 @@ func (b backstopView) RemoveAll() error {
 	defer b.mu.Unlock()
 	b.rules = map[string]GuardRule{}
 	return nil
+}
+
+// fakeProfiles implements profileStore in memory: each profile has what
+// NetworkManager holds in memory and what its keyfile on disk says.
+type fakeProfiles struct {
+	mu      sync.Mutex
+	mem     map[dbus.ObjectPath]profileSettings
+	disk    map[dbus.ObjectPath]profileSettings
+	unsaved map[dbus.ObjectPath]bool
+	updates int
+	failUpd bool
+}
+
+func newFakeProfiles() *fakeProfiles {
+	return &fakeProfiles{mem: map[dbus.ObjectPath]profileSettings{}, disk: map[dbus.ObjectPath]profileSettings{}, unsaved: map[dbus.ObjectPath]bool{}}
+}
+
+// add stores a profile on disk and in memory (as NetworkManager loads it).
+func (f *fakeProfiles) add(path dbus.ObjectPath, typ, uuid, cloned string) NMProfile {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sect := map[string]dbus.Variant{}
+	if cloned != "" {
+		sect["assigned-mac-address"] = dbus.MakeVariant(cloned)
+	}
+	s := profileSettings{
+		"connection": {"id": dbus.MakeVariant("p-" + uuid[:4]), "uuid": dbus.MakeVariant(uuid), "type": dbus.MakeVariant(typ)},
+		typ:          sect,
+		"ipv4":       {"method": dbus.MakeVariant("auto"), "addresses": dbus.MakeVariant([][]uint32{})},
+	}
+	f.disk[path], f.mem[path] = s, s
+	return profileFromSettings(path, s)
+}
+
+func (f *fakeProfiles) ProfileSettings(_ context.Context, path dbus.ObjectPath) (profileSettings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.mem[path]
+	if !ok {
+		return nil, errors.New("no profile " + string(path))
+	}
+	return s, nil
+}
+
+func (f *fakeProfiles) ProfileUnsaved(_ context.Context, path dbus.ObjectPath) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.mem[path]; !ok {
+		return false, errors.New("no profile " + string(path))
+	}
+	return f.unsaved[path], nil
+}
+
+func (f *fakeProfiles) UpdateInMemory(_ context.Context, path dbus.ObjectPath, s profileSettings) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.mem[path]; !ok {
+		return errors.New("no profile " + string(path))
+	}
+	if f.failUpd {
+		return errors.New("update refused")
+	}
+	for _, ip := range []string{"ipv4", "ipv6"} {
+		if _, bad := s[ip]["addresses"]; bad {
+			return errors.New(ip + ".addresses: deprecated property sent back")
+		}
+	}
+	f.mem[path], f.unsaved[path] = s, true
+	f.updates++
+	return nil
+}
+
+// cloned is the profile's cloned-mac-address in memory and on disk.
+func (f *fakeProfiles) cloned(path dbus.ObjectPath) (mem, disk string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clonedOf(f.mem[path]), clonedOf(f.disk[path])
 }

@@ -87,9 +87,14 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		return d
 	}
 	if !activating(v.State) {
-		if !verdict.Allowed {
+		scan := !verdict.Allowed && nmScanAddress(v)
+		if !verdict.Allowed && !scan {
 			d.Spoof = true
 			return d
+		}
+		if scan {
+			d.Reason = "NetworkManager's random scan address " + v.Device.Current.String() +
+				" (wifi.scan-rand-mac-address) on an idle card: left alone; NetworkManager puts the profile's address back before it connects"
 		}
 		for _, pr := range v.Profiles {
 			if !pr.Autoconnect {
@@ -127,7 +132,11 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 	d.Block = true
 	d.Disconnect = true
 	if verdict.Enforcement == policy.EnforceRemediate {
-		if profileSetsMAC(v.ActiveClonedMAC) {
+		// A profile whose own address violates cannot be remediated: the
+		// reactivation would set it again. One that sets a compliant
+		// address (the one the service gives it in memory) can.
+		active := NMProfile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		if bad, _ := profileViolates(p, v.Device, active, ex); bad {
 			d.Reason = fmt.Sprintf("%s; the profile sets cloned-mac-address=%s, so it cannot be remediated: refused", verdict.Reason, v.ActiveClonedMAC)
 			return d
 		}
@@ -136,6 +145,18 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		d.Reactivate = true
 	}
 	return d
+}
+
+// nmScanAddress reports whether the address of an idle Wi-Fi card is the
+// one NetworkManager sets while it scans (wifi.scan-rand-mac-address): a
+// random, locally administered unicast address that is not the real one,
+// on a card NetworkManager manages and is not activating. It is not a
+// violation: NetworkManager sets the activation's own address before it
+// associates, and the backstop still drops any frame with the real address.
+func nmScanAddress(v deviceView) bool {
+	cur := v.Device.Current
+	return v.Device.Type == "wifi" && (v.State == detect.StateDisconnected || v.State == detect.StateUnavailable) &&
+		v.Device.RealKnown && cur != v.Device.Real && cur.IsLocal() && !cur.IsMulticast() && !cur.IsZero()
 }
 
 // profileSetsMAC reports whether a profile's cloned-mac-address makes NM set

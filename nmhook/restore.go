@@ -66,6 +66,8 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 		slog.String("connection", conn.ID), slog.String("uuid", conn.UUID), slog.String("scope", string(scope)))
 	s.det.Resolve(device, conn.UUID)
 	s.dropSuspicions(device, conn.UUID)
+	// NetworkManager applies the real address itself at the activation.
+	s.syncProfiles(ctx, "restore")
 
 	s.beginRestore(ctx, d, conn, path, scope)
 	return nil
@@ -186,14 +188,22 @@ func (s *Service) failRestore(d *devState, why string) {
 // for has ended.
 func (s *Service) endOnce(d *devState) {
 	kept := s.onceEx[:0]
+	ended := false
 	for _, e := range s.onceEx {
 		if e.Interface == d.iface && (d.restoring == nil || e.UUID != d.restoring.conn.UUID) {
 			s.log.Info("restore: once-only exemption ended", slog.String("device", d.iface), slog.String("uuid", e.UUID))
+			ended = true
 			continue
 		}
 		kept = append(kept, e)
 	}
 	s.onceEx = kept
+	if ended {
+		// The next activation of that network is private again.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*nmCallTimeout)
+		defer cancel()
+		s.syncProfiles(ctx, "once-only exemption ended")
+	}
 }
 
 func (s *Service) suspectedUUID(device string) string {
@@ -233,6 +243,7 @@ func (s *Service) dismiss(id string) bool {
 // every device.
 func (s *Service) setSpoofing(ctx context.Context, spoof bool, why string) {
 	s.endHold(ctx, spoof, why)
+	s.syncProfiles(ctx, why)
 }
 
 // ProfileByUUID finds a connection profile's path.

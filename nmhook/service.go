@@ -53,6 +53,9 @@ type Config struct {
 	// Ready is called once, when every present device is guarded in the
 	// kernel (sd_notify READY=1).
 	Ready func()
+
+	// profiles replaces NetworkManager's profile settings (tests).
+	profiles profileStore
 }
 
 // DialSystemBus connects to the system bus with an in-order signal handler.
@@ -119,6 +122,9 @@ type Service struct {
 	// nmBlocked are the profiles NM blocks from autoconnecting because the
 	// service disconnected them (reconnect.go).
 	nmBlocked map[dbus.ObjectPath]bool
+	// recovered: what a previous run left in NetworkManager's memory has
+	// been undone (once, at the first resync).
+	recovered bool
 }
 
 // New loads the policy (failing closed to the built-in default when it
@@ -256,6 +262,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.markReady()
 	defer s.closeBus()
+	// On the way out, with the bus still open: give the profiles their own
+	// cloned-mac-address back.
+	defer s.undoProfiles()
 	defer s.resyncRetry.Stop()
 
 	reconnect := time.NewTimer(0)
@@ -270,6 +279,7 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.Warn("hold: no decision in time; resolving to the safe choice: hide the addresses",
 					slog.Duration("timeout", s.pol.HoldTimeout.Duration))
 				s.endHold(ctx, true, "hold timeout")
+				s.syncProfiles(ctx, "hold timeout")
 			}
 		case <-ctx.Done():
 			if s.radios != nil {
@@ -359,6 +369,7 @@ func (s *Service) doReload(ctx context.Context) error {
 	}
 	s.log.Info("policy: reloaded", slog.Any("sources", pol.Sources))
 	s.withdrawOffers()
+	s.syncProfiles(ctx, "policy reloaded")
 	for _, d := range s.devs {
 		s.evaluate(ctx, d, "policy reloaded", time.Now())
 	}
@@ -612,6 +623,16 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
+	if s.exemptStartedUnderBackstop(d, dec) {
+		// NetworkManager gave the exempt network the real address (the
+		// profile's, in memory) before the service could lift the
+		// backstop, which dropped its first frames (a DHCP request):
+		// reconnect with the backstop lifted from the start.
+		s.setGate(d, gateRemediating, cause+": the backstop dropped the first frames of a connection that uses the real address; reconnecting")
+		s.applyGuard(d, dec)
+		s.beginRestore(ctx, d, d.network, d.profile, "")
+		return
+	}
 	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", stateName(d.nm.State)),
 		slog.String("address", d.link.Addr.String()), slog.String("connection", view.Network.ID), slog.String("cloned", view.ActiveClonedMAC),
 		slog.Bool("allowed", dec.Verdict.Allowed), slog.Bool("block", dec.Block), slog.Bool("spoof", dec.Spoof), slog.String("cause", cause))
@@ -927,6 +948,13 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 	d.link.Addr = mac.HardwareAddr()
 	d.link.Up = false
 	if dec.Reactivate && d.nmKnown && d.profile != "" {
+		// NetworkManager applies the profile's address at the activation:
+		// give it the one wanted on this card first.
+		if st := s.memStore(); st != nil {
+			if p, ok := s.profiles[d.profile]; ok {
+				s.syncProfile(ctx, st, d.profile, p, d, "remediate")
+			}
+		}
 		s.setGate(d, gateRemediating, cause+": "+dec.Reason+"; set "+mac.String()+" and reactivating")
 		if err := s.activate(ctx, d, d.profile); err != nil {
 			s.log.Error("nm: reactivate after remediation failed", slog.String("device", d.iface), slog.String("error", err.Error()))

@@ -106,9 +106,14 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 		s.profiles[p.Path] = p
 	}
 	s.log.Info("nm: resync", slog.String("why", why), slog.Int("devices", len(devs)), slog.Int("profiles", len(profs)))
+	if !s.recovered {
+		s.recoverProfiles(ctx)
+		s.recovered = true
+	}
 	for _, nd := range devs {
 		s.adoptNMDevice(ctx, nd, time.Now())
 	}
+	s.syncProfiles(ctx, why)
 }
 
 // Backoff of a resync NetworkManager was not ready for.
@@ -268,6 +273,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 		}
 		if nd, err := s.nm.Device(ctx, path); err == nil {
 			s.adoptNMDevice(ctx, nd, t0)
+			s.syncProfiles(ctx, "device "+nd.Interface+" added")
 		}
 	case nmBusName + ".DeviceRemoved":
 		var path dbus.ObjectPath
@@ -299,18 +305,25 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			s.profiles = map[dbus.ObjectPath]NMProfile{}
 		}
 		s.profiles[path] = p
+		if st := s.memStore(); st != nil && (p.Type == "802-3-ethernet" || p.Type == "802-11-wireless") {
+			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
+		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
 	case nmBusName + ".Settings.ConnectionRemoved":
 		var path dbus.ObjectPath
 		if dbus.Store(sig.Body, &path) != nil {
 			return
 		}
-		if _, ok := s.profiles[path]; ok {
+		if p, ok := s.profiles[path]; ok {
 			// Removing a profile can lift a block: only when NM confirms
 			// the profile is gone (an unreadable answer keeps it).
 			if has, err := s.nm.HasProfile(ctx, path); err != nil || has {
 				s.log.Warn("nm: profile removal not confirmed by NetworkManager; the profile is still judged", slog.String("path", string(path)))
 				return
+			}
+			if _, rec := s.mem().find(p.UUID); rec {
+				s.mem().drop(p.UUID)
+				s.saveState()
 			}
 			delete(s.profiles, path)
 			s.reevaluateAtRest(ctx, "profile removed", t0)

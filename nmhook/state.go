@@ -52,6 +52,10 @@ type State struct {
 	// RealSuccess lists connection UUIDs that once activated with the real
 	// address (history for the detector).
 	RealSuccess []string `json:"real_success,omitempty"`
+	// InMemory lists the profiles whose cloned-mac-address the service
+	// changed in NetworkManager's memory, with their own value, so that a
+	// clean exit or the next start gives it back.
+	InMemory []InMemoryChange `json:"in_memory,omitempty"`
 }
 
 // newState returns an empty state with a fresh secret.

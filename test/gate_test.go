@@ -64,10 +64,13 @@ func newGuardedBed(t *testing.T, policyText string) guardedBed {
 	return gb
 }
 
-// activate adds a plain DHCP profile for the card and waits until it is up.
+// activate adds a plain DHCP profile for the card, waits until the service
+// has given it its address in memory, activates it and waits until it is
+// up.
 func (gb guardedBed) activate(t *testing.T) string {
 	t.Helper()
 	uuid := gb.b.AddProfile(t, bed.Profile{Name: "wired", Interface: gb.dev.Name, DHCPTimeout: 15})
+	waitProfileCloned(t, gb.b, uuid, isAddress, 10*time.Second)
 	if err := gb.b.Activate(t, uuid, gb.dev.Name); err != nil {
 		t.Fatalf("activation failed: %v", err)
 	}
@@ -76,15 +79,18 @@ func (gb guardedBed) activate(t *testing.T) string {
 }
 
 // TestIntegrationGateSpoofsAndActivates: the service spoofs a device NM
-// already manages; it activates with the compliant address and a lease, and
-// the peer never sees the real address.
+// already manages and gives the profile a compliant address in memory; NM
+// activates it with that address and a lease, the keyfile on disk is
+// unchanged, and the peer never sees the real address.
 func TestIntegrationGateSpoofsAndActivates(t *testing.T) {
 	gb := newGuardedBed(t, "")
-	b, dev, capt, addr := gb.b, gb.dev, gb.capt, gb.addr
+	b, dev, capt := gb.b, gb.dev, gb.capt
+	compliant(t, dev.Name, gb.addr, dev.MAC)
+	uuid := gb.activate(t)
+	addr := profileCloned(t, b, uuid)
 	compliant(t, dev.Name, addr, dev.MAC)
-	gb.activate(t)
 	if got := linkAddr(t, b, dev.Name); got != addr {
-		t.Fatalf("address changed during activation: %s -> %s", addr, got)
+		t.Fatalf("activated with %s, not the address %s the profile carries in memory", got, addr)
 	}
 	noRealFrames(t, capt, dev.MAC)
 	if n := capt.Count(mustHW(t, addr)); n == 0 {

@@ -1,0 +1,426 @@
+package nmhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// The address of an activation is NetworkManager's to apply: with
+// cloned-mac-address=preserve (its default) NetworkManager puts back the
+// address it recorded for the card at every activation (and on Wi-Fi
+// after each randomised scan), whatever the link has then. So the service
+// gives every profile that applies to a guarded card, in NetworkManager's
+// memory only (the keyfile is never written), the cloned-mac-address the
+// policy wants for it: an explicit generated address, or NetworkManager's
+// own "random" or "permanent" where the policy means exactly that. What it
+// changed is recorded in the state file (UUID, original value, value set)
+// before the change, undone on a clean exit, and undone at the next start
+// after a crash.
+
+// InMemoryChange is one profile whose cloned-mac-address the service changed
+// in NetworkManager's memory.
+type InMemoryChange struct {
+	UUID string `json:"uuid"`
+	// Original is the profile's own value ("" NetworkManager's default).
+	Original string `json:"original"`
+	// Set is the value the service gave it.
+	Set string `json:"set"`
+}
+
+// inMemory keeps the records of the in-memory changes in the state file.
+type inMemory struct {
+	state *State
+	save  func() error
+	log   *slog.Logger
+}
+
+func (m inMemory) find(uuid string) (int, bool) {
+	i := slices.IndexFunc(m.state.InMemory, func(c InMemoryChange) bool { return c.UUID == uuid })
+	return i, i >= 0
+}
+
+// set gives profile path (uuid) the cloned-mac-address value in memory,
+// recording the original first. It does nothing when the profile has it.
+func (m inMemory) set(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid, value string) error {
+	s, err := st.ProfileSettings(ctx, path)
+	if err != nil {
+		return err
+	}
+	cur := clonedOf(s)
+	if strings.EqualFold(cur, value) {
+		return nil
+	}
+	next, err := withCloned(s, value)
+	if err != nil {
+		return err
+	}
+	i, ok := m.find(uuid)
+	var prev InMemoryChange
+	if ok {
+		prev = m.state.InMemory[i]
+		m.state.InMemory[i].Set = value
+	} else {
+		m.state.InMemory = append(m.state.InMemory, InMemoryChange{UUID: uuid, Original: cur, Set: value})
+	}
+	// Recorded before the change: a crash right after it leaves a record
+	// the next start undoes.
+	if err := m.save(); err != nil {
+		m.forget(uuid, prev, ok)
+		return fmt.Errorf("record the in-memory change: %w", err)
+	}
+	if err := st.UpdateInMemory(ctx, path, next); err != nil {
+		m.forget(uuid, prev, ok)
+		if serr := m.save(); serr != nil {
+			m.log.Warn("state: save failed", slog.String("error", serr.Error()))
+		}
+		return err
+	}
+	orig := m.state.InMemory[len(m.state.InMemory)-1].Original
+	if i, ok := m.find(uuid); ok {
+		orig = m.state.InMemory[i].Original
+	}
+	m.log.Info("nm: profile given its address in memory", slog.String("uuid", uuid),
+		slog.String("cloned_mac_address", value), slog.String("was", cur), slog.String("own", orig))
+	return nil
+}
+
+// forget puts the record of uuid back as it was before a failed set.
+func (m inMemory) forget(uuid string, prev InMemoryChange, had bool) {
+	i, ok := m.find(uuid)
+	if !ok {
+		return
+	}
+	if had {
+		m.state.InMemory[i] = prev
+		return
+	}
+	m.state.InMemory = slices.Delete(m.state.InMemory, i, i+1)
+}
+
+// undo gives profile path (uuid) back its own cloned-mac-address when it
+// still has the one the service set, and drops the record. A profile
+// someone else changed since is left as it is.
+func (m inMemory) undo(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid string) error {
+	i, ok := m.find(uuid)
+	if !ok {
+		return nil
+	}
+	rec := m.state.InMemory[i]
+	s, err := st.ProfileSettings(ctx, path)
+	if err != nil {
+		return err
+	}
+	if cur := clonedOf(s); strings.EqualFold(cur, rec.Set) {
+		next, err := withCloned(s, rec.Original)
+		if err != nil {
+			return err
+		}
+		if err := st.UpdateInMemory(ctx, path, next); err != nil {
+			return err
+		}
+		m.log.Info("nm: profile's own address given back in memory", slog.String("uuid", uuid),
+			slog.String("cloned_mac_address", rec.Original), slog.String("was", cur))
+	} else {
+		m.log.Info("nm: profile changed by someone else since the service set its address; left as it is",
+			slog.String("uuid", uuid), slog.String("cloned_mac_address", cur), slog.String("set", rec.Set))
+	}
+	m.drop(uuid)
+	return m.save()
+}
+
+func (m inMemory) drop(uuid string) {
+	if i, ok := m.find(uuid); ok {
+		m.state.InMemory = slices.Delete(m.state.InMemory, i, i+1)
+	}
+}
+
+// recover undoes what a previous run left in memory: for each record, the
+// profile (by UUID, among profiles) is given back its own value when
+// NetworkManager still holds it unsaved with the value the service set. A
+// profile gone, or saved since (NetworkManager restarted with a new /run,
+// or someone saved it), only loses its record. It returns the UUIDs undone.
+func (m inMemory) recover(ctx context.Context, st profileStore, profiles map[dbus.ObjectPath]NMProfile) []string {
+	var undone []string
+	var errs []error
+	for _, rec := range slices.Clone(m.state.InMemory) {
+		var path dbus.ObjectPath
+		for p, pr := range profiles {
+			if pr.UUID == rec.UUID {
+				path = p
+				break
+			}
+		}
+		if path == "" {
+			m.log.Info("nm: profile the previous run changed in memory is gone", slog.String("uuid", rec.UUID))
+			m.drop(rec.UUID)
+			continue
+		}
+		unsaved, err := st.ProfileUnsaved(ctx, path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !unsaved {
+			m.log.Info("nm: profile the previous run changed in memory is as on disk now", slog.String("uuid", rec.UUID))
+			m.drop(rec.UUID)
+			continue
+		}
+		if err := m.undo(ctx, st, path, rec.UUID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		undone = append(undone, rec.UUID)
+	}
+	if err := m.save(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		m.log.Warn("nm: could not undo everything the previous run changed in memory", slog.String("error", err.Error()))
+	}
+	return undone
+}
+
+// memStore is NetworkManager as a profileStore (nil when not connected).
+func (s *Service) memStore() profileStore {
+	if s.cfg.profiles != nil {
+		return s.cfg.profiles
+	}
+	if s.conn == nil {
+		return nil
+	}
+	return s.nm
+}
+
+func (s *Service) mem() inMemory {
+	return inMemory{state: s.state, log: s.log, save: func() error { return s.state.Save(s.cfg.StatePath) }}
+}
+
+// realIsNMPermanent reports whether NetworkManager's "permanent" gives the
+// card its real address (NM knows the card's permanent address).
+func (d *devState) realIsNMPermanent() bool {
+	return d.realSource == realFromKernel || d.realSource == realFromNM
+}
+
+// wantCloned is the cloned-mac-address the policy wants for profile p on
+// device d ("" when the device is not guarded: no opinion), and whether it
+// is the real address.
+func (s *Service) wantCloned(d *devState, p NMProfile) (string, bool, error) {
+	pol := s.effectivePolicy()
+	dev := d.policyDevice()
+	net := policy.Network{UUID: p.UUID, ID: p.ID, SSID: p.SSID}
+	ex := s.exemptions()
+	v := pol.Select(dev, net, ex)
+	if !v.Guarded {
+		return "", false, nil
+	}
+	if len(d.real) != 6 {
+		return "", false, fmt.Errorf("the real address of %s is unknown", d.iface)
+	}
+	switch v.Mode {
+	case policy.ModePermanent:
+		if d.realIsNMPermanent() {
+			return "permanent", true, nil
+		}
+		return d.real.String(), true, nil
+	case policy.ModeRandom:
+		return "random", false, nil
+	}
+	// An address the service set before and that still complies stays:
+	// one address per profile and card while the policy holds.
+	if i, ok := s.mem().find(p.UUID); ok && v.Mode != policy.ModeStable {
+		if m, err := policy.ParseMAC(s.state.InMemory[i].Set); err == nil {
+			dev.Current = m
+			if pol.Evaluate(dev, net, ex).Allowed {
+				return m.String(), false, nil
+			}
+		}
+	}
+	m, err := pol.GenerateWith(dev, net, ex, s.state.SecretBytes())
+	if err != nil {
+		return "", false, err
+	}
+	return m.String(), false, nil
+}
+
+// overridable reports whether the service gives a profile whose own
+// cloned-mac-address is own the value want (real: want is the real
+// address). Only NetworkManager's default and preserve are replaced (they
+// mean "whatever NetworkManager recorded for the card"), and any value when
+// the real address is wanted (the user's restore, an exemption, a permanent
+// rule). A profile that sets an address of its own otherwise keeps it: a
+// compliant one is used as it is, a violating one is blocked at rest and
+// refused in flight as before — the service does not override what the
+// user asked for, even in memory.
+func overridable(own, want string, real bool) bool {
+	switch {
+	case want == "":
+		return false
+	case own == "" || own == "preserve":
+		return true
+	}
+	return real
+}
+
+// syncProfiles gives every profile that applies to a guarded device the
+// address the policy wants for it, in memory, and gives back their own
+// value to those the service changed and no longer needs to. Called when
+// profiles, devices, the policy or the exemptions change.
+func (s *Service) syncProfiles(ctx context.Context, why string) {
+	st := s.memStore()
+	if st == nil || s.profiles == nil {
+		return
+	}
+	paths := make([]dbus.ObjectPath, 0, len(s.profiles))
+	for p := range s.profiles {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		p := s.profiles[path]
+		if p.Type != "802-3-ethernet" && p.Type != "802-11-wireless" {
+			continue
+		}
+		s.syncProfile(ctx, st, path, p, s.profileDevice(p), why)
+	}
+}
+
+// profileDevice is the guarded device a profile is given an address for:
+// the one it is bound to, else the first by name it applies to (nil none).
+func (s *Service) profileDevice(p NMProfile) *devState {
+	var names []string
+	for name, d := range s.devs {
+		if d.nmKnown && p.AppliesTo(d.iface, d.nm.Type) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return s.devs[names[0]]
+}
+
+// syncProfile gives one profile the address wanted for it on d (nil: no
+// device, give back its own value).
+func (s *Service) syncProfile(ctx context.Context, st profileStore, path dbus.ObjectPath, p NMProfile, d *devState, why string) {
+	m := s.mem()
+	own := p.ClonedMAC
+	if i, ok := m.find(p.UUID); ok {
+		own = s.state.InMemory[i].Original
+	}
+	want, real := "", false
+	if d != nil && !s.held {
+		var err error
+		if want, real, err = s.wantCloned(d, p); err != nil {
+			s.log.Debug("nm: no address for profile", slog.String("profile", p.ID), slog.String("error", err.Error()))
+		}
+	}
+	if !overridable(own, want, real) {
+		if _, ok := m.find(p.UUID); ok {
+			if err := m.undo(ctx, st, path, p.UUID); err != nil {
+				s.log.Warn("nm: cannot give the profile its own address back", slog.String("profile", p.ID), slog.String("error", err.Error()))
+				return
+			}
+			p.ClonedMAC = own
+			s.profiles[path] = p
+		}
+		return
+	}
+	if strings.EqualFold(p.ClonedMAC, want) {
+		return
+	}
+	if err := m.set(ctx, st, path, p.UUID, want); err != nil {
+		s.log.Warn("nm: cannot give the profile its address in memory", slog.String("profile", p.ID),
+			slog.String("cloned_mac_address", want), slog.String("error", err.Error()))
+		return
+	}
+	s.log.Debug("nm: profile address", slog.String("profile", p.ID), slog.String("device", d.iface), slog.String("why", why))
+	p.ClonedMAC = strings.ToLower(want)
+	s.profiles[path] = p
+}
+
+// recoverProfiles undoes what a crashed run left in NetworkManager's memory
+// (see inMemory.recover) and updates the profiles read.
+func (s *Service) recoverProfiles(ctx context.Context) {
+	st := s.memStore()
+	if st == nil || len(s.state.InMemory) == 0 {
+		return
+	}
+	recs := map[string]string{}
+	for _, r := range s.state.InMemory {
+		recs[r.UUID] = r.Original
+	}
+	for _, uuid := range s.mem().recover(ctx, st, s.profiles) {
+		for path, p := range s.profiles {
+			if p.UUID == uuid {
+				p.ClonedMAC = strings.ToLower(recs[uuid])
+				s.profiles[path] = p
+			}
+		}
+	}
+}
+
+// undoProfiles gives every profile the service changed its own value back
+// (clean exit).
+func (s *Service) undoProfiles() {
+	st := s.memStore()
+	if st == nil || len(s.state.InMemory) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := s.mem()
+	for _, rec := range slices.Clone(s.state.InMemory) {
+		path := dbus.ObjectPath("")
+		for p, pr := range s.profiles {
+			if pr.UUID == rec.UUID {
+				path = p
+			}
+		}
+		if path == "" {
+			if s.conn == nil {
+				continue
+			}
+			p, err := s.nm.ProfileByUUID(ctx, rec.UUID)
+			if err != nil {
+				continue
+			}
+			path = p
+		}
+		if err := m.undo(ctx, st, path, rec.UUID); err != nil {
+			s.log.Warn("nm: cannot give the profile its own address back; the next start will", slog.String("uuid", rec.UUID), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// exemptStartedUnderBackstop reports whether d is activating a network that
+// uses the real address while the backstop, put back when the previous
+// connection ended, still guards it and has dropped frames: NetworkManager
+// applies the profile's address and sends at once (a DHCP request within
+// milliseconds of PREPARE on Ethernet), before the service has seen the
+// activation start.
+func (s *Service) exemptStartedUnderBackstop(d *devState, dec decision) bool {
+	if d.guarded == nil || d.restoring != nil || d.profile == "" || !activating(d.nm.State) ||
+		!dec.Verdict.Guarded || dec.Verdict.Mode != policy.ModePermanent || !dec.Verdict.Allowed || len(d.real) != 6 {
+		return false
+	}
+	rules, err := s.cfg.Backstop.List()
+	if err != nil {
+		return false
+	}
+	for _, r := range rules {
+		if r.Interface == d.iface && r.Dropped > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,134 @@
+package nmhook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// NetworkManager's Settings.Connection.Update2 flags (nm-dbus-interface.h,
+// NMSettingsUpdate2Flags): IN_MEMORY keeps the change in memory (a keyfile
+// under /run shadows the profile's file, which stays untouched on disk);
+// NO_REAPPLY keeps the change from touching a device the profile is
+// active on (it applies from the next activation).
+const (
+	nmUpdate2InMemory  = 0x2
+	nmUpdate2NoReapply = 0x40
+)
+
+// profileSettings is a profile's full settings, as GetSettings gives them
+// (secrets left out).
+type profileSettings = map[string]map[string]dbus.Variant
+
+// profileStore is the part of NetworkManager that gives an activation its
+// address: a profile's settings, read and changed in memory. nmClient is the
+// real one; tests use a fake.
+type profileStore interface {
+	ProfileSettings(ctx context.Context, path dbus.ObjectPath) (profileSettings, error)
+	// ProfileUnsaved reports NetworkManager's Unsaved flag: the profile in
+	// memory is not what is on disk.
+	ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error)
+	// UpdateInMemory replaces the profile's settings in memory only.
+	UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s profileSettings) error
+}
+
+// ProfileSettings reads a profile's full settings.
+func (c nmClient) ProfileSettings(ctx context.Context, path dbus.ObjectPath) (profileSettings, error) {
+	var s profileSettings
+	if err := c.call(ctx, path, nmSettingsIface+".GetSettings").Store(&s); err != nil {
+		return nil, fmt.Errorf("read profile %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ProfileUnsaved reads a profile's Unsaved property.
+func (c nmClient) ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error) {
+	var v dbus.Variant
+	if err := c.call(ctx, path, propertiesIface+".Get", nmSettingsIface, "Unsaved").Store(&v); err != nil {
+		return false, fmt.Errorf("read Unsaved of %s: %w", path, err)
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("unsaved of %s has type %s", path, v.Signature())
+	}
+	return b, nil
+}
+
+// UpdateInMemory replaces a profile's settings in NetworkManager's memory
+// (Update2 with IN_MEMORY and NO_REAPPLY): the keyfile on disk is not
+// written, a device the profile is active on is not touched; the stored
+// secrets are kept (NetworkManager keeps them when an update carries none).
+func (c nmClient) UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s profileSettings) error {
+	var result map[string]dbus.Variant
+	err := c.call(ctx, path, nmSettingsIface+".Update2", s, uint32(nmUpdate2InMemory|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
+	if err != nil {
+		return fmt.Errorf("update profile %s in memory: %w", path, err)
+	}
+	return nil
+}
+
+// macSection is the setting that carries a profile's cloned MAC address
+// ("" for a type that has none).
+func macSection(s profileSettings) string {
+	t, _ := s["connection"]["type"].Value().(string)
+	switch t {
+	case "802-3-ethernet", "802-11-wireless":
+		return t
+	}
+	return ""
+}
+
+// clonedOf is a profile's cloned-mac-address in lower case: "" NM's
+// default, preserve, permanent, random, stable, stable-ssid or an address.
+func clonedOf(s profileSettings) string {
+	sect := macSection(s)
+	if sect == "" {
+		return ""
+	}
+	if v, ok := s[sect]["assigned-mac-address"].Value().(string); ok && v != "" {
+		return strings.ToLower(v)
+	}
+	if b, ok := s[sect]["cloned-mac-address"].Value().([]byte); ok && len(b) == 6 {
+		return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+	}
+	return ""
+}
+
+// withCloned returns a copy of s, fit to send back to NetworkManager, whose
+// cloned-mac-address is value ("" removes it: NM's default). Deprecated
+// properties whose replacements GetSettings also gives (ipv4/ipv6 addresses
+// and routes: address-data, route-data; the byte form of cloned-mac-address:
+// assigned-mac-address) are left out: empty ones do not survive the round
+// trip with their D-Bus type, and NetworkManager rejects them.
+func withCloned(s profileSettings, value string) (profileSettings, error) {
+	sect := macSection(s)
+	if sect == "" {
+		return nil, fmt.Errorf("profile type %v has no cloned MAC address", s["connection"]["type"].Value())
+	}
+	out := make(profileSettings, len(s)+1)
+	for name, props := range s {
+		cp := make(map[string]dbus.Variant, len(props)+1)
+		for k, v := range props {
+			cp[k] = v
+		}
+		out[name] = cp
+	}
+	for _, ip := range []string{"ipv4", "ipv6"} {
+		if props, ok := out[ip]; ok {
+			delete(props, "addresses")
+			delete(props, "routes")
+		}
+	}
+	if out[sect] == nil {
+		out[sect] = map[string]dbus.Variant{}
+	}
+	delete(out[sect], "cloned-mac-address")
+	if value == "" {
+		delete(out[sect], "assigned-mac-address")
+	} else {
+		out[sect]["assigned-mac-address"] = dbus.MakeVariant(value)
+	}
+	return out, nil
+}

@@ -1,0 +1,50 @@
+package nmhook
+
+import (
+	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// NetworkManager's random scan address on an idle Wi-Fi card is not a
+// violation: the service leaves it alone (it fought it 8 times in 3
+// minutes on a real radio). Anywhere else the same address is fixed or
+// refused as before.
+func TestDecideLeavesNMScanAddressAlone(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	scan := mustPMAC(t, "ca:5e:11:22:33:44") // random, locally administered
+	dev := func(typ string, cur policy.MAC) policy.Device {
+		return policy.Device{Interface: "wlan0", Type: typ, Current: cur, Real: real, RealKnown: true}
+	}
+	net := policy.Network{UUID: uuidCafe, ID: "cafe"}
+	tests := []struct {
+		name string
+		view deviceView
+		want decision
+	}{
+		{"idle Wi-Fi, scan address: left alone", deviceView{Device: dev("wifi", scan), State: detect.StateDisconnected}, decision{Guard: true}},
+		{"unavailable Wi-Fi, scan address: left alone", deviceView{Device: dev("wifi", scan), State: detect.StateUnavailable}, decision{Guard: true}},
+		{"idle Wi-Fi, real address: spoofed", deviceView{Device: dev("wifi", real), State: detect.StateDisconnected}, decision{Guard: true, Spoof: true}},
+		{"idle Wi-Fi, universally administered foreign address: spoofed",
+			deviceView{Device: dev("wifi", mustPMAC(t, "00:11:22:33:44:55")), State: detect.StateDisconnected}, decision{Guard: true, Spoof: true}},
+		{"Wi-Fi before NetworkManager (hotplug): spoofed", deviceView{Device: dev("wifi", scan)}, decision{Guard: true, Spoof: true}},
+		{"idle Ethernet, same address: spoofed", deviceView{Device: dev("ethernet", scan), State: detect.StateDisconnected}, decision{Guard: true, Spoof: true}},
+		{"Wi-Fi connecting with it: refused", deviceView{Device: dev("wifi", scan), State: detect.StateConfig, Network: net}, decision{Guard: true, Block: true, Disconnect: true}},
+		{"idle Wi-Fi, scan address, a profile that sets permanent: blocked",
+			deviceView{Device: dev("wifi", scan), State: detect.StateDisconnected,
+				Profiles: []NMProfile{{ID: "p", UUID: uuidACL, Autoconnect: true, ClonedMAC: "permanent"}}}, decision{Guard: true, Block: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decide(policy.Default(), tc.view, nil, make([]byte, 32))
+			if got.Reason == "" {
+				t.Error("no reason given")
+			}
+			got.Verdict, got.Reason = policy.Verdict{}, ""
+			if got != tc.want {
+				t.Errorf("decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
