@@ -611,6 +611,12 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", stateName(st)))
 			d.nm.State = st
 			if activating(st) {
+				// The device's ActiveConnection is the new one by now;
+				// the one recorded may be the last connection's (the
+				// profile NM applies the address of is the new one's).
+				if ac, err := s.nm.ActiveConnectionOf(ctx, d.nm.Path); err == nil {
+					d.nm.ActiveConnection = ac
+				}
 				s.refreshConnection(ctx, d)
 			}
 		}
