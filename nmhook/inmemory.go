@@ -424,3 +424,19 @@ func (s *Service) exemptStartedUnderBackstop(d *devState, dec decision) bool {
 	}
 	return false
 }
+
+// realWantedOn reports whether the service gave a profile that applies to d
+// the real address in memory (a restore, an exemption, a permanent rule).
+func (s *Service) realWantedOn(d *devState) bool {
+	for _, rec := range s.state.InMemory {
+		if rec.Set != "permanent" && !strings.EqualFold(rec.Set, d.real.String()) {
+			continue
+		}
+		for _, p := range s.profiles {
+			if p.UUID == rec.UUID && p.AppliesTo(d.iface, d.nm.Type) {
+				return true
+			}
+		}
+	}
+	return false
+}

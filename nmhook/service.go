@@ -585,7 +585,11 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	// down before anything else (a D-Bus round trip below can take
 	// milliseconds); whatever is decided next starts with the link down.
 	d.fast = fastDown{}
-	if len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up {
+	// Not when a profile of the card carries the real address in memory:
+	// that may be NetworkManager applying it for an exempt network (a
+	// link down would break the association on Wi-Fi); the backstop drops
+	// the frames meanwhile and the decision below still refuses the rest.
+	if len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up && !s.realWantedOn(d) {
 		if err := s.cfg.Links.SetDown(d.iface); err == nil {
 			d.fast = fastDown{done: true, wasUp: true, reaction: time.Since(t0)}
 			d.link.Up = false
