@@ -99,8 +99,11 @@ func TestIntegrationDetectAndRestore(t *testing.T) {
 		t.Fatalf("restore: %v: %s\nservice log:\n%s", err, out, tail(g.p.Log(), 40))
 	}
 	t.Logf("restore: %s", strings.TrimSpace(out))
-	// It said what it waited for, step by step.
-	for _, step := range []string{"disconnect", "address set: " + strings.ToLower(dev.MAC.String()), "connecting: asking for an IP address", "connected", "reconnected with its real address"} {
+	// It said what it waited for, step by step. (No "disconnected": the
+	// card is idle here, and NetworkManager does not report the short
+	// carrier loss of the address change on a veth — it defers carrier
+	// changes — in every run.)
+	for _, step := range []string{"address set: " + strings.ToLower(dev.MAC.String()), "connecting: asking for an IP address", "connected", "reconnected with its real address"} {
 		if !strings.Contains(out, step) {
 			t.Errorf("restore's output lacks the step %q:\n%s", step, out)
 		}
