@@ -25,6 +25,9 @@ func (p *Policy) Evaluate(d Device, n Network, ex []Exemption) Verdict {
 	}
 	cur := d.Current
 	if !v.Guarded {
+		if v.Reason != "" { // the guard setting left it alone
+			return allow("%s", v.Reason)
+		}
 		return allow("device %s is not guarded (mode ignore)", d.Interface)
 	}
 	if cur.IsZero() {

@@ -38,6 +38,9 @@ func (p *Policy) EncodeTOML() string {
 	b.WriteString("\n[default]\n")
 	fmt.Fprintf(&b, "mode = %s%s\n", quoteTOML(string(p.Default.Mode)), sourceComment(p.Default.ModeSource))
 	fmt.Fprintf(&b, "enforcement = %s%s\n", quoteTOML(string(p.Default.Enforcement)), sourceComment(p.Default.EnforcementSource))
+	if p.Default.Guard != "" {
+		fmt.Fprintf(&b, "guard = %s%s\n", quoteTOML(string(p.Default.Guard)), sourceComment(p.Default.GuardSource))
+	}
 
 	for _, r := range p.Devices {
 		fmt.Fprintf(&b, "\n[[device]]%s\n", sourceComment(r.Source))
@@ -48,6 +51,7 @@ func (p *Policy) EncodeTOML() string {
 		kv(&b, "real_prefix", r.RealPrefix.String())
 		kv(&b, "mode", string(r.Mode))
 		kv(&b, "enforcement", string(r.Enforcement))
+		kv(&b, "guard", string(r.Guard))
 	}
 	for _, r := range p.Networks {
 		fmt.Fprintf(&b, "\n[[network]]%s\n", sourceComment(r.Source))
@@ -129,6 +133,8 @@ type jsonDefault struct {
 	ModeSource        string      `json:"mode_source,omitempty"`
 	Enforcement       Enforcement `json:"enforcement"`
 	EnforcementSource string      `json:"enforcement_source,omitempty"`
+	Guard             Guard       `json:"guard,omitempty"`
+	GuardSource       string      `json:"guard_source,omitempty"`
 }
 
 type jsonDeviceRule struct {
@@ -139,6 +145,7 @@ type jsonDeviceRule struct {
 	RealPrefix  string      `json:"real_prefix,omitempty"`
 	Mode        Mode        `json:"mode,omitempty"`
 	Enforcement Enforcement `json:"enforcement,omitempty"`
+	Guard       Guard       `json:"guard,omitempty"`
 	Source      string      `json:"source"`
 }
 
@@ -167,7 +174,8 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		VendorsFile: p.VendorsFile,
 		Vendors:     jsonVendors{Source: p.Vendors.Source, Wifi: []string{}, Ethernet: []string{}},
 		Default: jsonDefault{Mode: p.Default.Mode, ModeSource: p.Default.ModeSource,
-			Enforcement: p.Default.Enforcement, EnforcementSource: p.Default.EnforcementSource},
+			Enforcement: p.Default.Enforcement, EnforcementSource: p.Default.EnforcementSource,
+			Guard: p.Default.Guard, GuardSource: p.Default.GuardSource},
 		Devices:  []jsonDeviceRule{},
 		Networks: []jsonNetRule{},
 		Detect:   p.Detect,
@@ -179,7 +187,7 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		j.Vendors.Ethernet = append(j.Vendors.Ethernet, o.String())
 	}
 	for _, r := range p.Devices {
-		j.Devices = append(j.Devices, jsonDeviceRule{r.Name, r.Interface, r.Type, r.Driver, r.RealPrefix.String(), r.Mode, r.Enforcement, r.Source})
+		j.Devices = append(j.Devices, jsonDeviceRule{r.Name, r.Interface, r.Type, r.Driver, r.RealPrefix.String(), r.Mode, r.Enforcement, r.Guard, r.Source})
 	}
 	for _, r := range p.Networks {
 		j.Networks = append(j.Networks, jsonNetRule(r))

@@ -37,7 +37,7 @@ func TestEncodeTOMLRoundTrip(t *testing.T) {
 	}
 	opts := cmp.Options{
 		cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource"),
-		cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource"),
+		cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource"),
 		cmpopts.IgnoreFields(DeviceRule{}, "Source"),
 		cmpopts.IgnoreFields(NetworkRule{}, "Source"),
 	}

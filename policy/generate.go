@@ -35,7 +35,7 @@ func (p *Policy) GenerateWith(d Device, n Network, ex []Exemption, secret []byte
 	v := p.Select(d, n, ex)
 	var zero MAC
 	if !v.Guarded {
-		return zero, fmt.Errorf("device %s is not guarded (mode ignore): there is no address to generate", d.Interface)
+		return zero, fmt.Errorf("device %s is not guarded (%s): there is no address to generate", d.Interface, v.Rule)
 	}
 	if !d.realKnown() {
 		if v.Mode == ModePermanent {

@@ -130,6 +130,13 @@ type Device struct {
 	Current   MAC  // address in use (or the one a profile would set)
 	Real      MAC  // real (permanent) address; meaningful only when RealKnown
 	RealKnown bool // false, or a zero Real, means the real address is unknown
+	// Class is what is behind the device (sysfs); unset and unknown are
+	// treated as a card.
+	Class Class
+	// Carries names the device (guarded on its own) whose real address a
+	// virtual device carries ("" none): such a device is guarded under
+	// guard = "auto".
+	Carries string
 }
 
 // realKnown reports whether the real address can be relied on: a zero
@@ -217,7 +224,7 @@ func (e Exemption) describe() string {
 // Verdict is the policy's answer for one device on one network.
 type Verdict struct {
 	Allowed     bool
-	Guarded     bool        // false only for mode ignore
+	Guarded     bool        // false for mode ignore, and when the guard setting leaves the device alone
 	Mode        Mode        // the mode that applied (after spoof=false / exemptions)
 	Enforcement Enforcement // what to do about a violation
 	Rule        string      // where it came from, e.g. "built-in default"
@@ -279,8 +286,10 @@ func parseDuration(s string) (Duration, error) {
 type Rule struct {
 	Mode              Mode
 	Enforcement       Enforcement
+	Guard             Guard // "" only in a hand-built Policy: treated as always
 	ModeSource        string
 	EnforcementSource string
+	GuardSource       string
 }
 
 // DeviceRule is one [[device]] table. Every matcher that is set must match;
@@ -293,6 +302,7 @@ type DeviceRule struct {
 	RealPrefix  Prefix
 	Mode        Mode
 	Enforcement Enforcement
+	Guard       Guard
 	Source      string // "file:line"
 }
 
@@ -333,13 +343,14 @@ type Policy struct {
 	Vendors VendorList
 }
 
-// Default returns the built-in policy: spoof every device in keep-vendor
-// mode and refuse violations.
+// Default returns the built-in policy: spoof every network card (and every
+// virtual device carrying a card's real address) in keep-vendor mode and
+// refuse violations; other virtual devices are left alone (guard = auto).
 func Default() *Policy {
 	return &Policy{
 		Spoof:   true,
 		Offer:   OfferAsk,
-		Default: Rule{Mode: ModeKeepVendor, Enforcement: EnforceRefuse},
+		Default: Rule{Mode: ModeKeepVendor, Enforcement: EnforceRefuse, Guard: GuardAuto},
 		Detect: DetectSettings{
 			Window:              Duration{5 * time.Minute},
 			AuthLoopRounds:      3,

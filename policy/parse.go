@@ -40,6 +40,8 @@ type fileConfig struct {
 	modeSource         string
 	enforcement        *Enforcement
 	enforcementSource  string
+	guard              *Guard
+	guardSource        string
 	devices            []DeviceRule
 	networks           []NetworkRule
 	window             *Duration
@@ -81,6 +83,9 @@ func (p *Policy) apply(name string, data []byte) error {
 	}
 	if fc.enforcement != nil {
 		p.Default.Enforcement, p.Default.EnforcementSource = *fc.enforcement, fc.enforcementSource
+	}
+	if fc.guard != nil {
+		p.Default.Guard, p.Default.GuardSource = *fc.guard, fc.guardSource
 	}
 	p.Devices = append(p.Devices, fc.devices...)
 	p.Networks = append(p.Networks, fc.networks...)
@@ -221,6 +226,8 @@ func (w *walker) unknown(path []string, known string) {
 		switch k := path[0]; k {
 		case "mode", "enforcement":
 			hint = "; " + k + " belongs in [default], [[device]] or [[network]]"
+		case "guard":
+			hint = "; guard belongs in [default] or [[device]]"
 		case "window", "auth_loop_rounds", "auth_failures", "dhcp_failures", "association_timeouts":
 			hint = "; " + k + " belongs in [detect]"
 		}
@@ -308,7 +315,7 @@ func (w *walker) tables(path []string, v any) []map[string]any {
 	return nil
 }
 
-const defaultKeys = "mode, enforcement"
+const defaultKeys = "mode, enforcement, guard"
 
 func (w *walker) defaults(path []string, v any) {
 	m, ok := w.table(path, v)
@@ -326,13 +333,17 @@ func (w *walker) defaults(path []string, v any) {
 			if e, ok := w.enforcement(kp, m[k]); ok {
 				w.fc.enforcement, w.fc.enforcementSource = &e, w.where(kp)+" [default]"
 			}
+		case "guard":
+			if g, ok := w.guard(kp, m[k]); ok {
+				w.fc.guard, w.fc.guardSource = &g, w.where(kp)+" [default]"
+			}
 		default:
 			w.unknown(kp, defaultKeys)
 		}
 	}
 }
 
-const deviceKeys = "name, interface, type, driver, real_prefix, mode, enforcement"
+const deviceKeys = "name, interface, type, driver, real_prefix, mode, enforcement, guard"
 
 func (w *walker) device(path []string, idx int, m map[string]any) {
 	r := DeviceRule{Source: w.where(path)}
@@ -362,6 +373,8 @@ func (w *walker) device(path []string, idx int, m map[string]any) {
 			r.Mode, good = w.mode(kp, v)
 		case "enforcement":
 			r.Enforcement, good = w.enforcement(kp, v)
+		case "guard":
+			r.Guard, good = w.guard(kp, v)
 		default:
 			w.unknown(kp, deviceKeys)
 		}
@@ -375,8 +388,8 @@ func (w *walker) device(path []string, idx int, m map[string]any) {
 		w.fail(path, "%s matches nothing specific: set interface, type, driver or real_prefix (use [default] for every device)", label)
 		return
 	}
-	if r.Mode == "" && r.Enforcement == "" {
-		w.fail(path, "%s sets neither mode nor enforcement", label)
+	if r.Mode == "" && r.Enforcement == "" && r.Guard == "" {
+		w.fail(path, "%s sets none of mode, enforcement and guard", label)
 		return
 	}
 	w.fc.devices = append(w.fc.devices, r)
@@ -610,6 +623,19 @@ func (w *walker) enforcement(path []string, v any) (Enforcement, bool) {
 		return "", false
 	}
 	return e, true
+}
+
+func (w *walker) guard(path []string, v any) (Guard, bool) {
+	s, ok := w.str(path, v)
+	if !ok {
+		return "", false
+	}
+	g, err := ParseGuard(s)
+	if err != nil {
+		w.bad(path, "%v", err)
+		return "", false
+	}
+	return g, true
 }
 
 func (w *walker) offer(path []string, v any) (Offer, bool) {

@@ -94,7 +94,7 @@ func TestParseFull(t *testing.T) {
 	want.Spoof, want.SpoofSource = false, testFile+":2"
 	want.Hold, want.HoldTimeout = true, Duration{45 * time.Second}
 	want.VendorsFile = "/etc/mac-nmguard/vendors.txt"
-	want.Default = Rule{Mode: ModeRandom, Enforcement: EnforceRemediate,
+	want.Default = Rule{Mode: ModeRandom, Enforcement: EnforceRemediate, Guard: GuardAuto,
 		ModeSource: testFile + ":8 [default]", EnforcementSource: testFile + ":9 [default]"}
 	want.Devices = []DeviceRule{
 		{Name: "dock", Interface: "enx*", Type: "ethernet", Driver: "r8152", RealPrefix: Prefix{0x00, 0xe0, 0x4c}, Mode: ModePermanent, Source: testFile + ":11"},
@@ -191,7 +191,11 @@ func TestParseErrors(t *testing.T) {
 		{"type case", "[[device]]\ntype = \"Ethernet\"\nmode = \"random\"\n", "p.toml:2:8: device.type: ", "lower-case"},
 		{"driver space", "[[device]]\ndriver = \"r8 152\"\nmode = \"random\"\n", "p.toml:2:10: device.driver: ", "white space"},
 		{"device matches all", "[[device]]\nname = \"all\"\nmode = \"random\"\n", "p.toml:1:1: device: ", `[[device]] "all" matches nothing specific`},
-		{"device sets nothing", "[[device]]\ninterface = \"eth0\"\n", "p.toml:1:1: device: ", "[[device]] #1 sets neither mode nor enforcement"},
+		{"device sets nothing", "[[device]]\ninterface = \"eth0\"\n", "p.toml:1:1: device: ", "[[device]] #1 sets none of mode, enforcement and guard"},
+		{"bad guard", "[default]\nguard = \"sometimes\"\n", "p.toml:2:9: default.guard: ", `unknown guard "sometimes" (want one of "auto", "always", "never")`},
+		{"guard not a string", "[[device]]\ninterface = \"eth0\"\nguard = true\n", "p.toml:3:9: device.guard: ", "want a string, got a boolean"},
+		{"guard at top level", "guard = \"auto\"\n", "p.toml:1:1: guard: ", "guard belongs in [default] or [[device]]"},
+		{"guard in network", "[[network]]\nssid = \"x\"\nguard = \"never\"\n", "p.toml:3:1: network.guard: ", "unknown key"},
 		{"network matches none", "[[network]]\nmode = \"random\"\n", "p.toml:1:1: network: ", "matches no network"},
 		{"network sets nothing", "[[network]]\nssid = \"x\"\n", "p.toml:1:1: network: ", "sets neither mode nor enforcement"},
 		{"empty ssid", "[[network]]\nssid = \"\"\nmode = \"random\"\n", "p.toml:2:8: network.ssid: ", "must not be empty"},
@@ -334,7 +338,7 @@ func FuzzParse(f *testing.F) {
 		}
 		ignore := cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource")
 		ignoreSrc := cmp.Options{ignore,
-			cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource"),
+			cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource"),
 			cmpopts.IgnoreFields(DeviceRule{}, "Source"),
 			cmpopts.IgnoreFields(NetworkRule{}, "Source"),
 			cmpopts.EquateEmpty()}

@@ -14,7 +14,10 @@ const builtinDefault = "built-in default"
 const Precedence = "runtime exemption > [[network]] rule > [[device]] rule > [default] > built-in default; " +
 	"among rules of one kind the last matching one wins, so drop-ins (applied after the main file, in name order) override it; " +
 	"mode and enforcement are picked separately; an exemption makes a guarded device use its real address; " +
-	"spoof = false turns every mode except ignore into permanent"
+	"spoof = false turns every mode except ignore into permanent; " +
+	"guard (set in [default] or [[device]], the last matching device rule wins) says which devices are guarded at all: " +
+	"\"auto\" network cards (a bus device or a Wi-Fi radio behind the interface, or unreadable: fail closed) " +
+	"and virtual devices that carry a guarded card's real address, \"always\" every device, \"never\" none"
 
 // matches reports whether every matcher the rule sets matches d. A
 // real_prefix never matches a device whose real address is unknown.
@@ -65,8 +68,23 @@ func (r *NetworkRule) describe(idx int) string {
 // Select picks the mode and enforcement for device d on network n with
 // the runtime exemptions ex, without looking at the address in use: it
 // fills Verdict's Guarded, Mode, Enforcement, Rule and Exempt (Allowed and
-// Reason are Evaluate's). See Precedence.
+// Reason are Evaluate's, except the reason the guard setting leaves a device
+// alone). See Precedence.
 func (p *Policy) Select(d Device, n Network, ex []Exemption) Verdict {
+	gv, alone, note := p.guardVerdict(d)
+	v := p.selectMode(d, n, ex)
+	if alone {
+		gv.Enforcement = v.Enforcement
+		return gv
+	}
+	if note != "" && v.Guarded {
+		v.Rule += "; " + note
+	}
+	return v
+}
+
+// selectMode is Select without the guard setting.
+func (p *Policy) selectMode(d Device, n Network, ex []Exemption) Verdict {
 	mode, modeFrom := p.Default.Mode, p.Default.ModeSource
 	enf, enfFrom := p.Default.Enforcement, p.Default.EnforcementSource
 	if modeFrom == "" {
