@@ -40,6 +40,8 @@ type devState struct {
 	link       Link
 	real       net.HardwareAddr
 	realSource string
+	hw         Hardware // what is behind the link (sysfs), read when it appeared
+	carries    string   // virtual device: the guarded device whose real address it carries
 
 	nmKnown bool
 	nm      NMDevice
@@ -98,7 +100,10 @@ func (s *Service) setGate(d *devState, to gateState, reason string) {
 
 // policyDevice is the policy's view of the device.
 func (d *devState) policyDevice() policy.Device {
-	pd := policy.Device{Interface: d.iface, Type: d.nm.Type, Driver: d.nm.Driver}
+	pd := policy.Device{Interface: d.iface, Type: d.nm.Type, Driver: d.nm.Driver, Class: d.hw.Class, Carries: d.carries}
+	if pd.Driver == "" {
+		pd.Driver = d.hw.Driver // before NetworkManager knows the device
+	}
 	if m, err := policy.FromHardwareAddr(d.link.Addr); err == nil {
 		pd.Current = m
 	}

@@ -18,6 +18,7 @@ type fakeKernel struct {
 	calls   []string
 	failSet map[string]bool // SetAddress fails for these devices
 	events  chan LinkEvent
+	hw      map[string]Hardware // Classify's answers (guardclass_test.go); none: ClassUnset
 }
 
 func newFakeKernel(links ...Link) *fakeKernel {

@@ -90,7 +90,7 @@ func (b *builder) policy() {
 	r.Policy.BootStateFile = s.BootStatePath
 	pol := s.Policy
 	if s.PolicyErr != nil || pol == nil {
-		pol = policy.Default()
+		pol = policy.FailClosed()
 		r.Policy.BuiltinDefault = true
 		msg := "the policy could not be used"
 		if s.PolicyErr != nil {
@@ -238,6 +238,7 @@ func (b *builder) collectDevices() {
 			}
 		}
 	}
+	b.classifyDevices()
 	b.allDevs = b.devs
 	if b.selected != nil {
 		var kept []*inspectDevice

@@ -18,6 +18,10 @@ func gatherKernel(s *inspectSnapshot) {
 	}
 	defer links.Close()
 	s.Links, s.LinksErr = links.List()
+	s.Hardware = map[int]Hardware{}
+	for _, l := range s.Links {
+		s.Hardware[l.Index] = links.Classify(l)
+	}
 	if s.LinksErr == nil {
 		s.IPv6, s.LinksErr = ipv6Addresses(links)
 	}

@@ -31,6 +31,7 @@ type inspectSnapshot struct {
 
 	Links    []Link
 	LinksErr error
+	Hardware map[int]Hardware     // what sysfs says is behind each link, by ifindex
 	IPv6     map[int][]netip.Addr // by ifindex
 	Guards   []GuardRule
 	GuardErr error

@@ -41,6 +41,9 @@ type Links interface {
 	// Subscribe streams link changes until ctx is done; the sending goroutine
 	// owns and closes the channel.
 	Subscribe(ctx context.Context) (<-chan LinkEvent, error)
+	// Classify says what is behind the link (sysfs): a card, a virtual
+	// device, or unknown (treated as a card).
+	Classify(l Link) Hardware
 }
 
 // GuardRule is one device guarded by the kernel backstop.

@@ -22,6 +22,7 @@ const listAttempts = 5
 type NetlinkLinks struct {
 	ns     netns.NsHandle
 	handle *netlink.Handle
+	sysfs  string // where Classify reads sysfs ("" DefaultSysfs)
 }
 
 var _ Links = (*NetlinkLinks)(nil)

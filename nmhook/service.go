@@ -155,8 +155,8 @@ func New(cfg Config) (*Service, error) {
 	s.resyncRetry.Stop()
 	pol, err := policy.Load(cfg.PolicyFile, cfg.PolicyDir)
 	if err != nil {
-		s.log.Error("policy: cannot load, using the built-in default (spoof every device)", slog.String("error", err.Error()))
-		pol = policy.Default()
+		s.log.Error("policy: cannot load, using the built-in default, guarding every device", slog.String("error", err.Error()))
+		pol = policy.FailClosed()
 	}
 	s.pol = pol
 	s.loadNMConf()
@@ -461,10 +461,12 @@ func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
 	d.link = l
 	if isNew {
 		d.released = false
+		d.hw, d.carries = s.cfg.Links.Classify(l), ""
 		s.learnReal(d)
 		s.log.Info("netlink: device appeared", slog.String("device", l.Name), slog.String("address", l.Addr.String()),
 			slog.String("real", d.real.String()), slog.String("real_source", d.realSource))
 		s.evaluate(ctx, d, "device appeared", t0)
+		s.evaluateCarriers(ctx, d, t0)
 		return
 	}
 	if prev.Addr.String() != l.Addr.String() {
@@ -518,6 +520,11 @@ func (s *Service) learnReal(d *devState) {
 			return
 		}
 		d.real, d.realSource = nil, realUnknown
+		return
+	}
+	if !s.effectivePolicy().GuardedAlone(d.policyDevice()) {
+		// A device left alone: nothing to remember, nothing to keep down.
+		d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
 		return
 	}
 	if s.bootLost && !s.ready {
@@ -581,6 +588,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
 		d.link = cur
 	}
+	s.refreshCarries(d)
 	// The real address on a card whose backstop guards it: take the link
 	// down before anything else (a D-Bus round trip below can take
 	// milliseconds); whatever is decided next starts with the link down.
@@ -750,6 +758,9 @@ func (s *Service) release(ctx context.Context, d *devState) {
 	case gateAllowed, gateSpoofed, gateIgnored, gateAudit:
 	default:
 		return
+	}
+	if s.leftAlone(d) && d.nm.Type != "ethernet" && d.nm.Type != "wifi" {
+		return // not the hotplug gate's (ethernet, wifi): NetworkManager's own choice
 	}
 	if d.gate != gateIgnored && spoofs(d.verdict) && d.guarded == nil {
 		return

@@ -103,3 +103,17 @@ func (p *Policy) GuardedAlone(d Device) bool {
 	d.Carries = ""
 	return p.Select(d, Network{}, nil).Guarded
 }
+
+// GuardFor returns the guard setting that applies to d and where it was
+// set.
+func (p *Policy) GuardFor(d Device) (Guard, string) { return p.selectGuard(d) }
+
+// FailClosed is the policy used when the configured one cannot be loaded:
+// the built-in default, guarding every device whatever is behind it
+// (guard = "always"), since the files that could say otherwise were not
+// read.
+func FailClosed() *Policy {
+	p := Default()
+	p.Default.Guard, p.Default.GuardSource = GuardAlways, "fail closed: the policy files could not be loaded"
+	return p
+}

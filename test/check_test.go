@@ -20,10 +20,11 @@ import (
 )
 
 // checkArgs are the arguments that point `mac-nmguard check` at the bed:
-// its own policy and state dirs (empty: the built-in default, no state) and
+// its own policy and state dirs (the bed's cards rule only, no state) and
 // the bed NetworkManager's configuration files instead of the host's.
-func checkArgs(b *bed.Bed, args ...string) []string {
+func checkArgs(t testing.TB, b *bed.Bed, args ...string) []string {
 	dir := filepath.Join(b.Dir, "check")
+	writeBedCards(t, filepath.Join(dir, "policy.d"))
 	return append([]string{binPath, "check",
 		"--policy", filepath.Join(dir, "policy.toml"),
 		"--policy-dir", filepath.Join(dir, "policy.d"),
@@ -40,7 +41,7 @@ func checkArgs(b *bed.Bed, args ...string) []string {
 // and its output (stdout, then stderr: they share the log).
 func runCheck(t *testing.T, b *bed.Bed, args ...string) (int, string) {
 	t.Helper()
-	p := b.StartProcess(t, b.ClientNS, nil, checkArgs(b, args...)...)
+	p := b.StartProcess(t, b.ClientNS, nil, checkArgs(t, b, args...)...)
 	err := p.Wait(60 * time.Second)
 	code := 0
 	if err != nil {
@@ -195,7 +196,7 @@ func TestIntegrationCheckNMStopped(t *testing.T) {
 func BenchmarkCheckVsNmcli(b *testing.B) {
 	bed.Require(b)
 	tb := bed.New(b, bed.Options{Devices: 50})
-	check := append([]string{"netns", "exec", tb.ClientNS}, checkArgs(tb, "--json")...)
+	check := append([]string{"netns", "exec", tb.ClientNS}, checkArgs(b, tb, "--json")...)
 	nmcli := []string{"netns", "exec", tb.ClientNS, "nmcli", "-t", "-f", "all", "device", "show"}
 	env := "DBUS_SYSTEM_BUS_ADDRESS=" + tb.BusAddress
 	var out bytes.Buffer

@@ -343,9 +343,7 @@ func readState(t *testing.T, path string) nmhook.State {
 func newGuard(t *testing.T, b *bed.Bed) *guard {
 	t.Helper()
 	dir := filepath.Join(b.Dir, "guard")
-	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeBedCards(t, filepath.Join(dir, "policy.d"))
 	return &guard{b: b, dir: dir, stateDir: filepath.Join(dir, "state"), runtimeDir: filepath.Join(dir, "run")}
 }
 

@@ -632,13 +632,14 @@ func checkPolicyValidate(t *testing.T, dest string) {
 		HoldTimeout policy.Duration
 		Mode        policy.Mode
 		Enforcement policy.Enforcement
+		Guard       policy.Guard
 		Devices     int
 		Networks    int
 		Detect      policy.DetectSettings
 		VendorsFile string
 	}
 	view := func(p *policy.Policy) eff {
-		return eff{p.Spoof, p.Hold, p.HoldTimeout, p.Default.Mode, p.Default.Enforcement, len(p.Devices), len(p.Networks), p.Detect, p.VendorsFile}
+		return eff{p.Spoof, p.Hold, p.HoldTimeout, p.Default.Mode, p.Default.Enforcement, p.Default.Guard, len(p.Devices), len(p.Networks), p.Detect, p.VendorsFile}
 	}
 	if diff := cmp.Diff(view(def), view(p)); diff != "" {
 		t.Errorf("the shipped policy is not the built-in default (-default +shipped):\n%s", diff)

@@ -34,6 +34,35 @@ func guardOptions(t testing.TB, o bed.Options) bed.Options {
 	return o
 }
 
+// bedCardsPolicy is the policy drop-in every service (and check) started on
+// a bed reads: the bed's network cards are veths, virtual devices that the
+// built-in guard = "auto" leaves alone, and every link in the bed's client
+// namespace but lo is one of its cards (nmt0..., and the ones tests
+// hotplug under other names). So the bed guards every device by a rule, as
+// a real machine guards its cards. A test that wants guard = "auto" on some
+// of its own devices overrides this rule in a later drop-in (see
+// hwguard_test.go).
+const bedCardsPolicy = `# The bed's cards are veths: guard them as cards (test/service_helpers_test.go).
+[[device]]
+name = "bed cards (veths)"
+interface = "*"
+guard = "always"
+`
+
+// bedCardsFile is where writeBedCards puts bedCardsPolicy in a policy.d.
+const bedCardsFile = "00-bed-cards.toml"
+
+// writeBedCards writes bedCardsPolicy into the drop-in directory policyDir.
+func writeBedCards(t testing.TB, policyDir string) {
+	t.Helper()
+	if err := os.MkdirAll(policyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(policyDir, bedCardsFile), []byte(bedCardsPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // guard is one running mac-nmguard service in a bed's client namespace.
 type guard struct {
 	b        *bed.Bed
@@ -49,8 +78,9 @@ type guard struct {
 }
 
 // startGuard writes policyText (empty: no file, the built-in default) and
-// starts `mac-nmguard run` in the client namespace on the bed's bus, then
-// waits for its sd_notify READY=1 on a socket of the test's own.
+// the bed's cards rule (bedCardsPolicy, a drop-in) and starts `mac-nmguard
+// run` in the client namespace on the bed's bus, then waits for its
+// sd_notify READY=1 on a socket of the test's own.
 func startGuard(t testing.TB, b *bed.Bed, policyText string) *guard {
 	t.Helper()
 	return startGuardAt(t, b, policyText, "debug")
@@ -60,9 +90,7 @@ func startGuard(t testing.TB, b *bed.Bed, policyText string) *guard {
 func startGuardAt(t testing.TB, b *bed.Bed, policyText, level string) *guard {
 	t.Helper()
 	dir := filepath.Join(b.Dir, "guard")
-	if err := os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeBedCards(t, filepath.Join(dir, "policy.d"))
 	if policyText != "" {
 		if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policyText), 0o644); err != nil {
 			t.Fatal(err)

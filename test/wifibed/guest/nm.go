@@ -40,7 +40,9 @@ enabled=false
 
 // policyConf is the service's policy: the access points' radios (wlan1 to
 // wlan8) and hwsim0 are not the service's (mode ignore); the client and
-// hotplugged radios (wlan9...) get the default (keep-vendor, refuse).
+// hotplugged radios (wlan9...) get the default (keep-vendor, refuse), and
+// the default guard = "auto" guards them as cards: every mac80211_hwsim
+// radio has a wiphy (/sys/class/net/IFACE/phy80211), though no bus device.
 const policyConf = `[[device]]
 name = "bed access points"
 interface = "wlan[1-8]"
