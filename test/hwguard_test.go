@@ -51,7 +51,9 @@ func TestIntegrationGuardLeavesDockerBridgeAlone(t *testing.T) {
 	bed.Require(t, "nft")
 	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1}))
 	card := b.Devices()[0]
-	ipClient(t, b, "link", "add", "br-test", "type", "bridge")
+	// Docker gives its bridge an address of its own (02:42:...), so it does
+	// not follow its ports' addresses as containers come and go.
+	ipClient(t, b, "link", "add", "br-test", "address", "02:42:ac:11:00:01", "type", "bridge")
 	ipClient(t, b, "link", "add", "dkv0", "type", "veth", "peer", "name", "dkv0c")
 	ipClient(t, b, "link", "set", "dkv0", "master", "br-test")
 	for _, d := range []string{"br-test", "dkv0", "dkv0c"} {
