@@ -25,19 +25,27 @@ func writeKeyfile(t *testing.T, b *bed.Bed, name, uuid, iface string) {
 
 // TestIntegrationHoldReconnectsManagedCard: a card that a local conf.d file
 // marks managed (the override the shipped snippet suggests), with an
-// autoconnect profile, the boot-time hold, and the service started before
-// NetworkManager. NetworkManager autoconnects the card; the hold takes it
-// down and disconnects it, and NetworkManager then blocks that profile's
-// autoconnect as the user's request. After the decision the card must come
-// up as it would have without the service, with the address the choice
-// says, and nothing may leave the card before the decision.
+// autoconnect profile, and the boot-time hold. The hold takes down and
+// disconnects a card NetworkManager brings up, and NetworkManager then
+// blocks that profile's autoconnect as the user's request. After the
+// decision the card must come up as it would have without the service,
+// with the address the choice says, and nothing may leave the card during
+// the hold. "service-first" is the boot order (the service starts before
+// NetworkManager: whether NetworkManager starts the activation before the
+// hold takes the link down is a race, logged); "nm-first" starts the
+// service once NetworkManager has the card activated, so the disconnect
+// always happens.
 func TestIntegrationHoldReconnectsManagedCard(t *testing.T) {
 	bed.Require(t, "dnsmasq", "nft")
 	for _, tc := range []struct {
-		decide   string
-		wantReal bool
-	}{{"--spoof", false}, {"--no-spoof", true}} {
-		t.Run(strings.TrimPrefix(tc.decide, "--"), func(t *testing.T) {
+		name, decide      string
+		nmFirst, wantReal bool
+	}{
+		{"service-first/spoof", "--spoof", false, false},
+		{"nm-first/spoof", "--spoof", true, false},
+		{"nm-first/no-spoof", "--no-spoof", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			b := bed.New(t, guardOptions(t, bed.Options{Devices: 1, NoNM: true}))
 			dev := b.Devices()[0]
 			local := "[device-local-managed]\nmatch-device=interface-name:" + dev.Name + "\nmanaged=1\n"
@@ -46,15 +54,26 @@ func TestIntegrationHoldReconnectsManagedCard(t *testing.T) {
 			}
 			writeKeyfile(t, b, "auto0", "4f1c7a9e-6f0b-4a57-9d3e-1b2c3d4e5f60", dev.Name)
 			b.StartDHCP(t, nil)
-			capt := b.StartCapture(t)
-			g := startGuard(t, b, "hold = true\n")
-			g.waitLog(t, 10*time.Second, "hold: every guarded device is kept silent")
-			b.StartNM(t)
+			var g *guard
+			if tc.nmFirst {
+				b.StartNM(t)
+				b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+				g = startGuard(t, b, "hold = true\n")
+			} else {
+				g = startGuard(t, b, "hold = true\n")
+				g.waitLog(t, 10*time.Second, "hold: every guarded device is kept silent")
+				b.StartNM(t)
+			}
 			g.waitLog(t, 15*time.Second, "-> held", "device="+dev.Name)
-			// NetworkManager gets every chance to activate the card.
+			capt := b.StartCapture(t)
+			// NetworkManager gets every chance to (re)activate the card.
 			time.Sleep(3 * time.Second)
-			disconnected := g.countLog("nm: disconnected; NetworkManager blocks autoconnect", "device="+dev.Name)
+			// NetworkManager's audit line, whichever version of the service.
+			disconnected := strings.Count(b.NM().Log(), `op="device-disconnect" interface="`+dev.Name+`"`)
 			t.Logf("the hold disconnected %s %d times; NM state now %d", dev.Name, disconnected, b.State(t, dev.Name))
+			if tc.nmFirst && disconnected == 0 {
+				t.Fatalf("the hold did not disconnect the activated card")
+			}
 			if src := capt.Sources(); len(src) != 0 {
 				t.Fatalf("frames left the held card before the decision: %v", src)
 			}
