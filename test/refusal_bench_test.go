@@ -1,0 +1,126 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/test/bed"
+)
+
+// linkIsUp reports whether dev is administratively up (IFF_UP) in the
+// client namespace.
+func linkIsUp(tb testing.TB, b *bed.Bed, dev string) bool {
+	tb.Helper()
+	out, err := exec.Command("ip", "-n", b.ClientNS, "-o", "link", "show", "dev", dev).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("ip link show %s: %v: %s", dev, err, out)
+	}
+	flags := string(out)
+	if i, j := strings.Index(flags, "<"), strings.Index(flags, ">"); i >= 0 && j > i {
+		flags = flags[i+1 : j]
+	}
+	return slices.Contains(strings.Split(flags, ","), "UP")
+}
+
+// busyLoad starts n CPU-bound shell loops (the "under load" of a machine
+// whose cores are busy) and stops them, by PID, when tb ends.
+func busyLoad(tb testing.TB, n int) {
+	tb.Helper()
+	for range n {
+		cmd := exec.Command("sh", "-c", "while :; do :; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			tb.Fatalf("load: %v", err)
+		}
+		tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
+}
+
+// BenchmarkGateRefusedReported activates by hand, N times
+// (MAC_NMGUARD_BENCH_VIOLATIONS, default 50), a profile that sets the real
+// address and needs no DHCP (ipv4.method disabled: NetworkManager goes from
+// PREPARE to ACTIVATED in milliseconds), while two busy loops keep both
+// cores loaded (MAC_NMGUARD_BENCH_LOAD, default 2). It reports how often
+// nmcli said the refused activation succeeded ("reported-activated", goal
+// 0), the service's reaction from the violating signal to the link down
+// (p50, p99, max; goal p99 < 2 ms), how many refusals happened at the
+// first state before any D-Bus read, and the frames with the real address
+// the peer saw (must be 0).
+func BenchmarkGateRefusedReported(b *testing.B) {
+	bed.Require(b, "nft")
+	n := 50
+	if v, err := strconv.Atoi(os.Getenv("MAC_NMGUARD_BENCH_VIOLATIONS")); err == nil && v > 0 {
+		n = v
+	}
+	load := 2
+	if v, err := strconv.Atoi(os.Getenv("MAC_NMGUARD_BENCH_LOAD")); err == nil && v >= 0 {
+		load = v
+	}
+	for range b.N {
+		bd := bed.New(b, guardOptions(b, bed.Options{Devices: 1}))
+		dev := bd.Devices()[0]
+		capt := bd.StartCapture(b)
+		g := startGuard(b, bd, "")
+		waitAddrNot(b, bd, dev.Name, dev.MAC.String(), 10*time.Second)
+		uuid := bd.AddProfile(b, bed.Profile{Name: "leaky-fast", Interface: dev.Name, ClonedMAC: dev.MAC.String(), IPv4Method: "disabled"})
+		busyLoad(b, load)
+		reported, realAfter, realUp := 0, 0, 0
+		start := time.Now()
+		for i := range n {
+			if err := bd.Activate(b, uuid, dev.Name); err == nil {
+				reported++
+				if a := linkAddr(b, bd, dev.Name); a == strings.ToLower(dev.MAC.String()) {
+					// NM set the real address (the refusal lands right
+					// after); the link must be down by then.
+					realAfter++
+					if linkIsUp(b, bd, dev.Name) {
+						realUp++
+					}
+				}
+				b.Logf("attempt %d: nmcli reported the refused activation as activated", i+1)
+			}
+			bd.WaitState(b, dev.Name, detect.StateDisconnected, 20*time.Second)
+		}
+		elapsed := time.Since(start)
+		capt.Stop()
+		var reactions []time.Duration
+		for _, line := range strings.Split(g.p.Log(), "\n") {
+			if strings.Contains(line, "violation: refused") && strings.Contains(line, "device="+dev.Name) {
+				if d, err := time.ParseDuration(field(line, "reaction")); err == nil {
+					reactions = append(reactions, d)
+				}
+			}
+		}
+		if len(reactions) == 0 {
+			b.Fatalf("no refusal logged for %d attempts", n)
+		}
+		slices.Sort(reactions)
+		pct := func(p float64) float64 {
+			return float64(reactions[int(p*float64(len(reactions)-1))].Microseconds())
+		}
+		b.ReportMetric(float64(n), "activations")
+		b.ReportMetric(float64(reported), "reported-activated")
+		b.ReportMetric(float64(len(reactions)), "refusals")
+		b.ReportMetric(float64(g.countLog("violation: refused", "at its first state")), "first-state-refusals")
+		b.ReportMetric(pct(0.50), "reaction-p50-µs")
+		b.ReportMetric(pct(0.99), "reaction-p99-µs")
+		b.ReportMetric(float64(reactions[len(reactions)-1].Microseconds()), "reaction-max-µs")
+		b.ReportMetric(float64(capt.Count(dev.MAC)), "leaked-frames")
+		b.ReportMetric(float64(realAfter), "real-address-after-report")
+		b.ReportMetric(float64(realUp), "real-address-up-after-report")
+		b.ReportMetric(float64(elapsed.Milliseconds())/float64(n), "ms/activation")
+		if c := capt.Count(dev.MAC); c != 0 {
+			b.Errorf("LEAK: %d frames with the real address", c)
+		}
+		if realUp != 0 {
+			b.Errorf("LEAK: %d activations up with the real address", realUp)
+		}
+	}
+}
