@@ -832,8 +832,8 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 	}
 	// One activation is refused once, though its address change (netlink,
 	// PREPARE) and its next state (CONFIG) both show the violation.
-	if dec.Disconnect && d.gate == gateBlocked && d.refusedAC != "" && d.refusedAC != "/" &&
-		d.refusedAC == d.nm.ActiveConnection && time.Since(d.refusedAt) < 3*time.Second {
+	if dec.Disconnect && (d.gate == gateBlocked || d.refusedAC == refusedAtPrepare) && d.refusedAC != "" && d.refusedAC != "/" &&
+		(d.refusedAC == d.nm.ActiveConnection || d.refusedAC == refusedAtPrepare) && time.Since(d.refusedAt) < 3*time.Second {
 		return
 	}
 	if dec.Disconnect {

@@ -356,6 +356,9 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 		return
 	}
 	d.nm.State = nw
+	if nw == detect.StatePrepare && decide && s.refuseAtPrepare(ctx, d, t0) {
+		decide = false // refused before any D-Bus read (prepare.go)
+	}
 	// In flight, the active connection may have changed with the state (a
 	// new activation): read it when the profile matters, at the start of
 	// an activation and when deciding. At rest it stays the one the last
