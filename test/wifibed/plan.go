@@ -26,6 +26,8 @@ type Plan struct {
 	// ScenarioTimeout bounds each scenario (the guest gives up on it and
 	// goes on with the next).
 	ScenarioTimeout time.Duration `json:"scenario_timeout"`
+	// RestoreRounds repeats the restore of the restore scenarios (0: once).
+	RestoreRounds int `json:"restore_rounds,omitempty"`
 }
 
 // Network is one access point of the bed.

@@ -171,6 +171,9 @@ func scenarios() map[string]func(*sc) error {
 			time.Sleep(3 * time.Second)
 			return nil
 		},
+		// Issue 21: restore the real address for one network.
+		"restore-once":   func(s *sc) error { return restoreScenario(s, false) },
+		"restore-always": func(s *sc) error { return restoreScenario(s, true) },
 		"open-connect": func(s *sc) error {
 			if err := s.addProfile("open", "open"); err != nil {
 				return err
