@@ -180,7 +180,7 @@ func copyDist(share string) error {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
 	dist := filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "cmd", "mac-nmguard", "dist")
-	for _, f := range []string{"io.github.macnmguard.Guard1.conf", "90-mac-nmguard.conf"} {
+	for _, f := range []string{"io.github.macnmguard.Guard1.conf", "90-mac-nmguard.conf", "io.github.macnmguard.policy"} {
 		b, err := os.ReadFile(filepath.Join(dist, f))
 		if err != nil {
 			return fmt.Errorf("copy dist: %w", err)

@@ -238,6 +238,11 @@ func (g *guest) bus(ctx context.Context) error {
 	if err := copyFile(filepath.Join(wifibed.GuestMount, "io.github.macnmguard.Guard1.conf"), "/etc/dbus-1/system.d/io.github.macnmguard.Guard1.conf"); err != nil {
 		return err
 	}
+	// Its polkit actions, as installed: polkit (bus-activated from the
+	// host's files) answers restore requests (root is authorised).
+	if err := copyFile(filepath.Join(wifibed.GuestMount, "io.github.macnmguard.policy"), "/usr/share/polkit-1/actions/io.github.macnmguard.policy"); err != nil {
+		return err
+	}
 	if _, err := g.start("dbus", "dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog"); err != nil {
 		return err
 	}
