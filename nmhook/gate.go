@@ -87,7 +87,9 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		return d
 	}
 	if !activating(v.State) {
-		scan := !verdict.Allowed && nmScanAddress(v)
+		// (Not when the real address is wanted: a restore puts it on the
+		// card at rest.)
+		scan := !verdict.Allowed && spoofs(verdict) && nmScanAddress(v)
 		if !verdict.Allowed && !scan {
 			d.Spoof = true
 			return d

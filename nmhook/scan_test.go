@@ -48,3 +48,15 @@ func TestDecideLeavesNMScanAddressAlone(t *testing.T) {
 		})
 	}
 }
+
+// A restore at rest puts the real address on the card: NetworkManager's scan
+// address is replaced then (the verdict wants the real address).
+func TestDecideRestoreReplacesScanAddress(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	v := deviceView{Device: policy.Device{Interface: "wlan0", Type: "wifi", Current: mustPMAC(t, "ca:5e:11:22:33:44"), Real: real, RealKnown: true},
+		State: detect.StateDisconnected, Network: policy.Network{UUID: uuidACL, ID: "acl"}}
+	got := decide(policy.Default(), v, []policy.Exemption{{UUID: uuidACL, Scope: policy.ScopeOnce}}, make([]byte, 32))
+	if !got.Spoof {
+		t.Fatalf("decision %+v: want the real address set", got)
+	}
+}
