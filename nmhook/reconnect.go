@@ -53,7 +53,10 @@ func (s *Service) disconnect(ctx context.Context, d *devState) {
 }
 
 // activate activates profile on d; a profile activated by a client is no
-// longer blocked by NM.
+// longer blocked by NM. (A profile seen in flight is not taken off the
+// list: the refused activation's own queued states arrive after the
+// disconnect that blocked it. One a user activated stays listed, and is at
+// worst activated by the service instead of NM's autoconnect.)
 func (s *Service) activate(ctx context.Context, d *devState, profile dbus.ObjectPath) error {
 	if err := s.nm.Activate(ctx, profile, d.nm.Path); err != nil {
 		return err

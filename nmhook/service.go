@@ -633,11 +633,6 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 			}
 		}
 	}
-	if activating(d.nm.State) && d.profile != "" {
-		// NM's autoconnect never starts a profile it blocks: one in flight
-		// was activated by a client, which lifted the block.
-		delete(s.nmBlocked, d.profile)
-	}
 	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
 	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
