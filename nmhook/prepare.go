@@ -26,6 +26,11 @@ func (s *Service) refuseAtPrepare(ctx context.Context, d *devState, t0 time.Time
 	if s.held || !d.nmKnown || s.conn == nil || d.restoring != nil {
 		return false
 	}
+	if d.gate == gateBlocked && time.Since(d.refusedAt) < 3*time.Second {
+		// Refused already (its address change came before this signal):
+		// the usual path goes on with it, without a second violation.
+		return false
+	}
 	why, ok := s.onlyViolatingProfiles(d)
 	if !ok {
 		return false
