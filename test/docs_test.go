@@ -61,3 +61,43 @@ func TestEveryPackageHasDocComment(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySourceHasLicenceLine fails when a Go file, shell script or
+// Makefile of this module lacks the SPDX line of the project's licence
+// (GPL-3.0-or-later, LICENSE) in its first three lines.
+func TestEverySourceHasLicenceLine(t *testing.T) {
+	root := filepath.Join("..")
+	const spdx = "SPDX-License-Identifier: GPL-3.0-or-later"
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") && name != ".ci" || name == "testdata" || name == "vendor" || name == "bin" || name == "artifacts") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, ".sh") && name != "Makefile" && name != "rules" && path != filepath.Join(root, ".ci", "run") {
+			return nil
+		}
+		n++
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		head := strings.SplitN(string(data), "\n", 4)
+		if !strings.Contains(strings.Join(head[:min(3, len(head))], "\n"), spdx) {
+			t.Errorf("%s: no %q in its first three lines", path, spdx)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk module: %v", err)
+	}
+	if n < 50 {
+		t.Fatalf("found only %d source files; the walk is wrong", n)
+	}
+}
