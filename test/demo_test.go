@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,12 @@ func TestIntegrationDemo(t *testing.T) {
 	n.say("Only \"office\" is exempt; every other network still sees a private address.")
 
 	n.section("mac-nmguard check")
-	out, _ = cli(t, b, "--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir, "check")
+	// The service's own policy (the bed's veths stand for cards: see
+	// bedCardsPolicy), state and NetworkManager configuration.
+	out, _ = cli(t, b, "--policy", filepath.Join(g.dir, "policy.toml"), "--policy-dir", filepath.Join(g.dir, "policy.d"),
+		"--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir, "check",
+		"--nm-conf", filepath.Join(b.Dir, "NetworkManager.conf"),
+		"--nm-conf-dir", filepath.Join(b.Dir, "nm-sysconf.d"), "--nm-conf-dir", filepath.Join(b.Dir, "nm-conf.d"))
 	n.block(out)
 	n.say("Done: the sandbox (namespaces, processes, files) is removed now.")
 }
