@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mac-nmguard — see README.md.
 GO        ?= go
 PREFIX    ?= /usr/local

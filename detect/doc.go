@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package detect spots networks that probably reject the spoofed address:
 // a pure state machine fed with the ordered stream of device events that
 // raises a Suspicion (auth-loop, auth-failure, dhcp-failure,

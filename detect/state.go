@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package detect
 
 // phase is the detector's view of where an activation of one (device,

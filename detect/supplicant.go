@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package detect
 
 // wpa_supplicant's interface properties the detector reads

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package nmhook
 
 // Classify says what is behind l, from the sysfs at the links' root

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package notify
 
 // Effect is what the agent must do after a decision of the Book: show or

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package notify
 
 // screen is the session side's record of which notification (server id)

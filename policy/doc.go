@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package policy is the MAC policy engine of mac-nmguard: the configuration
 // model and its parser, device and network matching, Evaluate (is this
 // address allowed on this device for this network, and why) and Generate

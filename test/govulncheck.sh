@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs govulncheck against a vulnerability database built from
 # golang.org/x/vulndb as the Go module proxy serves it, for machines that
 # reach the proxy but not vuln.go.dev (govulncheck's default source).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs the Debian packages the tests and the demo need, only those that
 # are missing. It never starts a service: Debian's policy-rc.d (exit 101) is
 # put in place for the duration of the install when none exists.

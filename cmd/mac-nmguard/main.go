@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Command mac-nmguard is the MAC address guard for NetworkManager: the
 // system service (run), its command-line tools (check, policy, version) and
 // the desktop agent.

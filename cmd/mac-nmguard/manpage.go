@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package main
 
 // Man pages written from the cobra command tree, in the man(7) macros,

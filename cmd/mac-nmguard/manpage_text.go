@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package main
 
 // The parts of the man pages that the command tree does not hold: FILES,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package notifytest starts what the desktop agent's integration tests need,
 // each owned by the test that starts it and removed in its t.Cleanup: a
 // private D-Bus daemon (session-type, or system-type with a given policy),

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package bed is the integration test bed of mac-nmguard: a real
 // NetworkManager on a private D-Bus system bus, managing veth devices in a
 // network namespace of its own, with the network side (a bridge, dnsmasq for

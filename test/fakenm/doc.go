@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package fakenm is a FAKE, scriptable NetworkManager for tests: it owns
 // org.freedesktop.NetworkManager on a (private) D-Bus bus and exports the
 // objects mac-nmguard reads — the manager, Wi-Fi devices (Device and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package testproc is the process and bus plumbing shared by the
 // integration tests (test/bed, notify/notifytest and the nmhook API tests):
 // a Process started with its output in a log file and SIGKILL on the test

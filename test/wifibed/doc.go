@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package wifibed is the real Wi-Fi test bed: one qemu guest (TCG, no KVM
 // needed) boots Debian's kernel with mac80211_hwsim, the host's root shared
 // read-only over 9p with a tmpfs overlay on top, and runs NetworkManager,

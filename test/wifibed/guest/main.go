@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Command guest is the Wi-Fi bed's runner inside the qemu guest (package
 // wifibed): PID 1 after the initramfs's switch_root. It sets up the bed
 // (udev, mac80211_hwsim radios, the system bus, hostapd access points,
