@@ -17,7 +17,8 @@ import (
 // NetworkManager and the service, makes cloned-mac-address=permanent the
 // default for Ethernet profiles. An autoconnect profile with no
 // cloned-mac-address of its own then means the real address: the card is
-// blocked (or the activation refused) and the peer sees no frame from the
+// given a private address in memory by the service, or blocked, and the
+// peer sees no frame from the
 // real address. Without the file the same profile is allowed and connects.
 func TestIntegrationNMConfDefaultIsJudged(t *testing.T) {
 	bed.Require(t, "dnsmasq", "tcpdump", "nft")
@@ -50,24 +51,32 @@ func TestIntegrationNMConfDefaultIsJudged(t *testing.T) {
 				}
 				return
 			}
-			deadline := time.Now().Add(15 * time.Second)
-			for apiDevice(t, b, dev.Name).Gate != "blocked" {
+			// Two outcomes keep the real address off the wire: the service
+			// gives the profile a private address in memory (issue 21: the
+			// address of an activation is NetworkManager's to apply), so the
+			// permanent default never applies, or it blocks the profile.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				a := apiDevice(t, b, dev.Name)
+				if a.Gate == "blocked" {
+					if !strings.Contains(g.p.Log(), "cloned-mac-address=permanent") {
+						t.Fatalf("the block does not say it is for cloned-mac-address=permanent; log:\n%s", tail(g.p.Log(), 40))
+					}
+					break
+				}
+				if b.State(t, dev.Name) == detect.StateActivated {
+					if got := linkAddr(t, b, dev.Name); got == strings.ToLower(dev.MAC.String()) {
+						t.Fatalf("activated with the real address %s under the permanent default", got)
+					}
+					break
+				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the profile without its own cloned-mac-address was not blocked under the permanent default (gate %s); log:\n%s",
-						apiDevice(t, b, dev.Name).Gate, tail(g.p.Log(), 40))
+					t.Fatalf("neither blocked nor activated with a private address under the permanent default (gate %s); log:\n%s",
+						a.Gate, tail(g.p.Log(), 40))
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			time.Sleep(3 * time.Second) // give NM every chance to autoconnect
-			if st := b.State(t, dev.Name); st == detect.StateActivated {
-				t.Fatalf("the profile was activated under the permanent default")
-			}
-			if a := apiDevice(t, b, dev.Name); a.Gate != "blocked" {
-				t.Fatalf("gate %s, want blocked", a.Gate)
-			}
-			if !strings.Contains(g.p.Log(), "-> blocked") || !strings.Contains(g.p.Log(), "cloned-mac-address=permanent") {
-				t.Fatalf("the block does not say it is for cloned-mac-address=permanent; log:\n%s", tail(g.p.Log(), 40))
-			}
+			time.Sleep(3 * time.Second) // give NM every chance to use the default
 			noRealFrames(t, capt, dev.MAC)
 		})
 	}
