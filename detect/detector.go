@@ -93,6 +93,12 @@ func (d *Detector) Feed(ev Event) []Suspicion {
 	if !added {
 		return nil
 	}
+	return d.judge(ep, ev)
+}
+
+// judge raises the episode's suspicion when its evidence now suffices, or
+// notes that a raised one was seen again.
+func (d *Detector) judge(ep *episode, ev Event) []Suspicion {
 	switch ep.state.status {
 	case statusWatching:
 		if sp, ok := d.maybeRaise(ep, ev); ok {

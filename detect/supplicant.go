@@ -72,13 +72,5 @@ func (d *Detector) feedSupplicant(ev Event) []Suspicion {
 	default:
 		return nil
 	}
-	switch ep.state.status {
-	case statusWatching:
-		if sp, ok := d.maybeRaise(ep, ev); ok {
-			return []Suspicion{sp.clone()}
-		}
-	case statusSuspected:
-		ep.suspicion.LastSeen = ev.Time
-	}
-	return nil
+	return d.judge(ep, ev)
 }
