@@ -4,12 +4,14 @@ package nmhook
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Tags of the test frames (payload byte 0).
@@ -17,6 +19,7 @@ const (
 	tagReal     byte = 1 // source = the guarded real address
 	tagOther    byte = 2 // source = some other address
 	tagHold     byte = 3 // sent while the device is held
+	tagProbe    byte = 8 // sent until the path works, before any round
 	tagSentinel byte = 9 // last frame of a round; always from otherMAC
 )
 
@@ -65,7 +68,38 @@ func newGuardBed(t *testing.T) *guardBed {
 	}
 	g.tx = openPacketSocket(t, a.Attrs().Index)
 	g.rx = openPacketSocket(t, b.Attrs().Index)
+	g.waitPath(t)
 	return g
+}
+
+// waitPath sends probe frames until one reaches the peer, then drains the
+// receiver. A veth that was just set up keeps the noop qdisc, which drops
+// every frame without an error, until the kernel's link watcher has seen the
+// carrier come on; under load that took more than the 5 s a round allows
+// (CI: "sentinel frame not received ... got 0 frames" in the unguarded
+// round). Probes come from otherMAC, which no guard drops.
+func (g *guardBed) waitPath(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(4 * receiveLimit)
+	buf := make([]byte, 2048)
+	for {
+		sendFrames(t, g.tx, g.otherMAC, tagProbe, 1)
+		n, err := unix.Read(g.rx, buf) // SO_RCVTIMEO: 100 ms
+		if err == nil && n >= 16 && buf[14] == tagProbe {
+			break
+		}
+		if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			t.Fatalf("receive probe: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no probe frame crossed the veth pair within %v", 4*receiveLimit)
+		}
+	}
+	for { // drain probes still in flight
+		if _, err := unix.Read(g.rx, buf); err != nil {
+			return
+		}
+	}
 }
 
 // round sends the given frames from the guarded end, then a sentinel, and
@@ -260,6 +294,7 @@ func TestIntegrationBackstopDeviceDeleted(t *testing.T) {
 	}
 	g.tx = openPacketSocket(t, a.Attrs().Index)
 	g.rx = openPacketSocket(t, p.Attrs().Index)
+	g.waitPath(t)
 	// Kernel-dependent, so only reported: does a surviving chain re-attach
 	// to a new device of the same name without any call from us?
 	got := g.round(t, func() { sendFrames(t, g.tx, g.realMAC, tagReal, 1) })
