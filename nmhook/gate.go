@@ -89,9 +89,12 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		return d
 	}
 	if !activating(v.State) {
-		// (Not when the real address is wanted: a restore puts it on the
-		// card at rest.)
-		scan := !verdict.Allowed && spoofs(verdict) && nmScanAddress(v)
+		// NetworkManager's scan address is its own, whatever the policy
+		// wants for connections (spoof = false included): it puts the
+		// profile's address back before it connects. Not while a restore
+		// wants the real address on the card at rest (the view has the
+		// network being restored then).
+		scan := !verdict.Allowed && nmScanAddress(v) && (spoofs(verdict) || v.Network == policy.Network{})
 		if !verdict.Allowed && !scan {
 			d.Spoof = true
 			return d

@@ -62,3 +62,42 @@ func TestDecideRestoreReplacesScanAddress(t *testing.T) {
 		t.Fatalf("decision %+v: want the real address set", got)
 	}
 }
+
+// With spoof = false (the real address wanted for connections) the scan
+// address is still NetworkManager's: the service does not put the real
+// address on an idle card over it (it did, fighting every randomised scan).
+// A restore in progress (the view has its network) still does.
+func TestDecideSpoofOffLeavesNMScanAddressAlone(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	scan := mustPMAC(t, "ca:5e:11:22:33:44")
+	pol := policy.Default()
+	pol.Spoof = false
+	dev := func(typ string, cur policy.MAC) policy.Device {
+		return policy.Device{Interface: "wlan0", Type: typ, Current: cur, Real: real, RealKnown: true}
+	}
+	tests := []struct {
+		name  string
+		view  deviceView
+		spoof bool
+	}{
+		{"idle Wi-Fi, scan address: left alone", deviceView{Device: dev("wifi", scan), State: detect.StateDisconnected}, false},
+		{"unavailable Wi-Fi, scan address: left alone", deviceView{Device: dev("wifi", scan), State: detect.StateUnavailable}, false},
+		{"idle Wi-Fi, restoring acl: real address set", deviceView{Device: dev("wifi", scan), State: detect.StateDisconnected,
+			Network: policy.Network{UUID: uuidACL, ID: "acl"}}, true},
+		{"idle Ethernet, same address: real address set", deviceView{Device: dev("ethernet", scan), State: detect.StateDisconnected}, true},
+		{"Wi-Fi before NetworkManager: real address set", deviceView{Device: dev("wifi", scan)}, true},
+		{"idle Wi-Fi, universally administered foreign address: real address set",
+			deviceView{Device: dev("wifi", mustPMAC(t, "00:11:22:33:44:55")), State: detect.StateDisconnected}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decide(pol, tc.view, nil, make([]byte, 32))
+			if got.Verdict.Mode != policy.ModePermanent {
+				t.Fatalf("verdict %+v: want permanent (spoof = false)", got.Verdict)
+			}
+			if got.Spoof != tc.spoof || got.Block || got.Disconnect {
+				t.Errorf("decide = %+v, want Spoof %v and nothing else", got, tc.spoof)
+			}
+		})
+	}
+}
