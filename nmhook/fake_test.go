@@ -236,6 +236,40 @@ func (f *fakeProfiles) UpdateInMemory(_ context.Context, path dbus.ObjectPath, s
 	return nil
 }
 
+func (f *fakeProfiles) UpdateToDisk(_ context.Context, path dbus.ObjectPath, s profileSettings) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.mem[path]; !ok {
+		return errors.New("no profile " + string(path))
+	}
+	if f.failUpd {
+		return errors.New("update refused")
+	}
+	f.mem[path], f.disk[path], f.unsaved[path] = s, s, false
+	f.updates++
+	return nil
+}
+
+// save writes the profile as it is in memory to disk, as a user's
+// `nmcli connection modify` does, with one more setting changed.
+func (f *fakeProfiles) save(path dbus.ObjectPath, sect, key string, v any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := profileSettings{}
+	for name, props := range f.mem[path] {
+		cp := map[string]dbus.Variant{}
+		for k, pv := range props {
+			cp[k] = pv
+		}
+		s[name] = cp
+	}
+	if s[sect] == nil {
+		s[sect] = map[string]dbus.Variant{}
+	}
+	s[sect][key] = dbus.MakeVariant(v)
+	f.mem[path], f.disk[path], f.unsaved[path] = s, s, false
+}
+
 // cloned is the profile's cloned-mac-address in memory and on disk.
 func (f *fakeProfiles) cloned(path dbus.ObjectPath) (mem, disk string) {
 	f.mu.Lock()

@@ -26,7 +26,9 @@ import (
 // own "random" or "permanent" where the policy means exactly that. What it
 // changed is recorded in the state file (UUID, original value, value set)
 // before the change, undone on a clean exit, and undone at the next start
-// after a crash.
+// after a crash. The only keyfile it writes is one someone saved while it
+// held the service's value: that profile's own value goes back to disk
+// (savedWithOurs).
 
 // InMemoryChange is one profile whose cloned-mac-address the service changed
 // in NetworkManager's memory.
@@ -139,6 +141,45 @@ func (m inMemory) undo(ctx context.Context, st profileStore, path dbus.ObjectPat
 	return m.save()
 }
 
+// savedWithOurs gives profile path (uuid) its own cloned-mac-address back on
+// disk when someone saved it (it is no longer unsaved) while it held the
+// value the service set in memory: saving a profile (nmcli connection
+// modify of any property, a settings dialog) writes the whole profile, the
+// service's address included, to its keyfile, where it would outlive the
+// service (a restore's "permanent" or the real address for good). The
+// user's other changes stay. The record is dropped: the caller gives the
+// profile its address in memory again. It reports whether it wrote.
+func (m inMemory) savedWithOurs(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid string) (bool, error) {
+	i, ok := m.find(uuid)
+	if !ok {
+		return false, nil
+	}
+	rec := m.state.InMemory[i]
+	unsaved, err := st.ProfileUnsaved(ctx, path)
+	if err != nil || unsaved {
+		return false, err
+	}
+	s, err := st.ProfileSettings(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	cur := clonedOf(s)
+	if !strings.EqualFold(cur, rec.Set) {
+		return false, nil
+	}
+	next, err := withCloned(s, rec.Original)
+	if err != nil {
+		return false, err
+	}
+	if err := st.UpdateToDisk(ctx, path, next); err != nil {
+		return false, err
+	}
+	m.log.Warn("nm: profile saved to disk with the address the service gave it in memory; its own cloned-mac-address written back to disk",
+		slog.String("uuid", uuid), slog.String("cloned_mac_address", rec.Original), slog.String("was", cur))
+	m.drop(uuid)
+	return true, m.save()
+}
+
 func (m inMemory) drop(uuid string) {
 	if i, ok := m.find(uuid); ok {
 		m.state.InMemory = slices.Delete(m.state.InMemory, i, i+1)
@@ -148,8 +189,9 @@ func (m inMemory) drop(uuid string) {
 // recover undoes what a previous run left in memory: for each record, the
 // profile (by UUID, among profiles) is given back its own value when
 // NetworkManager still holds it unsaved with the value the service set. A
-// profile gone, or saved since (NetworkManager restarted with a new /run,
-// or someone saved it), only loses its record. It returns the UUIDs undone.
+// profile someone saved since with that value gets its own value back on
+// disk (savedWithOurs); one gone, or as on disk (NetworkManager started with
+// a new /run), only loses its record. It returns the UUIDs undone.
 func (m inMemory) recover(ctx context.Context, st profileStore, profiles map[dbus.ObjectPath]NMProfile) []string {
 	var undone []string
 	var errs []error
@@ -172,6 +214,18 @@ func (m inMemory) recover(ctx context.Context, st profileStore, profiles map[dbu
 			continue
 		}
 		if !unsaved {
+			// Saved since: with the value the previous run set (someone
+			// saved it meanwhile), or as on disk (NetworkManager started
+			// afresh).
+			wrote, err := m.savedWithOurs(ctx, st, path, rec.UUID)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if wrote {
+				undone = append(undone, rec.UUID)
+				continue
+			}
 			m.log.Info("nm: profile the previous run changed in memory is as on disk now", slog.String("uuid", rec.UUID))
 			m.drop(rec.UUID)
 			continue

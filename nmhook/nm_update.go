@@ -16,6 +16,7 @@ import (
 // NO_REAPPLY keeps the change from touching a device the profile is
 // active on (it applies from the next activation).
 const (
+	nmUpdate2ToDisk    = 0x1
 	nmUpdate2InMemory  = 0x2
 	nmUpdate2NoReapply = 0x40
 )
@@ -34,6 +35,10 @@ type profileStore interface {
 	ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error)
 	// UpdateInMemory replaces the profile's settings in memory only.
 	UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s profileSettings) error
+	// UpdateToDisk replaces the profile's settings and writes its keyfile
+	// (only to give a profile someone saved with the service's address
+	// its own value back on disk).
+	UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s profileSettings) error
 }
 
 // ProfileSettings reads a profile's full settings.
@@ -67,6 +72,18 @@ func (c nmClient) UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s pr
 	err := c.call(ctx, path, nmSettingsIface+".Update2", s, uint32(nmUpdate2InMemory|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
 	if err != nil {
 		return fmt.Errorf("update profile %s in memory: %w", path, err)
+	}
+	return nil
+}
+
+// UpdateToDisk replaces a profile's settings and writes them to disk
+// (Update2 with TO_DISK and NO_REAPPLY); the stored secrets are kept as by
+// UpdateInMemory.
+func (c nmClient) UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s profileSettings) error {
+	var result map[string]dbus.Variant
+	err := c.call(ctx, path, nmSettingsIface+".Update2", s, uint32(nmUpdate2ToDisk|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
+	if err != nil {
+		return fmt.Errorf("write profile %s to disk: %w", path, err)
 	}
 	return nil
 }

@@ -308,6 +308,14 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 		}
 		s.profiles[path] = p
 		if st := s.memStore(); st != nil && (p.Type == "802-3-ethernet" || p.Type == "802-11-wireless") {
+			if wrote, err := s.mem().savedWithOurs(ctx, st, path, p.UUID); err != nil {
+				s.log.Warn("nm: cannot give a saved profile its own address back on disk", slog.String("profile", p.ID), slog.String("error", err.Error()))
+			} else if wrote {
+				if p, err = s.nm.Profile(ctx, path); err != nil {
+					return
+				}
+				s.profiles[path] = p
+			}
 			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
 		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
