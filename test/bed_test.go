@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,7 +180,9 @@ func TestIntegrationBedCapture(t *testing.T) {
 }
 
 // TestIntegrationBedCleanup makes and removes beds BED_RUNS times (default
-// 3) and checks that nothing remains: namespaces, processes, mounts, dirs.
+// 3) and checks that nothing of its own beds remains: namespaces,
+// processes, mounts, dirs. Mounts are judged by bed name, so another bed
+// up at the same time (the test/bed package runs alongside) does not count.
 func TestIntegrationBedCleanup(t *testing.T) {
 	bed.Require(t, "dnsmasq")
 	runs := 3
@@ -190,7 +193,6 @@ func TestIntegrationBedCleanup(t *testing.T) {
 		}
 		runs = n
 	}
-	mountsBefore := readFile(t, "/proc/self/mounts")
 	for i := range runs {
 		var name, dir string
 		var pids []int
@@ -199,6 +201,21 @@ func TestIntegrationBedCleanup(t *testing.T) {
 			b.StartDHCP(t, nil)
 			name, dir = b.Name, b.Dir
 			pids = []int{b.NM().PID(), b.DHCP().PID()}
+			// The host sees the bed's namespaces, and nothing of the
+			// mount namespace NetworkManager runs in.
+			want := []string{"/run/netns/" + b.ClientNS, "/run/netns/" + b.PeerNS}
+			var got []string
+			for _, m := range bedMounts(t, name) {
+				got = append(got, m.point)
+				if !slices.Contains(want, m.point) {
+					t.Errorf("a mount of the bed's NetworkManager is visible on the host: %s", m.line)
+				}
+			}
+			for _, w := range want {
+				if !slices.Contains(got, w) {
+					t.Errorf("the host's mount table lacks the bed's namespace %s (got %q)", w, got)
+				}
+			}
 			if !nsExists(b.ClientNS) || !nsExists(b.PeerNS) {
 				t.Fatalf("namespaces %s, %s not created", b.ClientNS, b.PeerNS)
 			}
@@ -219,13 +236,36 @@ func TestIntegrationBedCleanup(t *testing.T) {
 		if _, err := os.Stat(dir); err == nil && os.Getenv(bed.KeepEnv) != "1" {
 			t.Errorf("run %d: dir %s remains", i, dir)
 		}
+		for _, m := range bedMounts(t, name) {
+			t.Errorf("run %d: a mount of bed %s remains: %s", i, name, m.line)
+		}
 	}
-	if after := readFile(t, "/proc/self/mounts"); after != mountsBefore {
-		t.Errorf("host mounts changed:\nbefore:\n%s\nafter:\n%s", mountsBefore, after)
+}
+
+// bedMount is one line of the host's mountinfo.
+type bedMount struct {
+	point, line string
+}
+
+// bedMounts are the host's mounts that belong to the bed named name (its
+// namespaces under /run/netns, anything bound from its dir, its
+// NetworkManager's /run tmpfs, whose source is the dir's name): the lines of
+// /proc/self/mountinfo that name it. Other beds running at the same time
+// (another test package) have other names.
+func bedMounts(t *testing.T, name string) []bedMount {
+	t.Helper()
+	var out []bedMount
+	for _, line := range strings.Split(readFile(t, "/proc/self/mountinfo"), "\n") {
+		if !strings.Contains(line, name) {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			t.Fatalf("mountinfo line %q: too few fields", line)
+		}
+		out = append(out, bedMount{point: f[4], line: line})
 	}
-	if out := readFile(t, "/proc/self/mounts"); strings.Contains(out, "nmbed") {
-		t.Errorf("a bed mount is visible on the host:\n%s", out)
-	}
+	return out
 }
 
 // TestIntegrationBedLifecycle exercises the rest of the harness: NM crash

@@ -51,13 +51,14 @@ enabled=false
 
 // nmScript runs NetworkManager in its own mount namespace (ip netns exec
 // makes one): /sys read-only (NM then uses no udev, and manages the veths
-// without it), a tmpfs on /run so nothing reaches the host's /run, and the
+// without it), a tmpfs on /run so nothing reaches the host's /run (its
+// source is the bed dir's name, nmbed-NAME, so a leak names its bed), and the
 // bed's dirs bound on /run/NetworkManager and /var/lib/NetworkManager.
 // `mount -n`: plain mount would make libmount create /run/mount on the host.
 // $1 is the bed's dir; the mounts vanish with the process.
 const nmScript = `set -e
 mount -n -o remount,bind,ro /sys
-mount -n -t tmpfs -o mode=755 nmbed /run
+mount -n -t tmpfs -o mode=755 "${1##*/}" /run
 mkdir -p /run/NetworkManager
 mount -n --bind "$1/nm-run" /run/NetworkManager
 mount -n --bind "$1/nm-lib" /var/lib/NetworkManager
