@@ -189,8 +189,10 @@ func TestIntegrationCheckNMStopped(t *testing.T) {
 
 // BenchmarkCheckVsNmcli times one `mac-nmguard check` and one
 // `nmcli -t -f all device show` on a bed with 50 devices, side by side in
-// the same loop, both started the same way (ip netns exec). Goal: check at
-// least 3x faster. Both go through ip netns exec on purpose: it also gives
+// the same loop, both started the same way (ip netns exec). Goal: check
+// under 50 ms wall and never slower than nmcli: it reports the mean of
+// each, their ratio, check's slowest run and how many pairs check lost
+// (figures only, never asserted). Both go through ip netns exec on purpose: it also gives
 // them the namespace's own /sys, as on a real machine (nmcli reads the
 // devices there through udev; started from a thread that is only in the
 // network namespace, it sees the host's /sys and runs faster than it would
@@ -232,17 +234,26 @@ func BenchmarkCheckVsNmcli(b *testing.B) {
 	if len(r.Devices) != 50 || !r.NM.Running {
 		b.Fatalf("check saw %d devices (NM running %t), want 50", len(r.Devices), r.NM.Running)
 	}
-	var tCheck, tNmcli time.Duration
+	var tCheck, tNmcli, maxCheck time.Duration
+	lost := 0
 	b.ResetTimer()
 	for range b.N {
-		tCheck += run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
-		tNmcli += run(nmcli, 0)
+		c := run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
+		m := run(nmcli, 0)
+		tCheck += c
+		tNmcli += m
+		maxCheck = max(maxCheck, c)
+		if c > m {
+			lost++
+		}
 	}
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(float64(tCheck.Nanoseconds())/n, "check-ns/op")
 	b.ReportMetric(float64(tNmcli.Nanoseconds())/n, "nmcli-ns/op")
 	b.ReportMetric(float64(tNmcli)/float64(tCheck), "nmcli/check")
+	b.ReportMetric(float64(maxCheck.Nanoseconds()), "check-max-ns")
+	b.ReportMetric(float64(lost), "check-slower-pairs")
 }
 
 // TestIntegrationCheckBulkMatchesPerObject: the report check builds from one
