@@ -13,6 +13,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/introspect"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -22,33 +23,6 @@ const (
 	apiErrAccessDenied = "org.freedesktop.DBus.Error.AccessDenied"
 	apiErrFailed       = "org.freedesktop.DBus.Error.Failed"
 )
-
-const apiIntrospection = `
-<interface name="` + APIInterface + `">
-  <method name="ListDevices"><arg name="devices_json" type="s" direction="out"/></method>
-  <method name="ListSuspicions"><arg name="suspicions_json" type="s" direction="out"/></method>
-  <method name="Status"><arg name="status_json" type="s" direction="out"/></method>
-  <method name="Restore">
-    <arg name="device" type="s" direction="in"/>
-    <arg name="connection_uuid" type="s" direction="in"/>
-    <arg name="scope" type="s" direction="in"/>
-  </method>
-  <method name="Dismiss"><arg name="suspicion_id" type="s" direction="in"/></method>
-  <method name="SetSpoofing"><arg name="spoof" type="b" direction="in"/></method>
-  <method name="ListExemptions"><arg name="exemptions_json" type="s" direction="out"/></method>
-  <method name="ForgetExemption"><arg name="id" type="s" direction="in"/></method>
-  <method name="ForgetAllExemptions"><arg name="forgotten" type="u" direction="out"/></method>
-  <signal name="Violation">
-    <arg name="device" type="s"/><arg name="address" type="s"/><arg name="action" type="s"/><arg name="reason" type="s"/>
-  </signal>
-  <signal name="Suspicion"><arg name="suspicion_json" type="s"/></signal>
-  <signal name="Restored">
-    <arg name="device" type="s"/><arg name="connection_uuid" type="s"/><arg name="address" type="s"/><arg name="nm_state" type="u"/>
-  </signal>
-  <signal name="RestoreFailed">
-    <arg name="device" type="s"/><arg name="connection_uuid" type="s"/><arg name="reason" type="s"/>
-  </signal>
-</interface>`
 
 // uuidPattern is the textual form of a connection UUID.
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -91,27 +65,27 @@ func jsonReply(v any) (string, *dbus.Error) {
 	return string(b), nil
 }
 
-// ListDevices returns []APIDevice as JSON.
+// ListDevices returns []api.Device as JSON.
 func (a apiObject) ListDevices() (string, *dbus.Error) {
-	var out []APIDevice
+	var out []api.Device
 	if err := a.inLoop(func() *dbus.Error { out = a.s.apiDevices(); return nil }); err != nil {
 		return "", err
 	}
 	return jsonReply(out)
 }
 
-// ListSuspicions returns []APISuspicion as JSON.
+// ListSuspicions returns []api.Suspicion as JSON.
 func (a apiObject) ListSuspicions() (string, *dbus.Error) {
-	var out []APISuspicion
+	var out []api.Suspicion
 	if err := a.inLoop(func() *dbus.Error { out = a.s.apiSuspicions(); return nil }); err != nil {
 		return "", err
 	}
 	return jsonReply(out)
 }
 
-// Status returns APIStatus as JSON.
+// Status returns api.Status as JSON.
 func (a apiObject) Status() (string, *dbus.Error) {
-	var out APIStatus
+	var out api.Status
 	if err := a.inLoop(func() *dbus.Error { out = a.s.apiStatus(); return nil }); err != nil {
 		return "", err
 	}
@@ -139,9 +113,9 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 	if err := a.inLoop(func() *dbus.Error { answer, answers = a.s.answersSuspicion(device, uuid, sc); return nil }); err != nil {
 		return err
 	}
-	action := PolkitActionRestoreAlways
+	action := api.PolkitActionRestoreAlways
 	if answers {
-		action = PolkitActionRestore
+		action = api.PolkitActionRestore
 	}
 	if err := a.authorize(sender, action); err != nil {
 		return err
@@ -150,7 +124,7 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 		if answers {
 			// Authorised for that suspicion: it must still be pending.
 			if _, still := a.s.answersSuspicion(device, answer, sc); !still {
-				return dbus.NewError(apiErrAccessDenied, []any{fmt.Sprintf("the suspicion on %s is no longer pending; using the real address now needs %s", device, PolkitActionRestoreAlways)})
+				return dbus.NewError(apiErrAccessDenied, []any{fmt.Sprintf("the suspicion on %s is no longer pending; using the real address now needs %s", device, api.PolkitActionRestoreAlways)})
 			}
 			uuid = answer
 		}
@@ -161,9 +135,9 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 	})
 }
 
-// ListExemptions returns []APIExemption as JSON.
+// ListExemptions returns []api.Exemption as JSON.
 func (a apiObject) ListExemptions() (string, *dbus.Error) {
-	var out []APIExemption
+	var out []api.Exemption
 	if err := a.inLoop(func() *dbus.Error { out = a.s.apiExemptions(); return nil }); err != nil {
 		return "", err
 	}
@@ -175,7 +149,7 @@ func (a apiObject) ForgetExemption(sender dbus.Sender, id string) *dbus.Error {
 	if id == "" || len(id) > 512 {
 		return invalidArgs("exemption id %q is not valid", id)
 	}
-	if err := a.authorize(sender, PolkitActionForgetExemption); err != nil {
+	if err := a.authorize(sender, api.PolkitActionForgetExemption); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
@@ -192,7 +166,7 @@ func (a apiObject) ForgetExemption(sender dbus.Sender, id string) *dbus.Error {
 
 // ForgetAllExemptions drops every exemption and says how many there were.
 func (a apiObject) ForgetAllExemptions(sender dbus.Sender) (uint32, *dbus.Error) {
-	if err := a.authorize(sender, PolkitActionForgetExemption); err != nil {
+	if err := a.authorize(sender, api.PolkitActionForgetExemption); err != nil {
 		return 0, err
 	}
 	var n int
@@ -211,7 +185,7 @@ func (a apiObject) Dismiss(sender dbus.Sender, id string) *dbus.Error {
 	if id == "" || len(id) > 512 {
 		return invalidArgs("suspicion id %q is not valid", id)
 	}
-	if err := a.authorize(sender, PolkitActionDismiss); err != nil {
+	if err := a.authorize(sender, api.PolkitActionDismiss); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
@@ -224,7 +198,7 @@ func (a apiObject) Dismiss(sender dbus.Sender, id string) *dbus.Error {
 
 // SetSpoofing sets the global spoof switch (a login screen's choice).
 func (a apiObject) SetSpoofing(sender dbus.Sender, spoof bool) *dbus.Error {
-	if err := a.authorize(sender, PolkitActionSetSpoofing); err != nil {
+	if err := a.authorize(sender, api.PolkitActionSetSpoofing); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
@@ -258,24 +232,24 @@ func (a apiObject) methods() map[string]any {
 // to own the name is logged: the gate works without its API.
 func (s *Service) exportAPI(conn *dbus.Conn) {
 	obj := apiObject{s: s, conn: conn}
-	if err := conn.ExportMethodTable(obj.methods(), APIPath, APIInterface); err != nil {
+	if err := conn.ExportMethodTable(obj.methods(), api.Path, api.Interface); err != nil {
 		s.log.Error("api: export failed", slog.String("error", err.Error()))
 		return
 	}
-	xml := introspect.IntrospectDeclarationString + "<node>" + introspect.IntrospectDataString + apiIntrospection + "</node>"
+	xml := introspect.IntrospectDeclarationString + "<node>" + introspect.IntrospectDataString + api.Introspection + "</node>"
 	introspectTable := map[string]any{
 		"Introspect": func() (string, *dbus.Error) { return xml, nil },
 	}
-	if err := conn.ExportMethodTable(introspectTable, APIPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+	if err := conn.ExportMethodTable(introspectTable, api.Path, "org.freedesktop.DBus.Introspectable"); err != nil {
 		s.log.Warn("api: introspection export failed", slog.String("error", err.Error()))
 	}
-	reply, err := conn.RequestName(APIBusName, dbus.NameFlagDoNotQueue)
+	reply, err := conn.RequestName(api.BusName, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		s.log.Error("api: cannot own the bus name; the gate runs without its API",
-			slog.String("name", APIBusName), slog.Any("reply", reply), slog.Any("error", err))
+			slog.String("name", api.BusName), slog.Any("reply", reply), slog.Any("error", err))
 		return
 	}
-	s.log.Info("api: serving", slog.String("name", APIBusName))
+	s.log.Info("api: serving", slog.String("name", api.BusName))
 }
 
 // emit sends an API signal when the bus is up.
@@ -283,7 +257,7 @@ func (s *Service) emit(name string, args ...any) {
 	if s.conn == nil {
 		return
 	}
-	if err := s.conn.Emit(APIPath, APIInterface+"."+name, args...); err != nil {
+	if err := s.conn.Emit(api.Path, api.Interface+"."+name, args...); err != nil {
 		s.log.Warn("api: emit failed", slog.String("signal", name), slog.String("error", err.Error()))
 	}
 }

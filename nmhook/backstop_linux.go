@@ -276,12 +276,3 @@ func chainExists(conn *nftables.Conn, name string) (bool, error) {
 	}
 	return false, nil
 }
-
-func isZero(a net.HardwareAddr) bool {
-	for _, x := range a {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
-}

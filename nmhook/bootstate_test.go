@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // machine is one computer across boots and service restarts for the unit
@@ -264,9 +266,9 @@ func waitGateAddr(t *testing.T, svc *Service, iface string, want gateState) (gat
 	return want, waitGate(t, svc, iface, want)
 }
 
-func statusOf(t *testing.T, svc *Service) APIStatus {
+func statusOf(t *testing.T, svc *Service) api.Status {
 	t.Helper()
-	var st APIStatus
+	var st api.Status
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := svc.do(ctx, func() { st = svc.apiStatus() }); err != nil {

@@ -116,17 +116,6 @@ func (d *devState) policyDevice() policy.Device {
 	return pd
 }
 
-// Violation is one refused or remediated address, kept for check and the
-// D-Bus API.
-type Violation struct {
-	Time     time.Time     `json:"time"`
-	Device   string        `json:"device"`
-	Address  string        `json:"address"`
-	Action   string        `json:"action"`
-	Reason   string        `json:"reason"`
-	Reaction time.Duration `json:"reaction_ns"` // from the event to the link down
-}
-
 // fastDown records that evaluate took the link down before deciding.
 type fastDown struct {
 	done     bool

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -20,10 +21,10 @@ func exemptionID(e policy.Exemption) string {
 }
 
 // apiExemptions lists the lasting exemptions, then the "this time" ones.
-func (s *Service) apiExemptions() []APIExemption {
-	out := []APIExemption{}
+func (s *Service) apiExemptions() []api.Exemption {
+	out := []api.Exemption{}
 	for _, e := range s.exemptions() {
-		out = append(out, APIExemption{ID: exemptionID(e), UUID: e.UUID, SSID: e.SSID, Interface: e.Interface, Scope: string(e.Scope)})
+		out = append(out, api.Exemption{ID: exemptionID(e), UUID: e.UUID, SSID: e.SSID, Interface: e.Interface, Scope: string(e.Scope)})
 	}
 	return out
 }

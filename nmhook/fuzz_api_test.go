@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
@@ -93,7 +94,7 @@ func newAPIFuzzBed(t testing.TB) *apiFuzzBed {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var has bool
-		_ = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, APIBusName).Store(&has)
+		_ = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, api.BusName).Store(&has)
 		g0, _ := fb.gates(t)
 		if has && g0["eth0"] == gateSpoofed && g0["veth1"] == gateSpoofed {
 			break
@@ -133,9 +134,9 @@ func (fb *apiFuzzBed) gates(t testing.TB) (map[string]gateState, error) {
 // devices, status and suspicions as the API reports them, its state file,
 // and the fake kernel's links and backstop rules.
 type apiSnapshot struct {
-	Devices    []APIDevice
-	Status     APIStatus
-	Suspicions []APISuspicion
+	Devices    []api.Device
+	Status     api.Status
+	Suspicions []api.Suspicion
 	State      string
 	BootState  string
 	Links      map[string]string
@@ -248,7 +249,7 @@ func FuzzAPIArgs(f *testing.F) {
 		fb.ensureSuspicion(t)
 		// SetSpoofing(false) legitimately puts the real addresses back:
 		// start every input from the spoofing state.
-		if err := fb.call(t, fb.conn, APISetSpoofing, true); fb.isRoot && err != nil {
+		if err := fb.call(t, fb.conn, api.SetSpoofing, true); fb.isRoot && err != nil {
 			t.Fatalf("SetSpoofing(true) as root: %v", err)
 		}
 		before := fb.snapshot(t)
@@ -256,11 +257,11 @@ func FuzzAPIArgs(f *testing.F) {
 		var args []any
 		switch op % 3 {
 		case 0:
-			method, args = APIRestore, []any{a, b, c}
+			method, args = api.Restore, []any{a, b, c}
 		case 1:
-			method, args = APIDismiss, []any{a}
+			method, args = api.Dismiss, []any{a}
 		default:
-			method, args = APISetSpoofing, []any{spoof}
+			method, args = api.SetSpoofing, []any{spoof}
 		}
 		conn, valid := fb.conn, true
 		for _, v := range args {
@@ -303,7 +304,7 @@ func FuzzAPIArgs(f *testing.F) {
 		}
 		// Whatever happened, the real addresses stay hidden unless the call
 		// was a successful SetSpoofing(false).
-		if !(method == APISetSpoofing && !spoof && err == nil) {
+		if !(method == api.SetSpoofing && !spoof && err == nil) {
 			for _, dv := range after.Devices {
 				if dv.Address == dv.Real {
 					t.Fatalf("%s%q: %s has its real address %s", method, args, dv.Interface, dv.Real)
@@ -318,7 +319,7 @@ func (fb *apiFuzzBed) call(t *testing.T, conn *dbus.Conn, method string, args ..
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err := conn.Object(APIBusName, APIPath).CallWithContext(ctx, method, 0, args...).Err
+	err := conn.Object(api.BusName, api.Path).CallWithContext(ctx, method, 0, args...).Err
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("%s%q: no answer within 20s", method, args)
 	}
@@ -333,7 +334,7 @@ func TestAPIFuzzSnapshotSeesChanges(t *testing.T) {
 	}
 	fb := newAPIFuzzBed(t)
 	before := fb.snapshot(t)
-	if err := fb.call(t, fb.conn, APISetSpoofing, false); err != nil {
+	if err := fb.call(t, fb.conn, api.SetSpoofing, false); err != nil {
 		t.Fatalf("SetSpoofing(false): %v", err)
 	}
 	after := fb.snapshot(t)
@@ -370,11 +371,11 @@ func TestAPIMethodTableIsComplete(t *testing.T) {
 		t.Errorf("exported methods vs method table (-methods +table):\n%s", diff)
 	}
 	for _, name := range inTable {
-		if !strings.Contains(apiIntrospection, `<method name="`+name+`">`) {
+		if !strings.Contains(api.Introspection, `<method name="`+name+`">`) {
 			t.Errorf("introspection lacks method %s", name)
 		}
 	}
-	if n := strings.Count(apiIntrospection, "<method "); n != len(inTable) {
+	if n := strings.Count(api.Introspection, "<method "); n != len(inTable) {
 		t.Errorf("introspection declares %d methods, the table has %d", n, len(inTable))
 	}
 }

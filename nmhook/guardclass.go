@@ -36,7 +36,7 @@ func (s *Service) refreshCarries(d *devState) {
 	slices.Sort(names)
 	for _, name := range names {
 		e := s.devs[name]
-		if e == d || len(e.real) != 6 || allZero(e.real) {
+		if e == d || !knownAddress(e.real) {
 			continue
 		}
 		if !bytes.Equal(d.link.Addr, e.real) && !bytes.Equal(d.real, e.real) {

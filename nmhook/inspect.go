@@ -4,6 +4,8 @@ package nmhook
 
 import (
 	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // CheckFormat is the version of the CheckReport JSON format. Fields are only
@@ -89,10 +91,10 @@ type CheckKernel struct {
 
 // CheckService is the service's own view, when it runs.
 type CheckService struct {
-	Running    bool           `json:"running"`
-	Error      string         `json:"error,omitempty"`
-	Status     *APIStatus     `json:"status,omitempty"`
-	Suspicions []APISuspicion `json:"suspicions"`
+	Running    bool            `json:"running"`
+	Error      string          `json:"error,omitempty"`
+	Status     *api.Status     `json:"status,omitempty"`
+	Suspicions []api.Suspicion `json:"suspicions"`
 }
 
 // CheckDevice is one network device.

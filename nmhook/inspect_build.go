@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -165,7 +166,7 @@ func (b *builder) sources() {
 	}
 	r.Service.Running = s.Service.Running
 	r.Service.Status = s.Service.Status
-	r.Service.Suspicions = append([]APISuspicion{}, s.Service.Suspicions...)
+	r.Service.Suspicions = append([]api.Suspicion{}, s.Service.Suspicions...)
 	if s.Service.Err != nil {
 		r.Service.Error = s.Service.Err.Error()
 	}
@@ -253,17 +254,12 @@ func (b *builder) collectDevices() {
 	}
 }
 
-// realAddress mirrors the service's learnReal, read-only: the kernel's
-// permanent address, NM's PermHwAddress, the first address the service saw
-// (its state file, same ifindex only), else unknown.
+// realAddress is the service's real-address rule (realaddr.go), read-only:
+// the kernel's permanent address, NM's PermHwAddress, the first address the
+// service saw (its per-boot state, same ifindex only), else unknown.
 func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, string) {
-	if len(d.link.PermAddr) == 6 && !allZero(d.link.PermAddr) {
-		return d.link.PermAddr, realFromKernel, ""
-	}
-	if d.nm.PermHwAddress != "" {
-		if hw, err := net.ParseMAC(d.nm.PermHwAddress); err == nil && len(hw) == 6 && !allZero(hw) {
-			return hw, realFromNM, ""
-		}
+	if hw, src := permanentAddress(d.link.PermAddr, d.nm.PermHwAddress); hw != nil {
+		return hw, src, ""
 	}
 	st := b.s.BootState
 	if st == nil {
@@ -279,8 +275,8 @@ func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, strin
 	if fs.Addr == "" {
 		return nil, realUnknown, "no permanent address, and the service lost its record of this card's first address while the card was up: its real address cannot be known in this boot"
 	}
-	hw, err := net.ParseMAC(fs.Addr)
-	if err != nil || len(hw) != 6 || allZero(hw) {
+	hw, ok := parseKnownAddress(fs.Addr)
+	if !ok {
 		return nil, realUnknown, fmt.Sprintf("the first-seen address %q in the per-boot state is not valid", fs.Addr)
 	}
 	return hw, realFromFirstSeen, ""
@@ -539,16 +535,6 @@ func (b *builder) finish() {
 	default:
 		r.ExitCode = CheckExitCompliant
 	}
-}
-
-// allZero reports whether a is all zero bytes (an unknown address).
-func allZero(a net.HardwareAddr) bool {
-	for _, c := range a {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // ipv6Sorted returns the addresses of m sorted, for stable output.

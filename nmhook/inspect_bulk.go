@@ -4,7 +4,6 @@ package nmhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -46,35 +45,21 @@ func (c nmClient) managedObjects(ctx context.Context) (nmObjects, error) {
 
 // readNMBulk fills the snapshot's NetworkManager part from one
 // GetManagedObjects answer and the profiles' settings (GetSettings per
-// profile: NetworkManager has no call that returns them all): raw's when it
-// has them, else read through c (the profiles alongside the objects). It
-// reports false, with s untouched, when the objects could not be read or
-// lack the manager: the caller then reads object by object, which gives
-// the same report (or says what failed) more slowly.
-func readNMBulk(ctx context.Context, s *inspectSnapshot, c nmClient, raw <-chan objectsResult) bool {
+// profile: NetworkManager has no call that returns them all), read side by
+// side. It reports false, with s untouched, when the objects could not be
+// read or lack the manager: the caller then reads object by object, which
+// gives the same report (or says what failed) more slowly.
+func readNMBulk(ctx context.Context, s *inspectSnapshot, c nmClient) bool {
 	var profiles []profileInfo
 	var profErr error
-	var objs nmObjects
-	err := errors.New("no raw answer")
-	if raw != nil {
-		r := <-raw
-		objs, err = r.objs, r.err
-		profiles, profErr = r.profiles, r.profilesErr
-	}
-	if err != nil || profErr != nil {
-		// What the raw reader could not read, read through godbus: the
-		// profiles alongside the objects.
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			profiles, profErr = readProfiles(ctx, c)
-		}()
-		if err != nil {
-			objs, err = c.managedObjects(ctx)
-		}
-		wg.Wait()
-	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		profiles, profErr = readProfiles(ctx, c)
+	}()
+	objs, err := c.managedObjects(ctx)
+	wg.Wait()
 	if err != nil {
 		return false
 	}

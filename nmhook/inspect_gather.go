@@ -17,6 +17,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -70,29 +71,9 @@ var ErrUnknownInterface = errors.New("unknown interface")
 func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
 	s := &inspectSnapshot{Now: time.Now().UTC(), Interfaces: o.Interfaces, StatePath: o.StatePath, BootStatePath: o.BootStatePath, UseTempaddr: -1}
 	var wg sync.WaitGroup
-	// NetworkManager's objects and profiles, read at once over a
-	// connection of their own (rawReadNM) while the godbus connection is
-	// set up; only on the system bus (Dial nil), whose address this reader
-	// can find.
-	var raw chan objectsResult
-	if o.Dial == nil && !o.PerObject {
-		raw = make(chan objectsResult, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var r objectsResult
-			socket, err := systemBusSocket()
-			if err == nil {
-				r.rawNM, r.err = rawReadNM(ctx, socket)
-			} else {
-				r.err = err
-			}
-			raw <- r
-		}()
-	}
 	wg.Add(2)
 	go func() { defer wg.Done(); gatherKernel(s) }()
-	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial, busRead{perObject: o.PerObject, raw: raw}) }()
+	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial, o.PerObject) }()
 	gatherFiles(s, o)
 	wg.Wait()
 	if err := checkInterfaces(s); err != nil {
@@ -202,7 +183,7 @@ func readBootStateFile(path, id string) (bs *BootState, stale bool, err error) {
 }
 
 // gatherBus reads NetworkManager and the service over the system bus.
-func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error), how busRead) {
+func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error), perObject bool) {
 	if dial == nil {
 		dial = func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() }
 	}
@@ -219,26 +200,14 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.Service = readService(ctx, conn) }()
-	readNM(ctx, s, nmClient{conn: conn}, how)
+	readNM(ctx, s, nmClient{conn: conn}, perObject)
 	wg.Wait()
 }
 
-// busRead says how readNM reads NetworkManager.
-type busRead struct {
-	perObject bool                 // object by object (InspectOptions.PerObject)
-	raw       <-chan objectsResult // nil, or rawReadNM's answer
-}
-
-// objectsResult is rawReadNM's answer or why there is none.
-type objectsResult struct {
-	rawNM
-	err error
-}
-
 // readNM reads NetworkManager's devices, profiles and host name: in bulk
-// (readNMBulk), or object by object when how says so or the bulk read
-// fails.
-func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, how busRead) {
+// (readNMBulk), or object by object when perObject says so or the bulk
+// read fails.
+func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, perObject bool) {
 	defer func() {
 		if s.Hostname == "" {
 			if h, err := os.Hostname(); err == nil {
@@ -252,7 +221,7 @@ func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, how busRead) {
 		s.NMErr = errors.New("NetworkManager is not running (" + nmBusName + " has no owner on the system bus)")
 		return
 	}
-	if !how.perObject && readNMBulk(ctx, s, c, how.raw) {
+	if !perObject && readNMBulk(ctx, s, c) {
 		return
 	}
 	readNMPerObject(ctx, s, c)
@@ -401,16 +370,16 @@ func nmHostname(ctx context.Context, c nmClient) (string, error) {
 func readService(ctx context.Context, conn *dbus.Conn) serviceView {
 	var sv serviceView
 	var owner string
-	err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, APIBusName).Store(&owner)
+	err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, api.BusName).Store(&owner)
 	if err != nil {
 		var de dbus.Error
 		if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.NameHasNoOwner" {
-			sv.Err = fmt.Errorf("ask the bus for %s: %w", APIBusName, err)
+			sv.Err = fmt.Errorf("ask the bus for %s: %w", api.BusName, err)
 		}
 		return sv
 	}
 	sv.Running = true
-	obj := conn.Object(APIBusName, APIPath)
+	obj := conn.Object(api.BusName, api.Path)
 	get := func(method string, into any) error {
 		cctx, cancel := context.WithTimeout(ctx, nmCallTimeout)
 		defer cancel()
@@ -424,16 +393,16 @@ func readService(ctx context.Context, conn *dbus.Conn) serviceView {
 		return nil
 	}
 	var errs []error
-	st := &APIStatus{}
-	if err := get(APIStatusMethod, st); err != nil {
+	st := &api.Status{}
+	if err := get(api.StatusMethod, st); err != nil {
 		errs = append(errs, err)
 	} else {
 		sv.Status = st
 	}
-	if err := get(APIListDevices, &sv.Devices); err != nil {
+	if err := get(api.ListDevices, &sv.Devices); err != nil {
 		errs = append(errs, err)
 	}
-	if err := get(APIListSuspicions, &sv.Suspicions); err != nil {
+	if err := get(api.ListSuspicions, &sv.Suspicions); err != nil {
 		errs = append(errs, err)
 	}
 	sv.Err = errors.Join(errs...)

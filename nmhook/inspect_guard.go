@@ -29,7 +29,7 @@ func (b *builder) classifyDevices() {
 			continue
 		}
 		for _, e := range b.devs {
-			if e == d || len(e.real) != 6 || allZero(e.real) {
+			if e == d || !knownAddress(e.real) {
 				continue
 			}
 			if !bytes.Equal(d.current, e.real) && !bytes.Equal(d.real, e.real) {

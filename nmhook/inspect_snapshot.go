@@ -10,6 +10,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -59,9 +60,9 @@ type inspectSnapshot struct {
 type serviceView struct {
 	Running    bool
 	Err        error
-	Status     *APIStatus
-	Devices    []APIDevice
-	Suspicions []APISuspicion
+	Status     *api.Status
+	Devices    []api.Device
+	Suspicions []api.Suspicion
 }
 
 // Connection types check audits (connection.type): the ones that carry a

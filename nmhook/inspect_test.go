@@ -16,6 +16,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -55,7 +56,7 @@ func baseSnap() *inspectSnapshot {
 				State: 30, HwAddress: strings.ToUpper(testSpoofed), PermHwAddress: testReal},
 		},
 		Hostname: "localhost",
-		Service:  serviceView{Running: true, Status: &APIStatus{Version: "dev", Spoof: true, NMRunning: true}},
+		Service:  serviceView{Running: true, Status: &api.Status{Version: "dev", Spoof: true, NMRunning: true}},
 	}
 }
 
@@ -545,8 +546,8 @@ func TestBuildReport(t *testing.T) {
 			s.NMDevices[1].ActiveConnection = "/ac/1"
 			s.Active = map[dbus.ObjectPath]NMProfile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
 			s.Service.Status.Exemptions = []policy.Exemption{{UUID: testUUID, Scope: policy.ScopeAlways}}
-			s.Service.Devices = []APIDevice{{Interface: "eth0", Gate: "allowed"}}
-			s.Service.Suspicions = []APISuspicion{{ID: "1", Device: "eth0", Kind: "dhcp-failure", Confidence: "high", Reason: "no answer"}}
+			s.Service.Devices = []api.Device{{Interface: "eth0", Gate: "allowed"}}
+			s.Service.Suspicions = []api.Suspicion{{ID: "1", Device: "eth0", Kind: "dhcp-failure", Confidence: "high", Reason: "no answer"}}
 		},
 		exit: CheckExitCompliant, problems: []string{},
 		check: func(t *testing.T, r CheckReport) {

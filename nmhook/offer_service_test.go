@@ -11,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // offerWatch receives the service's Suspicion signals on the API bed's bus.
@@ -21,7 +22,7 @@ type offerWatch struct {
 
 func watchOffers(t *testing.T, fb *apiFuzzBed) *offerWatch {
 	t.Helper()
-	if err := fb.conn.AddMatchSignal(dbus.WithMatchInterface(APIInterface), dbus.WithMatchMember(APISignalSuspicion)); err != nil {
+	if err := fb.conn.AddMatchSignal(dbus.WithMatchInterface(api.Interface), dbus.WithMatchMember(api.SignalSuspicion)); err != nil {
 		t.Fatal(err)
 	}
 	w := &offerWatch{fb: fb, sigs: make(chan *dbus.Signal, 16)}
@@ -40,10 +41,10 @@ func (w *offerWatch) signalled(t *testing.T, wait time.Duration, want int) []str
 	for {
 		select {
 		case sig := <-w.sigs:
-			if sig.Name != APIInterface+"."+APISignalSuspicion || len(sig.Body) != 1 {
+			if sig.Name != api.Interface+"."+api.SignalSuspicion || len(sig.Body) != 1 {
 				continue
 			}
-			var sp APISuspicion
+			var sp api.Suspicion
 			js, _ := sig.Body[0].(string)
 			if err := json.Unmarshal([]byte(js), &sp); err != nil {
 				t.Fatalf("Suspicion signal %q: %v", js, err)
@@ -62,10 +63,10 @@ func (w *offerWatch) signalled(t *testing.T, wait time.Duration, want int) []str
 func (w *offerWatch) listed(t *testing.T) []string {
 	t.Helper()
 	var js string
-	if err := w.fb.conn.Object(APIBusName, APIPath).Call(APIListSuspicions, 0).Store(&js); err != nil {
+	if err := w.fb.conn.Object(api.BusName, api.Path).Call(api.ListSuspicions, 0).Store(&js); err != nil {
 		t.Fatal(err)
 	}
-	var sps []APISuspicion
+	var sps []api.Suspicion
 	if err := json.Unmarshal([]byte(js), &sps); err != nil {
 		t.Fatal(err)
 	}

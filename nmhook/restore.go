@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -164,7 +165,7 @@ func (s *Service) restoreProgress(ctx context.Context, d *devState, nw, reason u
 				slog.String("connection", r.conn.ID), slog.String("address", d.link.Addr.String()),
 				slog.Duration("took", time.Since(r.started)))
 			if r.scope != "" {
-				s.emit(APISignalRestored, d.iface, r.conn.UUID, d.link.Addr.String(), nw)
+				s.emit(api.SignalRestored, d.iface, r.conn.UUID, d.link.Addr.String(), nw)
 			}
 			d.restoring = nil
 		case detect.StateFailed:
@@ -180,7 +181,7 @@ func (s *Service) failRestore(d *devState, why string) {
 	}
 	s.log.Warn("restore: failed", slog.String("device", d.iface), slog.String("connection", r.conn.ID), slog.String("reason", why))
 	if r.scope != "" {
-		s.emit(APISignalRestoreFailed, d.iface, r.conn.UUID, why)
+		s.emit(api.SignalRestoreFailed, d.iface, r.conn.UUID, why)
 	}
 	d.restoring = nil
 	s.endOnce(d)
@@ -263,17 +264,17 @@ func (c nmClient) ProfileByUUID(ctx context.Context, uuid string) (dbus.ObjectPa
 }
 
 // apiDevices is the API's view of every device.
-func (s *Service) apiDevices() []APIDevice {
+func (s *Service) apiDevices() []api.Device {
 	dropped := map[string]uint64{}
 	if rules, err := s.cfg.Backstop.List(); err == nil {
 		for _, r := range rules {
 			dropped[r.Interface] = r.Dropped
 		}
 	}
-	out := make([]APIDevice, 0, len(s.devs))
+	out := make([]api.Device, 0, len(s.devs))
 	for _, d := range s.devs {
 		v := d.verdict
-		a := APIDevice{
+		a := api.Device{
 			Interface: d.iface, Type: d.nm.Type, Address: d.link.Addr.String(),
 			Real: d.real.String(), RealSource: d.realSource,
 			Connection: d.network.ID, UUID: d.network.UUID, SSID: d.network.SSID,
@@ -299,28 +300,28 @@ func (s *Service) apiDevices() []APIDevice {
 	return out
 }
 
-func (s *Service) apiSuspicions() []APISuspicion {
-	out := make([]APISuspicion, 0, len(s.suspicions))
+func (s *Service) apiSuspicions() []api.Suspicion {
+	out := make([]api.Suspicion, 0, len(s.suspicions))
 	for _, sp := range s.suspicions {
 		out = append(out, apiSuspicion(sp))
 	}
 	return out
 }
 
-func apiSuspicion(sp detect.Suspicion) APISuspicion {
-	return APISuspicion{
+func apiSuspicion(sp detect.Suspicion) api.Suspicion {
+	return api.Suspicion{
 		ID: sp.ID, Device: sp.Device, Connection: sp.Connection, Kind: string(sp.Kind),
 		Confidence: fmt.Sprint(sp.Confidence), Reason: sp.Reason, FirstSeen: sp.FirstSeen, LastSeen: sp.LastSeen,
 	}
 }
 
-func (s *Service) apiStatus() APIStatus {
-	st := APIStatus{
+func (s *Service) apiStatus() api.Status {
+	st := api.Status{
 		Version:    s.cfg.Version,
 		Spoof:      s.effectivePolicy().Spoof,
 		Policy:     s.pol.Sources,
 		Exemptions: append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...),
-		Violations: append([]Violation{}, s.violations...),
+		Violations: append([]api.Violation{}, s.violations...),
 		Held:       s.held,
 		NMRunning:  s.conn != nil && len(s.byPath) > 0,
 	}
@@ -331,6 +332,6 @@ func (s *Service) apiStatus() APIStatus {
 	return st
 }
 
-func sortDevices(ds []APIDevice) {
-	slices.SortFunc(ds, func(a, b APIDevice) int { return strings.Compare(a.Interface, b.Interface) })
+func sortDevices(ds []api.Device) {
+	slices.SortFunc(ds, func(a, b api.Device) int { return strings.Compare(a.Interface, b.Interface) })
 }

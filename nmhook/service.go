@@ -17,6 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -99,7 +100,7 @@ type Service struct {
 	busDone <-chan struct{}
 	trust   nmSender // NetworkManager's unique name: whose signals count
 
-	violations  []Violation
+	violations  []api.Violation
 	suspicions  []detect.Suspicion // pending and offered (see offerGate)
 	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
@@ -498,26 +499,25 @@ func (s *Service) takeDownAgain(d *devState, t0 time.Time) {
 		slog.String("gate", string(d.gate)), slog.Duration("reaction", time.Since(t0)))
 }
 
-// learnReal determines the real address: the kernel's permanent address,
+// learnReal determines the real address by the real-address rule
+// (realaddr.go): the kernel's permanent address,
 // else NM's PermHwAddress, else the first address the service saw on this
 // card in this boot (kept in the per-boot file so it survives restarts, not
 // boots). A card present at start when the per-boot file was lost, or
 // recorded so, has no known real address in this boot: it fails closed.
 func (s *Service) learnReal(d *devState) {
-	switch {
-	case len(d.link.PermAddr) == 6:
-		d.real, d.realSource = d.link.PermAddr, realFromKernel
+	nmPerm := ""
+	if d.nmKnown {
+		nmPerm = d.nm.PermHwAddress
+	}
+	if hw, src := permanentAddress(d.link.PermAddr, nmPerm); hw != nil {
+		d.real, d.realSource = hw, src
 		return
-	case d.nmKnown && d.nm.PermHwAddress != "":
-		if hw, err := net.ParseMAC(d.nm.PermHwAddress); err == nil && len(hw) == 6 {
-			d.real, d.realSource = hw, realFromNM
-			return
-		}
 	}
 	key := StateKey(d.iface)
 	fs, ok := s.boot.FirstSeen[key]
 	if ok && fs.Index == d.link.Index {
-		if hw, err := net.ParseMAC(fs.Addr); err == nil && len(hw) == 6 {
+		if hw, ok := parseKnownAddress(fs.Addr); ok {
 			d.real, d.realSource = hw, realFromFirstSeen
 			return
 		}
@@ -994,10 +994,10 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause st
 }
 
 func (s *Service) recordViolation(d *devState, action, reason string, reaction time.Duration) {
-	v := Violation{Time: time.Now().UTC(), Device: d.iface, Address: d.link.Addr.String(), Action: action, Reason: reason, Reaction: reaction}
+	v := api.Violation{Time: time.Now().UTC(), Device: d.iface, Address: d.link.Addr.String(), Action: action, Reason: reason, Reaction: reaction}
 	s.log.Warn("violation: "+action, slog.String("device", d.iface), slog.String("address", v.Address),
 		slog.String("reason", reason), slog.Duration("reaction", reaction))
-	s.emit(APISignalViolation, v.Device, v.Address, v.Action, v.Reason)
+	s.emit(api.SignalViolation, v.Device, v.Address, v.Action, v.Reason)
 	s.violations = append(s.violations, v)
 	if len(s.violations) > maxViolations {
 		s.violations = s.violations[len(s.violations)-maxViolations:]

@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // nmMatches are the signals the service listens to.
@@ -469,7 +470,7 @@ func (s *Service) feedEvent(d *devState, ev detect.Event, t0 time.Time) {
 			continue
 		}
 		if js, err := jsonReply(apiSuspicion(sp)); err == nil {
-			s.emit(APISignalSuspicion, js)
+			s.emit(api.SignalSuspicion, js)
 		}
 	}
 	// The detector owns what is pending (bounded; an episode ends when the

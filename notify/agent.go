@@ -12,7 +12,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // Dialer opens a new private bus connection, authenticated and registered
@@ -246,8 +246,8 @@ type event interface{ isEvent() }
 type (
 	evServiceUp     struct{ owner string }
 	evServiceDown   struct{}
-	evPending       struct{ list []nmhook.APISuspicion }
-	evSuspicion     struct{ s nmhook.APISuspicion }
+	evPending       struct{ list []api.Suspicion }
+	evSuspicion     struct{ s api.Suspicion }
 	evViolation     struct{ device, address, action, reason string }
 	evRestored      struct{ device, uuid, address string }
 	evRestoreFailed struct{ device, uuid, reason string }

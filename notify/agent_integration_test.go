@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
@@ -26,7 +26,7 @@ type desktopBed struct {
 	svc  *fakeService
 }
 
-func startDesktopBed(t *testing.T, pending ...nmhook.APISuspicion) *desktopBed {
+func startDesktopBed(t *testing.T, pending ...api.Suspicion) *desktopBed {
 	t.Helper()
 	notifytest.Require(t, notifytest.DesktopTools...)
 	b := &desktopBed{sys: notifytest.SystemBus(t, servicePolicy), desk: notifytest.StartDesktop(t)}
@@ -94,7 +94,7 @@ func TestIntegrationAgentSuspicionRestore(t *testing.T) {
 	b.mon.Wait(t, n, wait, summaryIs("Reconnecting to “cafe-wifi” with the real address"))
 
 	n = len(b.mon.Calls())
-	b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+	b.svc.emit(t, api.SignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
 	done := b.mon.Wait(t, n, wait, summaryIs("Connected to “cafe-wifi” with the real address"))
 	if done.Error != "" {
 		t.Fatalf("dunst refused the outcome: %s", done.Error)
@@ -116,7 +116,7 @@ func TestIntegrationAgentSuspicionRestore(t *testing.T) {
 		t.Fatalf("Restore%v, want (wlan0, %s, always)", got, cafeUUID)
 	}
 	n = len(b.mon.Calls())
-	b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+	b.svc.emit(t, api.SignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
 	done = b.mon.Wait(t, n, wait, summaryIs("Connected to “cafe-wifi” with the real address"))
 	if want := "To undo this, run: mac-nmguard exemptions forget " + cafeUUID; !strings.Contains(done.Body, want) {
 		t.Errorf("outcome of an \"always\" restore %q lacks %q", done.Body, want)
@@ -205,7 +205,7 @@ func TestIntegrationAgentViolationsAndForgedSignals(t *testing.T) {
 	// dispatched its signal, so the agent would read it before the
 	// violation emitted below.
 	forger := b.sys.Dial(t)
-	if err := forger.Emit(nmhook.APIPath, nmhook.APIInterface+"."+nmhook.APISignalSuspicion,
+	if err := forger.Emit(api.Path, api.Interface+"."+api.SignalSuspicion,
 		`{"id":"forged","device":"wlan0","connection":{"ssid":"evil"},"kind":"auth-loop"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -213,12 +213,12 @@ func TestIntegrationAgentViolationsAndForgedSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b.svc.emit(t, nmhook.APISignalViolation, "eth1", "00:11:22:33:44:55", "refused", "policy says spoof and the device cannot be changed")
+	b.svc.emit(t, api.SignalViolation, "eth1", "00:11:22:33:44:55", "refused", "policy says spoof and the device cannot be changed")
 	v := b.mon.Wait(t, 0, wait, summaryIs("Network card eth1 was not connected"))
 	if !strings.Contains(v.Body, "Its address could not be hidden") || len(v.Actions) != 0 {
 		t.Errorf("violation = %v", v)
 	}
-	b.svc.emit(t, nmhook.APISignalViolation, "eth1", "00:11:22:33:44:55", "kept down: address could not be set", "set address: operation not supported")
+	b.svc.emit(t, api.SignalViolation, "eth1", "00:11:22:33:44:55", "kept down: address could not be set", "set address: operation not supported")
 	v2 := b.mon.Wait(t, 1, wait, summaryIs("Network card eth1 was kept offline"))
 	if v2.ReplacesID != v.ID {
 		t.Errorf("second violation on eth1 replaces %d, want %d", v2.ReplacesID, v.ID)
@@ -242,7 +242,7 @@ func TestIntegrationAgentWithoutNotificationServer(t *testing.T) {
 	s := susp("wlan0/1700000000/1", "wlan0", cafeUUID, "cafe-wifi", "auth-loop")
 	b.svc.raise(t, s)
 	run.logs.waitFor(t, wait, "would have shown", "Network “cafe-wifi” may be refusing this computer", "Use real address this time", "Always use real address on this network")
-	b.svc.emit(t, nmhook.APISignalViolation, "eth1", "00:11:22:33:44:55", "refused", "r")
+	b.svc.emit(t, api.SignalViolation, "eth1", "00:11:22:33:44:55", "refused", "r")
 	run.logs.waitFor(t, wait, "would have shown", "Network card eth1 was not connected")
 	run.running(t)
 

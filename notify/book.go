@@ -7,7 +7,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // phase is where a slot stands.
@@ -33,9 +33,9 @@ const (
 
 // slot is the Book's record of one notification slot.
 type slot struct {
-	susp  nmhook.APISuspicion // SlotNetwork: the suspicion offered
-	name  string              // network name for messages ("" when unknown)
-	scope string              // the scope the user chose (ScopeOnce, ScopeAlways), "" before
+	susp  api.Suspicion // SlotNetwork: the suspicion offered
+	name  string        // network name for messages ("" when unknown)
+	scope string        // the scope the user chose (ScopeOnce, ScopeAlways), "" before
 	phase phase
 	seen  seen
 	msg   Message // last message for the slot
@@ -58,7 +58,7 @@ func NewBook(cat *Catalog) *Book { return &Book{cat: cat, slots: map[Key]*slot{}
 // device+network slot, replacing whatever the slot showed (an older
 // suspicion, or the outcome of an earlier choice). A suspicion without id or
 // device is ignored (the service always sends both).
-func (b *Book) Suspicion(s nmhook.APISuspicion) []Effect {
+func (b *Book) Suspicion(s api.Suspicion) []Effect {
 	if s.ID == "" || s.Device == "" {
 		return nil
 	}
@@ -73,7 +73,7 @@ func (b *Book) Suspicion(s nmhook.APISuspicion) []Effect {
 // one it already knows is left as it is (on screen, or closed by the user);
 // an offer whose suspicion is no longer pending is withdrawn (the service
 // resolved it meanwhile: a choice on it would fail).
-func (b *Book) Pending(list []nmhook.APISuspicion) []Effect {
+func (b *Book) Pending(list []api.Suspicion) []Effect {
 	var out []Effect
 	pending := map[string]bool{}
 	for _, s := range list {

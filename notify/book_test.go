@@ -8,13 +8,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 const cafeUUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 
-func susp(id, device, uuid, ssid, kind string) nmhook.APISuspicion {
-	return nmhook.APISuspicion{ID: id, Device: device, Kind: kind, Connection: detect.Connection{UUID: uuid, SSID: ssid, ID: ssid}}
+func susp(id, device, uuid, ssid, kind string) api.Suspicion {
+	return api.Suspicion{ID: id, Device: device, Kind: kind, Connection: detect.Connection{UUID: uuid, SSID: ssid, ID: ssid}}
 }
 
 // step is one event fed to a Book and the effects it must produce.
@@ -97,16 +97,16 @@ func TestBook(t *testing.T) {
 		{"pending on reconnect: known ones left alone, new ones offered, stale ones withdrawn", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(en, s1)}}},
 			{func(b *Book) []Effect { b.Shown(k1, true); return nil }, none},
-			{func(b *Book) []Effect { return b.Pending([]nmhook.APISuspicion{s1}) }, none},
-			{func(b *Book) []Effect { return b.Pending([]nmhook.APISuspicion{other}) },
+			{func(b *Book) []Effect { return b.Pending([]api.Suspicion{s1}) }, none},
+			{func(b *Book) []Effect { return b.Pending([]api.Suspicion{other}) },
 				[]Effect{Close{k1}, Show{kOther, SuspicionMessage(en, other)}}},
 		}},
 		{"an offer the user closed is not shown again for the same suspicion, but is for a new one", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(en, s1)}}},
 			{func(b *Book) []Effect { b.Shown(k1, true); b.Closed(k1); return nil }, none},
-			{func(b *Book) []Effect { return b.Pending([]nmhook.APISuspicion{s1}) }, none},
+			{func(b *Book) []Effect { return b.Pending([]api.Suspicion{s1}) }, none},
 			{func(b *Book) []Effect { return b.ServerUp() }, none},
-			{func(b *Book) []Effect { return b.Pending([]nmhook.APISuspicion{s2}) }, []Effect{Show{k1, SuspicionMessage(en, s2)}}},
+			{func(b *Book) []Effect { return b.Pending([]api.Suspicion{s2}) }, []Effect{Show{k1, SuspicionMessage(en, s2)}}},
 		}},
 		{"no server: what was not shown is shown when a server appears", []step{
 			{func(b *Book) []Effect { return b.Suspicion(s1) }, []Effect{Show{k1, SuspicionMessage(en, s1)}}},

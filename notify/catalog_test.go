@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // templatePath is the English source catalogue, generated from the code.
@@ -232,14 +232,14 @@ func pseudo(t *testing.T) *Catalog {
 
 // everyMessage builds every kind of message the agent shows with c.
 func everyMessage(c *Catalog) []Message {
-	s := func(kind, ssid, id string) nmhook.APISuspicion {
-		return nmhook.APISuspicion{ID: "x", Device: "wlan0", Kind: kind, Connection: detect.Connection{UUID: "u-1", SSID: ssid, ID: id}}
+	s := func(kind, ssid, id string) api.Suspicion {
+		return api.Suspicion{ID: "x", Device: "wlan0", Kind: kind, Connection: detect.Connection{UUID: "u-1", SSID: ssid, ID: id}}
 	}
 	var out []Message
 	for _, kind := range []string{"auth-loop", "auth-failure", "auth-rejected", "dhcp-failure", "association-timeout", "new"} {
 		out = append(out, SuspicionMessage(c, s(kind, "cafe", "")))
 	}
-	for _, sp := range []nmhook.APISuspicion{s("x", "", "Office"), s("x", "", ""), {ID: "y", Kind: "x"}} {
+	for _, sp := range []api.Suspicion{s("x", "", "Office"), s("x", "", ""), {ID: "y", Kind: "x"}} {
 		out = append(out, SuspicionMessage(c, sp), RestoringMessage(c, sp, ScopeOnce), RestoringMessage(c, sp, ScopeAlways))
 	}
 	for _, name := range []string{"cafe", ""} {

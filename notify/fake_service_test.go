@@ -14,14 +14,14 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
 // servicePolicy lets root own the service's name and anyone call it (what
 // the service's own bus policy file grants), on the test's system bus.
-const servicePolicy = `<policy user="root"><allow own="` + nmhook.APIBusName + `"/></policy>
-<policy context="default"><allow send_destination="` + nmhook.APIBusName + `" send_interface="` + nmhook.APIInterface + `"/></policy>`
+const servicePolicy = `<policy user="root"><allow own="` + api.BusName + `"/></policy>
+<policy context="default"><allow send_destination="` + api.BusName + `" send_interface="` + api.Interface + `"/></policy>`
 
 // restoreCall is one Restore call the fake service received.
 type restoreCall struct{ device, uuid, scope string }
@@ -32,7 +32,7 @@ type restoreCall struct{ device, uuid, scope string }
 type fakeService struct {
 	conn      *dbus.Conn
 	mu        sync.Mutex
-	pending   []nmhook.APISuspicion
+	pending   []api.Suspicion
 	restores  chan restoreCall
 	dismisses chan string
 }
@@ -72,7 +72,7 @@ func (a fakeAPI) Dismiss(id string) *dbus.Error {
 // startFakeService connects to bus, exports the API and owns its name, with
 // pending as the pending suspicions. It is stopped (connection closed, so
 // the name goes) in t.Cleanup or by stop.
-func startFakeService(t *testing.T, bus *notifytest.Bus, pending ...nmhook.APISuspicion) *fakeService {
+func startFakeService(t *testing.T, bus *notifytest.Bus, pending ...api.Suspicion) *fakeService {
 	t.Helper()
 	conn, err := dbus.Connect(bus.Address)
 	if err != nil {
@@ -80,12 +80,12 @@ func startFakeService(t *testing.T, bus *notifytest.Bus, pending ...nmhook.APISu
 	}
 	t.Cleanup(func() { conn.Close() })
 	f := &fakeService{conn: conn, pending: pending, restores: make(chan restoreCall, 8), dismisses: make(chan string, 8)}
-	if err := conn.Export(fakeAPI{f}, nmhook.APIPath, nmhook.APIInterface); err != nil {
+	if err := conn.Export(fakeAPI{f}, api.Path, api.Interface); err != nil {
 		t.Fatalf("fake service: export: %v", err)
 	}
-	reply, err := conn.RequestName(nmhook.APIBusName, dbus.NameFlagDoNotQueue)
+	reply, err := conn.RequestName(api.BusName, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("fake service: own %s: reply %v, %v", nmhook.APIBusName, reply, err)
+		t.Fatalf("fake service: own %s: reply %v, %v", api.BusName, reply, err)
 	}
 	return f
 }
@@ -94,7 +94,7 @@ func startFakeService(t *testing.T, bus *notifytest.Bus, pending ...nmhook.APISu
 func (f *fakeService) stop() { f.conn.Close() }
 
 // raise adds s to the pending list and emits the Suspicion signal.
-func (f *fakeService) raise(t *testing.T, s nmhook.APISuspicion) {
+func (f *fakeService) raise(t *testing.T, s api.Suspicion) {
 	t.Helper()
 	f.mu.Lock()
 	f.pending = append(f.pending, s)
@@ -103,12 +103,12 @@ func (f *fakeService) raise(t *testing.T, s nmhook.APISuspicion) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.emit(t, nmhook.APISignalSuspicion, string(b))
+	f.emit(t, api.SignalSuspicion, string(b))
 }
 
 func (f *fakeService) emit(t *testing.T, name string, args ...any) {
 	t.Helper()
-	if err := f.conn.Emit(nmhook.APIPath, nmhook.APIInterface+"."+name, args...); err != nil {
+	if err := f.conn.Emit(api.Path, api.Interface+"."+name, args...); err != nil {
 		t.Fatalf("fake service: emit %s: %v", name, err)
 	}
 }

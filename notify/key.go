@@ -2,7 +2,7 @@
 
 package notify
 
-import "github.com/mac-nmguard/mac-nmguard/nmhook"
+import "github.com/mac-nmguard/mac-nmguard/nmhook/api"
 
 // Slot says what a notification is about; one slot is one notification on
 // screen at most (a newer message for the same slot replaces it).
@@ -25,7 +25,7 @@ type Key struct {
 }
 
 // suspicionKey is the slot of a suspicion: its device and network.
-func suspicionKey(s nmhook.APISuspicion) Key {
+func suspicionKey(s api.Suspicion) Key {
 	return Key{Slot: SlotNetwork, Device: s.Device, Network: networkIdentity(s.Connection.UUID, s.Connection.SSID, s.Connection.ID)}
 }
 

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // Action keys. "default" is deliberately not used: a click on the body of a
@@ -204,7 +204,7 @@ func kindText(c *Catalog, kind string) string {
 // SuspicionMessage is the offer shown for a suspicion: which network, what
 // happened, that a network can cause it on purpose, and what each choice
 // does; for a server without actions, the commands that make the choices.
-func SuspicionMessage(c *Catalog, s nmhook.APISuspicion) Message {
+func SuspicionMessage(c *Catalog, s api.Suspicion) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
 	summary := c.T("A network may be refusing this computer")
 	if name != "" {
@@ -260,7 +260,7 @@ func alwaysText(c *Catalog, ssid, id string) string {
 
 // RestoringMessage replaces the offer once the user chose the real address
 // with scope (ScopeOnce or ScopeAlways).
-func RestoringMessage(c *Catalog, s nmhook.APISuspicion, scope string) Message {
+func RestoringMessage(c *Catalog, s api.Suspicion, scope string) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
 	summary := c.T("Reconnecting with the real address")
 	if name != "" {

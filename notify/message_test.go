@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 // en is the English catalogue, for the tests.
 var en = English()
 
-func cafe(kind string) nmhook.APISuspicion {
-	return nmhook.APISuspicion{
+func cafe(kind string) api.Suspicion {
+	return api.Suspicion{
 		ID: "wlan0/1111/1", Device: "wlan0", Kind: kind,
 		Connection: detect.Connection{UUID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ID: "cafe-wifi profile", SSID: "cafe-wifi"},
 	}
@@ -25,7 +25,7 @@ func cafe(kind string) nmhook.APISuspicion {
 func TestSuspicionMessageWording(t *testing.T) {
 	tests := []struct {
 		name        string
-		s           nmhook.APISuspicion
+		s           api.Suspicion
 		summary     string
 		bodyHas     []string
 		bodyHasNot  []string
@@ -69,20 +69,20 @@ func TestSuspicionMessageWording(t *testing.T) {
 		},
 		{
 			name: "wired profile: the profile name",
-			s: nmhook.APISuspicion{ID: "x", Device: "eth0", Kind: "auth-failure",
+			s: api.Suspicion{ID: "x", Device: "eth0", Kind: "auth-failure",
 				Connection: detect.Connection{UUID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ID: "Office LAN"}},
 			summary: "Network “Office LAN” may be refusing this computer",
 			bodyHas: []string{"(Network card eth0)", "every network this computer joins with the connection “Office LAN” (with a cable: any wired network) will then recognise this computer"},
 		},
 		{
 			name:    "no name at all",
-			s:       nmhook.APISuspicion{ID: "x", Device: "eth0", Kind: "dhcp-failure"},
+			s:       api.Suspicion{ID: "x", Device: "eth0", Kind: "dhcp-failure"},
 			summary: "A network may be refusing this computer",
 			bodyHas: []string{"every network with the same name will then recognise this computer"},
 		},
 		{
 			name: "hostile SSID: control characters and bidi overrides dropped, long name cut",
-			s: nmhook.APISuspicion{ID: "x", Device: "wlan0", Kind: "auth-loop",
+			s: api.Suspicion{ID: "x", Device: "wlan0", Kind: "auth-loop",
 				Connection: detect.Connection{SSID: "evil\n\u202enet\x00" + strings.Repeat("x", 80)}},
 			summary:    "Network “evil net " + strings.Repeat("x", 38) + "…” may be refusing this computer",
 			bodyHasNot: []string{"\u202e", "\x00"},
@@ -290,7 +290,7 @@ func TestEscapeMarkup(t *testing.T) {
 
 func TestNotificationBuild(t *testing.T) {
 	dunst := serverFromCaps(":1.5", []string{"actions", "body", "body-markup"}, true)
-	m := SuspicionMessage(en, nmhook.APISuspicion{ID: "x", Device: "wlan0", Kind: "auth-loop", Connection: detect.Connection{SSID: "<i>&"}})
+	m := SuspicionMessage(en, api.Suspicion{ID: "x", Device: "wlan0", Kind: "auth-loop", Connection: detect.Connection{SSID: "<i>&"}})
 	n := notification("app", 7, m, dunst)
 	if n.ReplacesID != 7 || n.ExpireTimeout != 0 || n.Summary != "Network “<i>&” may be refusing this computer" || len(n.Actions) != 3 {
 		t.Errorf("notification = %+v", n)

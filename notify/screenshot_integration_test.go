@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
@@ -105,7 +105,7 @@ func TestIntegrationAgentScreenshots(t *testing.T) {
 			if got := b.svc.waitRestore(t, wait); got != (restoreCall{"wlan0", cafeUUID, ScopeOnce}) {
 				t.Fatalf("Restore%v", got)
 			}
-			b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+			b.svc.emit(t, api.SignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
 			doneMsg := RestoredMessage(cat, "cafe-wifi", "wlan0", cafeUUID, ScopeOnce)
 			b.mon.Wait(t, n, wait, summaryIs(doneMsg.Summary))
 			waitDisplayed(t, b.desk, 1)
@@ -114,7 +114,7 @@ func TestIntegrationAgentScreenshots(t *testing.T) {
 			b.desk.Dunstctl(t, "close-all")
 			waitDisplayed(t, b.desk, 0)
 			n = len(b.mon.Calls())
-			b.svc.emit(t, nmhook.APISignalViolation, "eth1", "00:11:22:33:44:55", ViolationKeptDown, "set address: operation not supported")
+			b.svc.emit(t, api.SignalViolation, "eth1", "00:11:22:33:44:55", ViolationKeptDown, "set address: operation not supported")
 			keptMsg := ViolationMessage(cat, "eth1", ViolationKeptDown, "set address: operation not supported")
 			b.mon.Wait(t, n, wait, summaryIs(keptMsg.Summary))
 			waitDisplayed(t, b.desk, 1)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/notify/notifytest"
 )
 
@@ -85,7 +85,7 @@ func TestIntegrationAgentServerWithoutActions(t *testing.T) {
 			}
 			// The user runs the command: the service restores and says so.
 			n := len(b.srv.Calls())
-			b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+			b.svc.emit(t, api.SignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
 			done := b.srv.Wait(t, n, wait, func(c notifytest.NotifyCall) bool { return strings.Contains(c.Summary, "cafe-wifi") })
 			if done.ReplacesID != offer.ID {
 				t.Errorf("the outcome replaces %d, want the offer %d", done.ReplacesID, offer.ID)
@@ -128,7 +128,7 @@ func TestIntegrationAgentPersistentServer(t *testing.T) {
 		t.Fatalf("Restore%v", got)
 	}
 	progress := b.srv.Wait(t, n, wait, summaryIs("Reconnecting to “cafe-wifi” with the real address"))
-	b.svc.emit(t, nmhook.APISignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
+	b.svc.emit(t, api.SignalRestored, "wlan0", cafeUUID, "00:11:22:33:44:55", uint32(100))
 	done := b.srv.Wait(t, n, wait, summaryIs("Connected to “cafe-wifi” with the real address"))
 	for _, c := range []notifytest.NotifyCall{progress, done} {
 		if _, ok := hint(c, "resident"); ok {

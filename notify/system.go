@@ -12,7 +12,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 const (
@@ -97,15 +97,15 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 	sigs := make(chan *dbus.Signal, 64)
 	conn.Signal(sigs)
 	defer conn.RemoveSignal(sigs)
-	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(nmhook.APIBusName),
-		dbus.WithMatchObjectPath(nmhook.APIPath), dbus.WithMatchInterface(nmhook.APIInterface)); err != nil {
+	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(api.BusName),
+		dbus.WithMatchObjectPath(api.Path), dbus.WithMatchInterface(api.Interface)); err != nil {
 		return fmt.Errorf("subscribe to the service's signals: %w", err)
 	}
 	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(busName), dbus.WithMatchInterface(busInterface),
-		dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, nmhook.APIBusName)); err != nil {
+		dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, api.BusName)); err != nil {
 		return fmt.Errorf("follow the service's name: %w", err)
 	}
-	owner, err := nameOwner(ctx, conn, nmhook.APIBusName)
+	owner, err := nameOwner(ctx, conn, api.BusName)
 	if err != nil {
 		return err
 	}
@@ -126,9 +126,9 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 	}()
 	start := func(method string, c *Call, args ...any) {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-		obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
+		obj := conn.Object(api.BusName, api.Path)
 		flags := dbus.FlagNoAutoStart
-		if method == nmhook.APIRestore {
+		if method == api.Restore {
 			// "Always" asks an administrator: let polkit's agent ask.
 			flags |= dbus.FlagAllowInteractiveAuthorization
 		}
@@ -145,9 +145,9 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 			}
 			switch c.Method {
 			case MethodRestore:
-				start(nmhook.APIRestore, &c, c.Device, c.UUID, c.Scope)
+				start(api.Restore, &c, c.Device, c.UUID, c.Scope)
 			case MethodDismiss:
-				start(nmhook.APIDismiss, &c, c.ID)
+				start(api.Dismiss, &c, c.ID)
 			default:
 				send(ctx, s.events, evCallDone{call: c, err: fmt.Errorf("unknown method %q", c.Method)})
 			}
@@ -156,7 +156,7 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 	up := func() {
 		send(ctx, s.events, evServiceUp{owner: owner})
 		if len(pending) < maxInflight {
-			start(nmhook.APIListSuspicions, nil)
+			start(api.ListSuspicions, nil)
 		} else {
 			s.log.Warn("agent: too many calls in flight; pending suspicions not listed")
 		}
@@ -179,7 +179,7 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 			switch {
 			case sig.Name == nameOwnerSig && sig.Sender == busName:
 				name, _, newOwner, ok := nameOwnerChange(sig)
-				if !ok || name != nmhook.APIBusName || newOwner == owner {
+				if !ok || name != api.BusName || newOwner == owner {
 					continue
 				}
 				owner = newOwner
@@ -188,7 +188,7 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 				} else {
 					up()
 				}
-			case owner != "" && sig.Sender == owner && sig.Path == nmhook.APIPath:
+			case owner != "" && sig.Sender == owner && sig.Path == api.Path:
 				if ev, err := parseServiceSignal(sig); err != nil {
 					s.log.Warn("agent: ignored a malformed signal from the service", slog.String("signal", sig.Name), slog.String("error", err.Error()))
 				} else if ev != nil {
@@ -251,12 +251,12 @@ func nameOwnerChange(sig *dbus.Signal) (name, oldOwner, newOwner string, ok bool
 // for a signal the agent has no use for.
 func parseServiceSignal(sig *dbus.Signal) (event, error) {
 	switch sig.Name {
-	case nmhook.APIInterface + "." + nmhook.APISignalSuspicion:
+	case api.Interface + "." + api.SignalSuspicion:
 		var js string
 		if err := dbus.Store(sig.Body, &js); err != nil {
 			return nil, err
 		}
-		var sp nmhook.APISuspicion
+		var sp api.Suspicion
 		if err := json.Unmarshal([]byte(js), &sp); err != nil {
 			return nil, fmt.Errorf("suspicion JSON: %w", err)
 		}
@@ -264,20 +264,20 @@ func parseServiceSignal(sig *dbus.Signal) (event, error) {
 			return nil, errors.New("suspicion without id or device")
 		}
 		return evSuspicion{s: sp}, nil
-	case nmhook.APIInterface + "." + nmhook.APISignalViolation:
+	case api.Interface + "." + api.SignalViolation:
 		var ev evViolation
 		if err := dbus.Store(sig.Body, &ev.device, &ev.address, &ev.action, &ev.reason); err != nil {
 			return nil, err
 		}
 		return ev, nil
-	case nmhook.APIInterface + "." + nmhook.APISignalRestored:
+	case api.Interface + "." + api.SignalRestored:
 		var ev evRestored
 		var state uint32
 		if err := dbus.Store(sig.Body, &ev.device, &ev.uuid, &ev.address, &state); err != nil {
 			return nil, err
 		}
 		return ev, nil
-	case nmhook.APIInterface + "." + nmhook.APISignalRestoreFailed:
+	case api.Interface + "." + api.SignalRestoreFailed:
 		var ev evRestoreFailed
 		if err := dbus.Store(sig.Body, &ev.device, &ev.uuid, &ev.reason); err != nil {
 			return nil, err
@@ -288,7 +288,7 @@ func parseServiceSignal(sig *dbus.Signal) (event, error) {
 }
 
 // parseSuspicions reads ListSuspicions' reply.
-func parseSuspicions(dc *dbus.Call) ([]nmhook.APISuspicion, error) {
+func parseSuspicions(dc *dbus.Call) ([]api.Suspicion, error) {
 	if dc.Err != nil {
 		return nil, dc.Err
 	}
@@ -296,7 +296,7 @@ func parseSuspicions(dc *dbus.Call) ([]nmhook.APISuspicion, error) {
 	if err := dc.Store(&js); err != nil {
 		return nil, err
 	}
-	var list []nmhook.APISuspicion
+	var list []api.Suspicion
 	if err := json.Unmarshal([]byte(js), &list); err != nil {
 		return nil, fmt.Errorf("suspicions JSON: %w", err)
 	}

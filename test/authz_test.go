@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -39,12 +40,12 @@ type apiView struct {
 
 func viewOf(t *testing.T, b *bed.Bed, g *guard, conn *dbus.Conn, dev string) apiView {
 	t.Helper()
-	obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
+	obj := conn.Object(api.BusName, api.Path)
 	var v apiView
 	for _, c := range []struct {
 		method string
 		out    *string
-	}{{nmhook.APIStatusMethod, &v.Status}, {nmhook.APIListDevices, &v.Devices}, {nmhook.APIListSuspicions, &v.Suspicions}} {
+	}{{api.StatusMethod, &v.Status}, {api.ListDevices, &v.Devices}, {api.ListSuspicions, &v.Suspicions}} {
 		if err := obj.Call(c.method, 0).Store(c.out); err != nil {
 			t.Fatalf("%s: %v", c.method, err)
 		}
@@ -82,9 +83,9 @@ func settledView(t *testing.T, b *bed.Bed, g *guard, conn *dbus.Conn, dev string
 	}
 }
 
-func statusOf(t *testing.T, v apiView) nmhook.APIStatus {
+func statusOf(t *testing.T, v apiView) api.Status {
 	t.Helper()
-	var st nmhook.APIStatus
+	var st api.Status
 	if err := json.Unmarshal([]byte(v.Status), &st); err != nil {
 		t.Fatalf("Status: %v: %s", err, v.Status)
 	}
@@ -121,25 +122,25 @@ type apiCall struct {
 }
 
 func (c apiCall) String() string {
-	return strings.TrimPrefix(c.method, nmhook.APIInterface+".") + "(" + strings.Join(c.args, ", ") + ")"
+	return strings.TrimPrefix(c.method, api.Interface+".") + "(" + strings.Join(c.args, ", ") + ")"
 }
 
 func (c apiCall) as(t *testing.T, b *bed.Bed, who caller) callResult {
 	t.Helper()
-	return who.call(t, b, nmhook.APIBusName, string(nmhook.APIPath), c.method, c.args...)
+	return who.call(t, b, api.BusName, string(api.Path), c.method, c.args...)
 }
 
 // changingCalls are the methods that change something, with valid
 // arguments.
 func changingCalls(dev string) []apiCall {
 	return []apiCall{
-		{nmhook.APIRestore, []string{"string:" + dev, "string:" + unknownUUID, "string:once"}},
-		{nmhook.APIRestore, []string{"string:" + dev, "string:", "string:always"}},
-		{nmhook.APIDismiss, []string{"string:some-suspicion"}},
-		{nmhook.APISetSpoofing, []string{"boolean:false"}},
-		{nmhook.APISetSpoofing, []string{"boolean:true"}},
-		{nmhook.APIForgetExemption, []string{"string:" + unknownUUID}},
-		{nmhook.APIForgetAllExemptions, nil},
+		{api.Restore, []string{"string:" + dev, "string:" + unknownUUID, "string:once"}},
+		{api.Restore, []string{"string:" + dev, "string:", "string:always"}},
+		{api.Dismiss, []string{"string:some-suspicion"}},
+		{api.SetSpoofing, []string{"boolean:false"}},
+		{api.SetSpoofing, []string{"boolean:true"}},
+		{api.ForgetExemption, []string{"string:" + unknownUUID}},
+		{api.ForgetAllExemptions, nil},
 	}
 }
 
@@ -160,10 +161,10 @@ func TestIntegrationAuthz(t *testing.T) {
 	nobody := caller{uid: nobodyUID}
 
 	t.Run("bus policy: only root may own the name", func(t *testing.T) {
-		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, nmhook.APIBusName), errAccessDenied, nmhook.APIBusName)
+		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, api.BusName), errAccessDenied, api.BusName)
 		// Control: the policy file is installed and lets root own it (the
 		// name is released when dbus-send exits).
-		if r := rootCaller.requestName(t, b, nmhook.APIBusName); r.ErrName != "" || !strings.Contains(r.Reply, "uint32 1") {
+		if r := rootCaller.requestName(t, b, api.BusName); r.ErrName != "" || !strings.Contains(r.Reply, "uint32 1") {
 			t.Fatalf("RequestName as root: %s, want reply 1 (primary owner)", r)
 		}
 	})
@@ -175,9 +176,9 @@ func TestIntegrationAuthz(t *testing.T) {
 	t.Cleanup(func() { conn.Close() })
 
 	t.Run("bus policy: uid 65534 cannot take the name from the service", func(t *testing.T) {
-		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, nmhook.APIBusName), errAccessDenied, nmhook.APIBusName)
+		wantErr(t, "RequestName as uid 65534", nobody.requestName(t, b, api.BusName), errAccessDenied, api.BusName)
 		var owner string
-		if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
+		if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, api.BusName).Store(&owner); err != nil {
 			t.Fatalf("the service lost its name: %v", err)
 		}
 	})
@@ -189,7 +190,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		}
 		unchanged(t, "denied calls", before, viewOf(t, b, g, conn, dev.Name))
 		// Root passes the authorisation and reaches the argument check.
-		wantErr(t, "Dismiss as root", apiCall{nmhook.APIDismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
+		wantErr(t, "Dismiss as root", apiCall{api.Dismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
 			errInvalidArgs, `no pending suspicion "some-suspicion"`)
 	})
 
@@ -204,7 +205,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		before := settledView(t, b, g, conn, dev.Name)
 		// Root's question starts polkitd, which authorises it: the call
 		// reaches the argument check.
-		wantErr(t, "Dismiss as root", apiCall{nmhook.APIDismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
+		wantErr(t, "Dismiss as root", apiCall{api.Dismiss, []string{"string:some-suspicion"}}.as(t, b, rootCaller),
 			errInvalidArgs, `no pending suspicion "some-suspicion"`)
 		pid := polkitOwnerPID(t, b)
 		if pid == 0 {
@@ -219,27 +220,27 @@ func TestIntegrationAuthz(t *testing.T) {
 		sess := fakeActiveSession(t, b, pk, nobodyUID)
 		active := caller{uid: nobodyUID, sess: sess}
 		wantErr(t, "Dismiss as "+active.String(),
-			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
+			apiCall{api.Dismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
 			errInvalidArgs, `no pending suspicion "no-such-suspicion"`)
 		wantErr(t, "Dismiss as uid 65534",
-			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, nobody),
-			errAccessDenied, "not authorised for "+nmhook.PolkitActionDismiss)
+			apiCall{api.Dismiss, []string{"string:no-such-suspicion"}}.as(t, b, nobody),
+			errAccessDenied, "not authorised for "+api.PolkitActionDismiss)
 		unchanged(t, "calls answered by the activated polkit", before, viewOf(t, b, g, conn, dev.Name))
 	})
 
 	t.Run("introspection", func(t *testing.T) {
-		node, err := introspect.Call(conn.Object(nmhook.APIBusName, nmhook.APIPath))
+		node, err := introspect.Call(conn.Object(api.BusName, api.Path))
 		if err != nil {
 			t.Fatalf("Introspect: %v", err)
 		}
 		var ifc *introspect.Interface
 		for i := range node.Interfaces {
-			if node.Interfaces[i].Name == nmhook.APIInterface {
+			if node.Interfaces[i].Name == api.Interface {
 				ifc = &node.Interfaces[i]
 			}
 		}
 		if ifc == nil {
-			t.Fatalf("Introspect has no %s: %+v", nmhook.APIInterface, node.Interfaces)
+			t.Fatalf("Introspect has no %s: %+v", api.Interface, node.Interfaces)
 		}
 		sig := func(args []introspect.Arg, dir string) string {
 			var s string
@@ -267,8 +268,8 @@ func TestIntegrationAuthz(t *testing.T) {
 			signals[s.Name] = sig(s.Args, "out")
 		}
 		wantSignals := map[string]string{
-			nmhook.APISignalViolation: "ssss", nmhook.APISignalSuspicion: "s",
-			nmhook.APISignalRestored: "sssu", nmhook.APISignalRestoreFailed: "sss",
+			api.SignalViolation: "ssss", api.SignalSuspicion: "s",
+			api.SignalRestored: "sssu", api.SignalRestoreFailed: "sss",
 		}
 		if d := cmp.Diff(wantSignals, signals); d != "" {
 			t.Fatalf("signals (-want +got):\n%s", d)
@@ -277,7 +278,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		// busctl, as an unprivileged user: the bus policy lets anyone
 		// introspect.
 		out, errOut, err := nobody.run(t, "busctl", "--address="+b.BusAddress, "--no-pager", "--no-legend",
-			"introspect", nmhook.APIBusName, string(nmhook.APIPath), nmhook.APIInterface)
+			"introspect", api.BusName, string(api.Path), api.Interface)
 		if err != nil {
 			t.Fatalf("busctl introspect as uid 65534: %v: %s", err, errOut)
 		}
@@ -304,14 +305,14 @@ func TestIntegrationAuthz(t *testing.T) {
 		before := settledView(t, b, g, conn, dev.Name)
 		// Control: the bus policy lets uid 65534 reach the service, so a
 		// denial below is the service's polkit check, not the bus.
-		if r := (apiCall{nmhook.APIStatusMethod, nil}).as(t, b, nobody); r.ErrName != "" {
+		if r := (apiCall{api.StatusMethod, nil}).as(t, b, nobody); r.ErrName != "" {
 			t.Fatalf("Status as uid 65534: %s", r)
 		}
 		denials := strings.Count(g.p.Log(), "api: access denied")
 		calls := changingCalls(dev.Name)
 		for _, c := range calls {
 			r := c.as(t, b, nobody)
-			if c.method == nmhook.APISetSpoofing || c.method == nmhook.APIRestore {
+			if c.method == api.SetSpoofing || c.method == api.Restore {
 				// auth_admin(_keep) everywhere; no agent.
 				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, policyActionOf(c)+" needs authentication")
 			} else {
@@ -332,7 +333,7 @@ func TestIntegrationAuthz(t *testing.T) {
 			if on {
 				arg = "boolean:true"
 			}
-			if r := (apiCall{nmhook.APISetSpoofing, []string{arg}}).as(t, b, rootCaller); r.ErrName != "" {
+			if r := (apiCall{api.SetSpoofing, []string{arg}}).as(t, b, rootCaller); r.ErrName != "" {
 				t.Fatalf("SetSpoofing(%v) as root: %s", on, r)
 			}
 			v := settledView(t, b, g, conn, dev.Name)
@@ -357,20 +358,20 @@ func TestIntegrationAuthz(t *testing.T) {
 			call apiCall
 			subs []string
 		}{
-			{apiCall{nmhook.APIRestore, []string{"string:nosuchdev0", "string:", "string:once"}}, []string{`no device "nosuchdev0"`}},
-			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:not-a-uuid", "string:once"}}, []string{`connection "not-a-uuid" is not a UUID`}},
-			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + unknownUUID, "string:once"}}, []string{"no connection profile with UUID " + unknownUUID}},
-			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:", "string:forever"}}, []string{`scope "forever": use once or always`}},
-			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:", "string:"}}, []string{`scope "": use once or always`}},
-			{apiCall{nmhook.APIRestore, []string{"string:abcdefghijklmnop", "string:", "string:once"}}, []string{`device "abcdefghijklmnop" is not an interface name`}},
-			{apiCall{nmhook.APIRestore, []string{"string:", "string:", "string:once"}}, []string{`device "" is not an interface name`}},
-			{apiCall{nmhook.APIDismiss, []string{"string:"}}, []string{`suspicion id "" is not valid`}},
-			{apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}, []string{`no pending suspicion "no-such-suspicion"`}},
-			{apiCall{nmhook.APIForgetExemption, []string{"string:"}}, []string{`exemption id "" is not valid`}},
-			{apiCall{nmhook.APIForgetExemption, []string{"string:" + unknownUUID}}, []string{`no exemption "` + unknownUUID + `"`}},
+			{apiCall{api.Restore, []string{"string:nosuchdev0", "string:", "string:once"}}, []string{`no device "nosuchdev0"`}},
+			{apiCall{api.Restore, []string{"string:" + dev.Name, "string:not-a-uuid", "string:once"}}, []string{`connection "not-a-uuid" is not a UUID`}},
+			{apiCall{api.Restore, []string{"string:" + dev.Name, "string:" + unknownUUID, "string:once"}}, []string{"no connection profile with UUID " + unknownUUID}},
+			{apiCall{api.Restore, []string{"string:" + dev.Name, "string:", "string:forever"}}, []string{`scope "forever": use once or always`}},
+			{apiCall{api.Restore, []string{"string:" + dev.Name, "string:", "string:"}}, []string{`scope "": use once or always`}},
+			{apiCall{api.Restore, []string{"string:abcdefghijklmnop", "string:", "string:once"}}, []string{`device "abcdefghijklmnop" is not an interface name`}},
+			{apiCall{api.Restore, []string{"string:", "string:", "string:once"}}, []string{`device "" is not an interface name`}},
+			{apiCall{api.Dismiss, []string{"string:"}}, []string{`suspicion id "" is not valid`}},
+			{apiCall{api.Dismiss, []string{"string:no-such-suspicion"}}, []string{`no pending suspicion "no-such-suspicion"`}},
+			{apiCall{api.ForgetExemption, []string{"string:"}}, []string{`exemption id "" is not valid`}},
+			{apiCall{api.ForgetExemption, []string{"string:" + unknownUUID}}, []string{`no exemption "` + unknownUUID + `"`}},
 			// Wrong D-Bus signatures: godbus refuses them before the method.
-			{apiCall{nmhook.APISetSpoofing, []string{"string:yes"}}, nil},
-			{apiCall{nmhook.APIRestore, []string{"string:" + dev.Name}}, nil},
+			{apiCall{api.SetSpoofing, []string{"string:yes"}}, nil},
+			{apiCall{api.Restore, []string{"string:" + dev.Name}}, nil},
 		} {
 			wantErr(t, c.call.String()+" as root", c.call.as(t, b, rootCaller), errInvalidArgs, c.subs...)
 		}
@@ -388,23 +389,23 @@ func TestIntegrationAuthz(t *testing.T) {
 			{"string:" + dev.Name, "string:" + uuid, "string:always"},
 			{"string:" + dev.Name, "string:", "string:once"},
 		} {
-			wantErr(t, "Restore"+fmt.Sprint(args)+" as "+active.String(), apiCall{nmhook.APIRestore, args}.as(t, b, active),
-				errAccessDenied, nmhook.PolkitActionRestoreAlways+" needs authentication")
+			wantErr(t, "Restore"+fmt.Sprint(args)+" as "+active.String(), apiCall{api.Restore, args}.as(t, b, active),
+				errAccessDenied, api.PolkitActionRestoreAlways+" needs authentication")
 		}
 		// Authorised: the call reaches the service's own checks.
 		wantErr(t, "Dismiss as "+active.String(),
-			apiCall{nmhook.APIDismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
+			apiCall{api.Dismiss, []string{"string:no-such-suspicion"}}.as(t, b, active),
 			errInvalidArgs, `no pending suspicion "no-such-suspicion"`)
 		// set-spoofing is auth_admin even in an active session; no agent.
 		for _, arg := range []string{"boolean:false", "boolean:true"} {
 			wantErr(t, "SetSpoofing as "+active.String(),
-				apiCall{nmhook.APISetSpoofing, []string{arg}}.as(t, b, active),
-				errAccessDenied, nmhook.PolkitActionSetSpoofing)
+				apiCall{api.SetSpoofing, []string{arg}}.as(t, b, active),
+				errAccessDenied, api.PolkitActionSetSpoofing)
 		}
 		unchanged(t, "calls in the active session", before, viewOf(t, b, g, conn, dev.Name))
 
 		// Root may: the "always" exemption is recorded in the state file.
-		if r := (apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + uuid, "string:always"}}).as(t, b, rootCaller); r.ErrName != "" {
+		if r := (apiCall{api.Restore, []string{"string:" + dev.Name, "string:" + uuid, "string:always"}}).as(t, b, rootCaller); r.ErrName != "" {
 			t.Fatalf("Restore of profile %s as root: %s", uuid, r)
 		}
 		v := viewOf(t, b, g, conn, dev.Name)
@@ -419,13 +420,13 @@ func TestIntegrationAuthz(t *testing.T) {
 
 		// Undo: anyone may list; uid 65534 outside the session may not
 		// forget; the active session may (allow_active).
-		r := apiCall{nmhook.APIListExemptions, nil}.as(t, b, nobody)
+		r := apiCall{api.ListExemptions, nil}.as(t, b, nobody)
 		if r.ErrName != "" || !strings.Contains(r.Reply, uuid) {
 			t.Fatalf("ListExemptions as uid 65534: %s, want the exemption %s", r, uuid)
 		}
-		wantErr(t, "ForgetExemption as uid 65534", apiCall{nmhook.APIForgetExemption, []string{"string:" + uuid}}.as(t, b, nobody),
-			errAccessDenied, "not authorised for "+nmhook.PolkitActionForgetExemption)
-		if r := (apiCall{nmhook.APIForgetExemption, []string{"string:" + uuid}}).as(t, b, active); r.ErrName != "" {
+		wantErr(t, "ForgetExemption as uid 65534", apiCall{api.ForgetExemption, []string{"string:" + uuid}}.as(t, b, nobody),
+			errAccessDenied, "not authorised for "+api.PolkitActionForgetExemption)
+		if r := (apiCall{api.ForgetExemption, []string{"string:" + uuid}}).as(t, b, active); r.ErrName != "" {
 			t.Fatalf("ForgetExemption as %s: %s", active, r)
 		}
 		v = viewOf(t, b, g, conn, dev.Name)
@@ -451,13 +452,13 @@ func stateExemptions(t *testing.T, state string) []policy.Exemption {
 // policyActionOf is the polkit action the service asks about for c.
 func policyActionOf(c apiCall) string {
 	switch c.method {
-	case nmhook.APIRestore:
-		return nmhook.PolkitActionRestoreAlways // no suspicion is pending
-	case nmhook.APIForgetExemption, nmhook.APIForgetAllExemptions:
-		return nmhook.PolkitActionForgetExemption
-	case nmhook.APIDismiss:
-		return nmhook.PolkitActionDismiss
+	case api.Restore:
+		return api.PolkitActionRestoreAlways // no suspicion is pending
+	case api.ForgetExemption, api.ForgetAllExemptions:
+		return api.PolkitActionForgetExemption
+	case api.Dismiss:
+		return api.PolkitActionDismiss
 	default:
-		return nmhook.PolkitActionSetSpoofing
+		return api.PolkitActionSetSpoofing
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -75,11 +75,11 @@ func TestIntegrationDecisionsLastOneBoot(t *testing.T) {
 	if st := status(t, b); !st.Spoof {
 		t.Fatal("the decision of the first boot holds in the second")
 	}
-	var devs []nmhook.APIDevice
+	var devs []api.Device
 	conn := b.Dial(t)
 	defer conn.Close()
 	var data string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListDevices, 0).Store(&data); err != nil {
+	if err := conn.Object(api.BusName, api.Path).Call(api.ListDevices, 0).Store(&data); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal([]byte(data), &devs); err != nil {

@@ -14,20 +14,20 @@ import (
 	"time"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
 // suspicions asks the running service for its pending suspicions.
-func suspicions(t *testing.T, b *bed.Bed) []nmhook.APISuspicion {
+func suspicions(t *testing.T, b *bed.Bed) []api.Suspicion {
 	t.Helper()
 	conn := b.Dial(t)
 	defer conn.Close()
 	var js string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListSuspicions, 0).Store(&js); err != nil {
+	if err := conn.Object(api.BusName, api.Path).Call(api.ListSuspicions, 0).Store(&js); err != nil {
 		t.Fatalf("ListSuspicions: %v", err)
 	}
-	var out []nmhook.APISuspicion
+	var out []api.Suspicion
 	if err := json.Unmarshal([]byte(js), &out); err != nil {
 		t.Fatalf("ListSuspicions answer %q: %v", js, err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -56,17 +57,17 @@ func (g *guard) waitLogCount(t testing.TB, n int, timeout time.Duration, subs ..
 
 // status asks the running service for its Status over the bed's bus: it
 // fails t when the service does not answer (dead or hung).
-func status(t testing.TB, b *bed.Bed) nmhook.APIStatus {
+func status(t testing.TB, b *bed.Bed) api.Status {
 	t.Helper()
 	conn := b.Dial(t)
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var js string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIStatusMethod, 0).Store(&js); err != nil {
+	if err := conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.StatusMethod, 0).Store(&js); err != nil {
 		t.Fatalf("Status: the service does not answer: %v", err)
 	}
-	var st nmhook.APIStatus
+	var st api.Status
 	if err := json.Unmarshal([]byte(js), &st); err != nil {
 		t.Fatalf("Status %q: %v", js, err)
 	}
@@ -81,7 +82,7 @@ func setSpoofing(t testing.TB, b *bed.Bed, spoof bool) error {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APISetSpoofing, 0, spoof).Err
+	return conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.SetSpoofing, 0, spoof).Err
 }
 
 // sendRaw writes n broadcast frames with source address src on dev in the

@@ -13,20 +13,20 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
 // apiDevice asks the running service how it sees iface.
-func apiDevice(t *testing.T, b *bed.Bed, iface string) nmhook.APIDevice {
+func apiDevice(t *testing.T, b *bed.Bed, iface string) api.Device {
 	t.Helper()
 	conn := b.Dial(t)
 	defer conn.Close()
 	var js string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListDevices, 0).Store(&js); err != nil {
+	if err := conn.Object(api.BusName, api.Path).Call(api.ListDevices, 0).Store(&js); err != nil {
 		t.Fatalf("ListDevices: %v", err)
 	}
-	var devs []nmhook.APIDevice
+	var devs []api.Device
 	if err := json.Unmarshal([]byte(js), &devs); err != nil {
 		t.Fatalf("ListDevices answer %q: %v", js, err)
 	}
@@ -36,7 +36,7 @@ func apiDevice(t *testing.T, b *bed.Bed, iface string) nmhook.APIDevice {
 		}
 	}
 	t.Fatalf("ListDevices has no %s: %s", iface, js)
-	return nmhook.APIDevice{}
+	return api.Device{}
 }
 
 // nmAutoconnect reads NetworkManager's Autoconnect property of a device.
@@ -123,13 +123,13 @@ func TestIntegrationForgedNMSignalsAreIgnored(t *testing.T) {
 	// Watch the service's API signals from here on.
 	watch := b.Dial(t)
 	defer watch.Close()
-	if err := watch.AddMatchSignal(dbus.WithMatchInterface(nmhook.APIInterface)); err != nil {
+	if err := watch.AddMatchSignal(dbus.WithMatchInterface(api.Interface)); err != nil {
 		t.Fatal(err)
 	}
 	apiSigs := make(chan *dbus.Signal, 64)
 	watch.Signal(apiSigs)
 	var svcName string
-	if err := watch.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&svcName); err != nil {
+	if err := watch.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, api.BusName).Store(&svcName); err != nil {
 		t.Fatalf("the service's unique name: %v", err)
 	}
 	var nmName string

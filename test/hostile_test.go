@@ -20,7 +20,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -173,14 +173,14 @@ func TestIntegrationHostileInterfaceNames(t *testing.T) {
 	conn := b.Dial(t)
 	defer conn.Close()
 	var js string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListDevices, 0).Store(&js); err != nil {
+	if err := conn.Object(api.BusName, api.Path).Call(api.ListDevices, 0).Store(&js); err != nil {
 		t.Fatalf("ListDevices with hostile names: %v", err)
 	}
-	var listed []nmhook.APIDevice
+	var listed []api.Device
 	if err := json.Unmarshal([]byte(js), &listed); err != nil {
 		t.Fatalf("ListDevices answer: %v", err)
 	}
-	names := map[string]nmhook.APIDevice{}
+	names := map[string]api.Device{}
 	for _, a := range listed {
 		names[a.Interface] = a
 	}
@@ -274,11 +274,11 @@ func TestIntegrationHostileProfileName(t *testing.T) {
 	}
 	b.WaitState(t, d.Name, detect.StateActivated, 30*time.Second)
 	compliant(t, d.Name, linkAddr(t, b, d.Name), d.MAC)
-	var listed []nmhook.APIDevice
+	var listed []api.Device
 	conn := b.Dial(t)
 	defer conn.Close()
 	var js string
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListDevices, 0).Store(&js); err != nil {
+	if err := conn.Object(api.BusName, api.Path).Call(api.ListDevices, 0).Store(&js); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal([]byte(js), &listed); err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -21,7 +21,7 @@ import (
 // through its API, without what only time changes (drop counters, when a
 // violation happened).
 type serviceView struct {
-	Devices    []nmhook.APIDevice
+	Devices    []api.Device
 	NMRunning  bool
 	Spoof      bool
 	Held       bool
@@ -34,9 +34,9 @@ func viewOfService(t testing.TB, b *bed.Bed) serviceView {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
+	obj := conn.Object(api.BusName, api.Path)
 	var devJS string
-	if err := obj.CallWithContext(ctx, nmhook.APIListDevices, 0).Store(&devJS); err != nil {
+	if err := obj.CallWithContext(ctx, api.ListDevices, 0).Store(&devJS); err != nil {
 		t.Fatalf("ListDevices: %v", err)
 	}
 	var v serviceView

@@ -321,7 +321,7 @@ func (r callResult) String() string {
 	return r.ErrName + ": " + r.ErrMsg
 }
 
-// call calls method (e.g. nmhook.APIRestore) on the service as c with
+// call calls method (e.g. api.Restore) on the service as c with
 // dbus-send; args are dbus-send typed arguments ("string:nmt0").
 func (c caller) call(t *testing.T, b *bed.Bed, dest, path, method string, args ...string) callResult {
 	t.Helper()

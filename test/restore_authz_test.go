@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -40,12 +40,12 @@ func TestIntegrationRestoreNeedsAReason(t *testing.T) {
 	office := b.AddProfile(t, bed.Profile{Name: "office", Interface: dev.Name, DHCPTimeout: 4})
 	cafe := b.AddProfile(t, bed.Profile{Name: "cafe", Interface: dev.Name, IPv4Method: "disabled"})
 	restore := func(uuid, scope string) apiCall {
-		return apiCall{nmhook.APIRestore, []string{"string:" + dev.Name, "string:" + uuid, "string:" + scope}}
+		return apiCall{api.Restore, []string{"string:" + dev.Name, "string:" + uuid, "string:" + scope}}
 	}
 	needsAdmin := func(what string, c apiCall) {
 		t.Helper()
 		before := settledView(t, b, g, conn, dev.Name)
-		wantErr(t, what, c.as(t, b, active), errAccessDenied, nmhook.PolkitActionRestoreAlways+" needs authentication")
+		wantErr(t, what, c.as(t, b, active), errAccessDenied, api.PolkitActionRestoreAlways+" needs authentication")
 		unchanged(t, what, before, viewOf(t, b, g, conn, dev.Name))
 	}
 
@@ -88,7 +88,7 @@ func TestIntegrationRestoreNeedsAReason(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exemptions list: %v: %s", err, out)
 		}
-		var list []nmhook.APIExemption
+		var list []api.Exemption
 		if err := json.Unmarshal([]byte(out), &list); err != nil {
 			t.Fatalf("exemptions list --json: %v: %s", err, out)
 		}

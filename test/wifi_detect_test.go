@@ -18,7 +18,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 	"github.com/mac-nmguard/mac-nmguard/test/fakenm"
 )
@@ -160,15 +160,15 @@ func startWifiRig(t *testing.T, policyText string, realKept bool) *wifiRig {
 
 // waitDevice waits until the service's API shows the device as a Wi-Fi
 // device of NM in state nmState.
-func (r *wifiRig) waitDevice(t *testing.T, nmState string) nmhook.APIDevice {
+func (r *wifiRig) waitDevice(t *testing.T, nmState string) api.Device {
 	t.Helper()
 	conn := r.b.Dial(t)
 	defer conn.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	var last []nmhook.APIDevice
+	var last []api.Device
 	for {
 		var js string
-		if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListDevices, 0).Store(&js); err == nil {
+		if err := conn.Object(api.BusName, api.Path).Call(api.ListDevices, 0).Store(&js); err == nil {
 			last = nil
 			if err := json.Unmarshal([]byte(js), &last); err != nil {
 				t.Fatalf("ListDevices answer %q: %v", js, err)
@@ -224,7 +224,7 @@ func watchSuspicions(t *testing.T, b *bed.Bed) suspicionWatch {
 	t.Helper()
 	conn := b.Dial(t)
 	t.Cleanup(func() { conn.Close() })
-	if err := conn.AddMatchSignal(dbus.WithMatchInterface(nmhook.APIInterface), dbus.WithMatchMember(nmhook.APISignalSuspicion)); err != nil {
+	if err := conn.AddMatchSignal(dbus.WithMatchInterface(api.Interface), dbus.WithMatchMember(api.SignalSuspicion)); err != nil {
 		t.Fatal(err)
 	}
 	w := suspicionWatch{conn: conn, sigs: make(chan *dbus.Signal, 64)}
@@ -232,13 +232,13 @@ func watchSuspicions(t *testing.T, b *bed.Bed) suspicionWatch {
 	return w
 }
 
-func (w suspicionWatch) list(t *testing.T) []nmhook.APISuspicion {
+func (w suspicionWatch) list(t *testing.T) []api.Suspicion {
 	t.Helper()
 	var js string
-	if err := w.conn.Object(nmhook.APIBusName, nmhook.APIPath).Call(nmhook.APIListSuspicions, 0).Store(&js); err != nil {
+	if err := w.conn.Object(api.BusName, api.Path).Call(api.ListSuspicions, 0).Store(&js); err != nil {
 		t.Fatalf("ListSuspicions: %v", err)
 	}
-	var out []nmhook.APISuspicion
+	var out []api.Suspicion
 	if err := json.Unmarshal([]byte(js), &out); err != nil {
 		t.Fatalf("ListSuspicions answer %q: %v", js, err)
 	}
@@ -246,18 +246,18 @@ func (w suspicionWatch) list(t *testing.T) []nmhook.APISuspicion {
 }
 
 // signalled returns the Suspicion signals received within wait.
-func (w suspicionWatch) signalled(t *testing.T, wait time.Duration) []nmhook.APISuspicion {
+func (w suspicionWatch) signalled(t *testing.T, wait time.Duration) []api.Suspicion {
 	t.Helper()
-	var out []nmhook.APISuspicion
+	var out []api.Suspicion
 	timeout := time.After(wait)
 	for {
 		select {
 		case s := <-w.sigs:
-			if s.Name != nmhook.APIInterface+"."+nmhook.APISignalSuspicion {
+			if s.Name != api.Interface+"."+api.SignalSuspicion {
 				continue
 			}
 			var js string
-			var sp nmhook.APISuspicion
+			var sp api.Suspicion
 			if err := dbus.Store(s.Body, &js); err != nil {
 				t.Fatalf("Suspicion signal %v: %v", s.Body, err)
 			}
@@ -285,7 +285,7 @@ func readWifiTrace(t *testing.T, path string) detect.Trace {
 	return tr
 }
 
-func kindsOfAPI(sps []nmhook.APISuspicion) []detect.Kind {
+func kindsOfAPI(sps []api.Suspicion) []detect.Kind {
 	var out []detect.Kind
 	for _, sp := range sps {
 		out = append(out, detect.Kind(sp.Kind))

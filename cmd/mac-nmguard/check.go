@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,9 +61,6 @@ still shown).`,
 }
 
 func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces []string) error {
-	if co.json {
-		go primeJSON()
-	}
 	rep, err := nmhook.Inspect(cmd.Context(), nmhook.InspectOptions{
 		PolicyFile:    opts.policyFile,
 		PolicyDir:     opts.policyDir,
@@ -79,11 +77,9 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 	}
 	out := cmd.OutOrStdout()
 	if co.json {
-		data, err := marshalIndented(rep, "  ")
-		if err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		if _, err := out.Write(data); err != nil {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	} else if err := writeCheckText(out, rep, useColour(out)); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 func init() { subcommands = append(subcommands, newDecideCmd) }
@@ -40,8 +40,8 @@ Exit status: 0 decided, 1 refused, 2 bad arguments, 3 no answer in time,
 				return &exitError{code: exitFailed, err: fmt.Errorf("connect to the system bus: %w", err)}
 			}
 			defer conn.Close()
-			obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
-			if err := obj.CallWithContext(ctx, nmhook.APISetSpoofing, 0, spoof).Err; err != nil {
+			obj := conn.Object(api.BusName, api.Path)
+			if err := obj.CallWithContext(ctx, api.SetSpoofing, 0, spoof).Err; err != nil {
 				return serviceError("decision", err)
 			}
 			what := "hidden (private addresses)"

@@ -15,7 +15,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 func init() { subcommands = append(subcommands, newExemptionsCmd) }
@@ -59,16 +59,16 @@ and the device ("" any). Anyone may list them.`,
 			}
 			defer conn.Close()
 			var data string
-			if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIListExemptions, 0).Store(&data); err != nil {
+			if err := conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.ListExemptions, 0).Store(&data); err != nil {
 				return serviceError("list exemptions", err)
 			}
-			var list []nmhook.APIExemption
+			var list []api.Exemption
 			if err := json.Unmarshal([]byte(data), &list); err != nil {
 				return fmt.Errorf("the service's answer: %w", err)
 			}
 			if asJSON {
 				if list == nil {
-					list = []nmhook.APIExemption{}
+					list = []api.Exemption{}
 				}
 				out, err := json.MarshalIndent(sanitized(list), "", "  ")
 				if err != nil {
@@ -84,7 +84,7 @@ and the device ("" any). Anyone may list them.`,
 	return cmd
 }
 
-func printExemptions(w io.Writer, list []nmhook.APIExemption) error {
+func printExemptions(w io.Writer, list []api.Exemption) error {
 	if len(list) == 0 {
 		_, err := fmt.Fprintln(w, "No exemptions: no network is let see a real address beyond what the policy says.")
 		return err
@@ -128,16 +128,16 @@ session may; others need an administrator).`,
 				return err
 			}
 			defer conn.Close()
-			obj := conn.Object(nmhook.APIBusName, nmhook.APIPath)
+			obj := conn.Object(api.BusName, api.Path)
 			if all {
 				var n uint32
-				if err := obj.CallWithContext(ctx, nmhook.APIForgetAllExemptions, 0).Store(&n); err != nil {
+				if err := obj.CallWithContext(ctx, api.ForgetAllExemptions, 0).Store(&n); err != nil {
 					return serviceError("forget the exemptions", err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "forgot %d exemption(s): every network sees a private address again (where the policy says so)\n", n)
 				return err
 			}
-			if err := obj.CallWithContext(ctx, nmhook.APIForgetExemption, 0, args[0]).Err; err != nil {
+			if err := obj.CallWithContext(ctx, api.ForgetExemption, 0, args[0]).Err; err != nil {
 				var de dbus.Error
 				if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.InvalidArgs" && strings.HasPrefix(errBody(de), "no exemption") {
 					return &exitError{code: exitNotFound, err: errors.New(safeText(errBody(de)) + " (see mac-nmguard exemptions list)")}
@@ -159,7 +159,7 @@ func serviceConn(ctx context.Context) (*dbus.Conn, error) {
 		return nil, fmt.Errorf("connect to the system bus: %w", err)
 	}
 	var owner string
-	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, api.BusName).Store(&owner); err != nil {
 		conn.Close()
 		return nil, &exitError{code: exitServiceDown, err: errors.New("the mac-nmguard service is not running; start it (systemctl start mac-nmguard) and try again")}
 	}

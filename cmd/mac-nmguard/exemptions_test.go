@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 func TestExemptionsForgetArguments(t *testing.T) {
@@ -35,7 +35,7 @@ func TestPrintExemptions(t *testing.T) {
 		t.Fatalf("empty list: %v %q", err, b.String())
 	}
 	b.Reset()
-	err := printExemptions(&b, []nmhook.APIExemption{
+	err := printExemptions(&b, []api.Exemption{
 		{ID: "11111111-1111-4111-8111-111111111111", UUID: "11111111-1111-4111-8111-111111111111", SSID: "Caf\x1b[31me", Scope: "always"},
 		{ID: "22222222-2222-4222-8222-222222222222", Interface: "wlan0", Scope: "once"},
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 )
 
 func init() { subcommands = append(subcommands, newRestoreCmd) }
@@ -71,7 +71,7 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 	}
 	defer conn.Close()
 	var owner string
-	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, nmhook.APIBusName).Store(&owner); err != nil {
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, api.BusName).Store(&owner); err != nil {
 		return "", serviceError("restore", err)
 	}
 	dev, err := findNMDevice(ctx, conn, iface)
@@ -82,7 +82,7 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 	if err != nil {
 		return "", err
 	}
-	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(nmhook.APIBusName), dbus.WithMatchInterface(nmhook.APIInterface)); err != nil {
+	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(api.BusName), dbus.WithMatchInterface(api.Interface)); err != nil {
 		return "", fmt.Errorf("subscribe to the service: %w", err)
 	}
 	if err := dev.watch(ctx, conn); err != nil {
@@ -90,7 +90,7 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 	}
 	sigs := make(chan *dbus.Signal, 64)
 	conn.Signal(sigs)
-	if err := conn.Object(nmhook.APIBusName, nmhook.APIPath).CallWithContext(ctx, nmhook.APIRestore, 0, iface, uuid, scope).Err; err != nil {
+	if err := conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.Restore, 0, iface, uuid, scope).Err; err != nil {
 		return "", serviceError("restore", err)
 	}
 	last := ""
@@ -107,13 +107,13 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 				continue
 			}
 			switch sig.Name {
-			case nmhook.APIInterface + "." + nmhook.APISignalRestored:
+			case api.Interface + "." + api.SignalRestored:
 				var d, u, addr string
 				var state uint32
 				if dbus.Store(sig.Body, &d, &u, &addr, &state) == nil && d == iface {
 					return fmt.Sprintf("%s reconnected with its real address %s", d, addr), nil
 				}
-			case nmhook.APIInterface + "." + nmhook.APISignalRestoreFailed:
+			case api.Interface + "." + api.SignalRestoreFailed:
 				var d, u, why string
 				if dbus.Store(sig.Body, &d, &u, &why) == nil && d == iface {
 					return "", &exitError{code: exitConnectFailed, err: fmt.Errorf("%s: the real address was set but the connection failed: %s", d, why)}

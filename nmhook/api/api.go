@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package api
 
 import (
 	"time"
@@ -12,15 +12,15 @@ import (
 // The service's D-Bus API on the system bus. The interface is versioned:
 // an incompatible change gets Guard2.
 const (
-	APIBusName   = "io.github.macnmguard.Guard1"
-	APIPath      = "/io/github/macnmguard/Guard1"
-	APIInterface = "io.github.macnmguard.Guard1"
+	BusName   = "io.github.macnmguard.Guard1"
+	Path      = "/io/github/macnmguard/Guard1"
+	Interface = "io.github.macnmguard.Guard1"
 
 	// Methods. The listing methods return JSON (the types below), so that
 	// `check --json` and the agent share one stable format.
-	//   ListDevices() -> (s devices_json)           []APIDevice
-	//   ListSuspicions() -> (s suspicions_json)     []APISuspicion
-	//   Status() -> (s status_json)                 APIStatus
+	//   ListDevices() -> (s devices_json)           []Device
+	//   ListSuspicions() -> (s suspicions_json)     []Suspicion
+	//   Status() -> (s status_json)                 Status
 	//   Restore(s device, s connection_uuid, s scope "once"|"always")
 	//       starts the restore; the outcome comes as Restored or RestoreFailed.
 	//       Scope once answering a pending suspicion on that device (and
@@ -28,29 +28,29 @@ const (
 	//       else (always, no suspicion): restore-always (administrator).
 	//   Dismiss(s suspicion_id)
 	//   SetSpoofing(b spoof)                        ends a boot-time hold too
-	//   ListExemptions() -> (s exemptions_json)     []APIExemption
+	//   ListExemptions() -> (s exemptions_json)     []Exemption
 	//   ForgetExemption(s id)                       polkit forget-exemption
 	//   ForgetAllExemptions() -> (u forgotten)      polkit forget-exemption
-	APIListDevices    = APIInterface + ".ListDevices"
-	APIListSuspicions = APIInterface + ".ListSuspicions"
-	APIStatusMethod   = APIInterface + ".Status"
-	APIRestore        = APIInterface + ".Restore"
-	APIDismiss        = APIInterface + ".Dismiss"
-	APISetSpoofing    = APIInterface + ".SetSpoofing"
+	ListDevices    = Interface + ".ListDevices"
+	ListSuspicions = Interface + ".ListSuspicions"
+	StatusMethod   = Interface + ".Status"
+	Restore        = Interface + ".Restore"
+	Dismiss        = Interface + ".Dismiss"
+	SetSpoofing    = Interface + ".SetSpoofing"
 
-	APIListExemptions      = APIInterface + ".ListExemptions"
-	APIForgetExemption     = APIInterface + ".ForgetExemption"
-	APIForgetAllExemptions = APIInterface + ".ForgetAllExemptions"
+	ListExemptions      = Interface + ".ListExemptions"
+	ForgetExemption     = Interface + ".ForgetExemption"
+	ForgetAllExemptions = Interface + ".ForgetAllExemptions"
 
 	// Signals.
 	//   Violation(s device, s address, s action, s reason)
-	//   Suspicion(s suspicion_json)                 APISuspicion
+	//   Suspicion(s suspicion_json)                 Suspicion
 	//   Restored(s device, s connection_uuid, s address, u nm_state)
 	//   RestoreFailed(s device, s connection_uuid, s reason)
-	APISignalViolation     = "Violation"
-	APISignalSuspicion     = "Suspicion"
-	APISignalRestored      = "Restored"
-	APISignalRestoreFailed = "RestoreFailed"
+	SignalViolation     = "Violation"
+	SignalSuspicion     = "Suspicion"
+	SignalRestored      = "Restored"
+	SignalRestoreFailed = "RestoreFailed"
 
 	// polkit actions (installed as io.github.macnmguard.policy).
 	PolkitActionRestore     = "io.github.macnmguard.restore"      // allow_active: yes
@@ -65,8 +65,8 @@ const (
 	PolkitActionForgetExemption = "io.github.macnmguard.forget-exemption"
 )
 
-// APIExemption is one exemption: a network that gets the real address.
-type APIExemption struct {
+// Exemption is one exemption: a network that gets the real address.
+type Exemption struct {
 	// ID names it for ForgetExemption: the connection UUID (or "ssid:"
 	// and the SSID when it has no UUID).
 	ID        string `json:"id"`
@@ -76,8 +76,8 @@ type APIExemption struct {
 	Scope     string `json:"scope"`               // "always" (state file) or "once" (this connection)
 }
 
-// APIDevice is one device as the service sees it.
-type APIDevice struct {
+// Device is one device as the service sees it.
+type Device struct {
 	Interface   string     `json:"interface"`
 	Type        string     `json:"type,omitempty"`     // NM device type ("" when NM does not know it)
 	NMState     string     `json:"nm_state,omitempty"` // NM state name
@@ -99,8 +99,8 @@ type APIDevice struct {
 	HeldSince   *time.Time `json:"held_since,omitempty"`
 }
 
-// APISuspicion is a pending suspicion.
-type APISuspicion struct {
+// Suspicion is a pending suspicion.
+type Suspicion struct {
 	ID         string            `json:"id"`
 	Device     string            `json:"device"`
 	Connection detect.Connection `json:"connection"`
@@ -111,8 +111,8 @@ type APISuspicion struct {
 	LastSeen   time.Time         `json:"last_seen"`
 }
 
-// APIStatus is the service's overall view.
-type APIStatus struct {
+// Status is the service's overall view.
+type Status struct {
 	Version    string             `json:"version"`
 	Spoof      bool               `json:"spoof"`
 	Held       bool               `json:"held"`
@@ -121,4 +121,15 @@ type APIStatus struct {
 	Exemptions []policy.Exemption `json:"exemptions"`
 	Violations []Violation        `json:"violations"`
 	NMRunning  bool               `json:"nm_running"`
+}
+
+// Violation is one refused or remediated address, kept for check and the
+// D-Bus API.
+type Violation struct {
+	Time     time.Time     `json:"time"`
+	Device   string        `json:"device"`
+	Address  string        `json:"address"`
+	Action   string        `json:"action"`
+	Reason   string        `json:"reason"`
+	Reaction time.Duration `json:"reaction_ns"` // from the event to the link down
 }
