@@ -828,9 +828,13 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", downErr.Error()))
 	}
 	// One activation is refused once, though its address change (netlink,
-	// PREPARE) and its next state (CONFIG) both show the violation.
+	// PREPARE) and its next state (CONFIG) both show the violation, and
+	// though NetworkManager, ending it, sets its scan address before the
+	// service reads its next state (no active connection any more: the
+	// same episode).
+	ended := d.nm.ActiveConnection == "/" || d.nm.ActiveConnection == ""
 	if dec.Disconnect && (d.gate == gateBlocked || d.refusedAC == refusedAtPrepare) && d.refusedAC != "" && d.refusedAC != "/" &&
-		(d.refusedAC == d.nm.ActiveConnection || d.refusedAC == refusedAtPrepare) && time.Since(d.refusedAt) < 3*time.Second {
+		(d.refusedAC == d.nm.ActiveConnection || d.refusedAC == refusedAtPrepare || ended) && time.Since(d.refusedAt) < 3*time.Second {
 		return
 	}
 	if dec.Disconnect {

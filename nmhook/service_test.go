@@ -227,3 +227,29 @@ func TestServiceLeavesIgnoredDevicesAlone(t *testing.T) {
 		t.Errorf("the service acted on an ignored device: %s", c)
 	}
 }
+
+// TestBlockOneViolationWhenActivationEnds: NetworkManager, ending an
+// activation the service refused, sets its scan address before the service
+// reads its next state; that address change, seen with the stale state and
+// no active connection any more, is the same episode: one violation (seen
+// on the systemd boot of test/wifibed as two warnings for one refusal).
+func TestBlockOneViolationWhenActivationEnds(t *testing.T) {
+	real0 := hw(t, "02:00:00:00:00:00")
+	k := newFakeKernel(Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	svc := startService(t, k, "")
+	waitGate(t, svc, "wlan0", gateSpoofed)
+	var n int
+	if err := svc.do(context.Background(), func() {
+		d := svc.devs["wlan0"]
+		d.nm.ActiveConnection = "/org/freedesktop/NetworkManager/ActiveConnection/7"
+		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
+		d.nm.ActiveConnection = "/"
+		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address does not keep the real vendor prefix"}, "address changed", time.Now())
+		n = len(svc.violations)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d violations for one refused activation, want 1", n)
+	}
+}
