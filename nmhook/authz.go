@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 const (
@@ -57,7 +59,7 @@ func authorize(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, action 
 			return fmt.Errorf("ask polkit about %s: %w", action, err)
 		}
 		var uid uint32
-		if err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetConnectionUnixUser", 0, string(sender)).Store(&uid); err != nil {
+		if err := conn.BusObject().CallWithContext(ctx, nm.DBusName+".GetConnectionUnixUser", 0, string(sender)).Store(&uid); err != nil {
 			return fmt.Errorf("identify caller %s: %w", sender, err)
 		}
 		if uid == 0 {

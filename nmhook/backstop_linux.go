@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 )
 
 // NFTBackstop implements Backstop with nftables: table `netdev mac_nmguard`
@@ -98,7 +100,7 @@ func (b *NFTBackstop) Guard(ifname string, realAddr net.HardwareAddr) error {
 	if len(realAddr) != etherAddrLen {
 		return fmt.Errorf("guard %q: real address %q is not an Ethernet address", ifname, realAddr.String())
 	}
-	if isZero(realAddr) {
+	if gate.IsZero(realAddr) {
 		return fmt.Errorf("guard %q: real address is unknown (all zero); hold the device instead", ifname)
 	}
 	return b.install(ifname, realAddr, false)

@@ -18,6 +18,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 )
 
 // machine is one computer across boots and service restarts for the unit
@@ -297,7 +298,7 @@ func TestFirstSeenIsPerBoot(t *testing.T) {
 	k = newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: other, Up: true})
 	svc, _ = m.start(t, k)
 	addr := waitGate(t, svc, "veth1", gateSpoofed)
-	if real, src := realOf(t, svc, "veth1"); real != other.String() || src != realFromFirstSeen {
+	if real, src := realOf(t, svc, "veth1"); real != other.String() || src != gate.RealFromFirstSeen {
 		t.Fatalf("boot 2: real %s (%s), want this boot's first address %s", real, src, other)
 	}
 	if addr == other.String() {
@@ -354,7 +355,7 @@ func TestLostBootStateFailsClosed(t *testing.T) {
 	for i := range 2 {
 		svc, stop = m.start(t, k)
 		waitGate(t, svc, "veth1", gateBlocked)
-		if real, src := realOf(t, svc, "veth1"); real != "" || src != realUnknown {
+		if real, src := realOf(t, svc, "veth1"); real != "" || src != gate.RealUnknown {
 			t.Fatalf("start %d after the per-boot file was lost: real %q (%s), want unknown", i+1, real, src)
 		}
 		if l, _ := k.Get("veth1"); l.Up {

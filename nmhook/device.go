@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -28,13 +29,6 @@ const (
 	gateHeld        gateState = "held"        // boot-time hold
 )
 
-// Where the real address of a device came from.
-const (
-	realFromKernel    = "kernel permanent address"
-	realFromNM        = "NetworkManager PermHwAddress"
-	realFromFirstSeen = "first address seen by the service"
-)
-
 // devState is everything the service knows of one device; only the service
 // loop touches it.
 type devState struct {
@@ -46,7 +40,7 @@ type devState struct {
 	carries    string   // virtual device: the guarded device whose real address it carries
 
 	nmKnown bool
-	nm      NMDevice
+	nm      nm.Device
 	network detect.Connection
 	profile dbus.ObjectPath // active profile's settings path
 	cloned  string          // active profile's cloned-mac-address

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"testing"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
 // fakeKernel implements Links and Backstop in memory for unit tests.
@@ -166,39 +170,39 @@ func (b backstopView) RemoveAll() error {
 	return nil
 }
 
-// fakeProfiles implements profileStore in memory: each profile has what
+// fakeProfiles implements nm.ProfileStore in memory: each profile has what
 // NetworkManager holds in memory and what its keyfile on disk says.
 type fakeProfiles struct {
 	mu      sync.Mutex
-	mem     map[dbus.ObjectPath]profileSettings
-	disk    map[dbus.ObjectPath]profileSettings
+	mem     map[dbus.ObjectPath]nm.Settings
+	disk    map[dbus.ObjectPath]nm.Settings
 	unsaved map[dbus.ObjectPath]bool
 	updates int
 	failUpd bool
 }
 
 func newFakeProfiles() *fakeProfiles {
-	return &fakeProfiles{mem: map[dbus.ObjectPath]profileSettings{}, disk: map[dbus.ObjectPath]profileSettings{}, unsaved: map[dbus.ObjectPath]bool{}}
+	return &fakeProfiles{mem: map[dbus.ObjectPath]nm.Settings{}, disk: map[dbus.ObjectPath]nm.Settings{}, unsaved: map[dbus.ObjectPath]bool{}}
 }
 
 // add stores a profile on disk and in memory (as NetworkManager loads it).
-func (f *fakeProfiles) add(path dbus.ObjectPath, typ, uuid, cloned string) NMProfile {
+func (f *fakeProfiles) add(path dbus.ObjectPath, typ, uuid, cloned string) nm.Profile {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	sect := map[string]dbus.Variant{}
 	if cloned != "" {
 		sect["assigned-mac-address"] = dbus.MakeVariant(cloned)
 	}
-	s := profileSettings{
+	s := nm.Settings{
 		"connection": {"id": dbus.MakeVariant("p-" + uuid[:4]), "uuid": dbus.MakeVariant(uuid), "type": dbus.MakeVariant(typ)},
 		typ:          sect,
 		"ipv4":       {"method": dbus.MakeVariant("auto"), "addresses": dbus.MakeVariant([][]uint32{})},
 	}
 	f.disk[path], f.mem[path] = s, s
-	return profileFromSettings(path, s)
+	return nm.ProfileFromSettings(path, s)
 }
 
-func (f *fakeProfiles) ProfileSettings(_ context.Context, path dbus.ObjectPath) (profileSettings, error) {
+func (f *fakeProfiles) ProfileSettings(_ context.Context, path dbus.ObjectPath) (nm.Settings, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.mem[path]
@@ -217,7 +221,7 @@ func (f *fakeProfiles) ProfileUnsaved(_ context.Context, path dbus.ObjectPath) (
 	return f.unsaved[path], nil
 }
 
-func (f *fakeProfiles) UpdateInMemory(_ context.Context, path dbus.ObjectPath, s profileSettings) error {
+func (f *fakeProfiles) UpdateInMemory(_ context.Context, path dbus.ObjectPath, s nm.Settings) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.mem[path]; !ok {
@@ -236,7 +240,7 @@ func (f *fakeProfiles) UpdateInMemory(_ context.Context, path dbus.ObjectPath, s
 	return nil
 }
 
-func (f *fakeProfiles) UpdateToDisk(_ context.Context, path dbus.ObjectPath, s profileSettings) error {
+func (f *fakeProfiles) UpdateToDisk(_ context.Context, path dbus.ObjectPath, s nm.Settings) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.mem[path]; !ok {
@@ -255,7 +259,7 @@ func (f *fakeProfiles) UpdateToDisk(_ context.Context, path dbus.ObjectPath, s p
 func (f *fakeProfiles) save(path dbus.ObjectPath, sect, key string, v any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := profileSettings{}
+	s := nm.Settings{}
 	for name, props := range f.mem[path] {
 		cp := map[string]dbus.Variant{}
 		for k, pv := range props {
@@ -274,5 +278,14 @@ func (f *fakeProfiles) save(path dbus.ObjectPath, sect, key string, v any) {
 func (f *fakeProfiles) cloned(path dbus.ObjectPath) (mem, disk string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return clonedOf(f.mem[path]), clonedOf(f.disk[path])
+	return nm.ClonedOf(f.mem[path]), nm.ClonedOf(f.disk[path])
+}
+
+func mustPMAC(t *testing.T, s string) policy.MAC {
+	t.Helper()
+	m, err := policy.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -36,7 +37,7 @@ func (s *Service) refreshCarries(d *devState) {
 	slices.Sort(names)
 	for _, name := range names {
 		e := s.devs[name]
-		if e == d || !knownAddress(e.real) {
+		if e == d || !gate.KnownAddress(e.real) {
 			continue
 		}
 		if !bytes.Equal(d.link.Addr, e.real) && !bytes.Equal(d.real, e.real) {

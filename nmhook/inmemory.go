@@ -13,6 +13,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -54,16 +56,16 @@ func (m inMemory) find(uuid string) (int, bool) {
 
 // set gives profile path (uuid) the cloned-mac-address value in memory,
 // recording the original first. It does nothing when the profile has it.
-func (m inMemory) set(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid, value string) error {
+func (m inMemory) set(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, uuid, value string) error {
 	s, err := st.ProfileSettings(ctx, path)
 	if err != nil {
 		return err
 	}
-	cur := clonedOf(s)
+	cur := nm.ClonedOf(s)
 	if strings.EqualFold(cur, value) {
 		return nil
 	}
-	next, err := withCloned(s, value)
+	next, err := nm.WithCloned(s, value)
 	if err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func (m inMemory) forget(uuid string, prev InMemoryChange, had bool) {
 // undo gives profile path (uuid) back its own cloned-mac-address when it
 // still has the one the service set, and drops the record. A profile
 // someone else changed since is left as it is.
-func (m inMemory) undo(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid string) error {
+func (m inMemory) undo(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, uuid string) error {
 	i, ok := m.find(uuid)
 	if !ok {
 		return nil
@@ -123,8 +125,8 @@ func (m inMemory) undo(ctx context.Context, st profileStore, path dbus.ObjectPat
 	if err != nil {
 		return err
 	}
-	if cur := clonedOf(s); strings.EqualFold(cur, rec.Set) {
-		next, err := withCloned(s, rec.Original)
+	if cur := nm.ClonedOf(s); strings.EqualFold(cur, rec.Set) {
+		next, err := nm.WithCloned(s, rec.Original)
 		if err != nil {
 			return err
 		}
@@ -149,7 +151,7 @@ func (m inMemory) undo(ctx context.Context, st profileStore, path dbus.ObjectPat
 // service (a restore's "permanent" or the real address for good). The
 // user's other changes stay. The record is dropped: the caller gives the
 // profile its address in memory again. It reports whether it wrote.
-func (m inMemory) savedWithOurs(ctx context.Context, st profileStore, path dbus.ObjectPath, uuid string) (bool, error) {
+func (m inMemory) savedWithOurs(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, uuid string) (bool, error) {
 	i, ok := m.find(uuid)
 	if !ok {
 		return false, nil
@@ -163,11 +165,11 @@ func (m inMemory) savedWithOurs(ctx context.Context, st profileStore, path dbus.
 	if err != nil {
 		return false, err
 	}
-	cur := clonedOf(s)
+	cur := nm.ClonedOf(s)
 	if !strings.EqualFold(cur, rec.Set) {
 		return false, nil
 	}
-	next, err := withCloned(s, rec.Original)
+	next, err := nm.WithCloned(s, rec.Original)
 	if err != nil {
 		return false, err
 	}
@@ -192,7 +194,7 @@ func (m inMemory) drop(uuid string) {
 // profile someone saved since with that value gets its own value back on
 // disk (savedWithOurs); one gone, or as on disk (NetworkManager started with
 // a new /run), only loses its record. It returns the UUIDs undone.
-func (m inMemory) recover(ctx context.Context, st profileStore, profiles map[dbus.ObjectPath]NMProfile) []string {
+func (m inMemory) recover(ctx context.Context, st nm.ProfileStore, profiles map[dbus.ObjectPath]nm.Profile) []string {
 	var undone []string
 	var errs []error
 	for _, rec := range slices.Clone(m.state.InMemory) {
@@ -245,8 +247,8 @@ func (m inMemory) recover(ctx context.Context, st profileStore, profiles map[dbu
 	return undone
 }
 
-// memStore is NetworkManager as a profileStore (nil when not connected).
-func (s *Service) memStore() profileStore {
+// memStore is NetworkManager as a ProfileStore (nil when not connected).
+func (s *Service) memStore() nm.ProfileStore {
 	if s.cfg.profiles != nil {
 		return s.cfg.profiles
 	}
@@ -263,13 +265,13 @@ func (s *Service) mem() inMemory {
 // realIsNMPermanent reports whether NetworkManager's "permanent" gives the
 // card its real address (NM knows the card's permanent address).
 func (d *devState) realIsNMPermanent() bool {
-	return d.realSource == realFromKernel || d.realSource == realFromNM
+	return d.realSource == gate.RealFromKernel || d.realSource == gate.RealFromNM
 }
 
 // wantCloned is the cloned-mac-address the policy wants for profile p on
 // device d ("" when the device is not guarded: no opinion), and whether it
 // is the real address.
-func (s *Service) wantCloned(d *devState, p NMProfile) (string, bool, error) {
+func (s *Service) wantCloned(d *devState, p nm.Profile) (string, bool, error) {
 	pol := s.effectivePolicy()
 	dev := d.policyDevice()
 	net := policy.Network{UUID: p.UUID, ID: p.ID, SSID: p.SSID}
@@ -351,7 +353,7 @@ func (s *Service) syncProfiles(ctx context.Context, why string) {
 
 // profileDevice is the guarded device a profile is given an address for:
 // the one it is bound to, else the first by name it applies to (nil none).
-func (s *Service) profileDevice(p NMProfile) *devState {
+func (s *Service) profileDevice(p nm.Profile) *devState {
 	var names []string
 	for name, d := range s.devs {
 		if d.nmKnown && p.AppliesTo(d.iface, d.nm.Type) {
@@ -367,7 +369,7 @@ func (s *Service) profileDevice(p NMProfile) *devState {
 
 // syncProfile gives one profile the address wanted for it on d (nil: no
 // device, give back its own value).
-func (s *Service) syncProfile(ctx context.Context, st profileStore, path dbus.ObjectPath, p NMProfile, d *devState, why string) {
+func (s *Service) syncProfile(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, p nm.Profile, d *devState, why string) {
 	m := s.mem()
 	own := p.ClonedMAC
 	if i, ok := m.find(p.UUID); ok {
@@ -464,8 +466,8 @@ func (s *Service) undoProfiles() {
 // applies the profile's address and sends at once (a DHCP request within
 // milliseconds of PREPARE on Ethernet), before the service has seen the
 // activation start.
-func (s *Service) exemptStartedUnderBackstop(d *devState, dec decision) bool {
-	if d.guarded == nil || d.restoring != nil || d.profile == "" || !activating(d.nm.State) ||
+func (s *Service) exemptStartedUnderBackstop(d *devState, dec gate.Decision) bool {
+	if d.guarded == nil || d.restoring != nil || d.profile == "" || !gate.Activating(d.nm.State) ||
 		!dec.Verdict.Guarded || dec.Verdict.Mode != policy.ModePermanent || !dec.Verdict.Allowed || len(d.real) != 6 {
 		return false
 	}

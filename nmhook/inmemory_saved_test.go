@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 // A user who saves a profile while it holds the service's address in memory
@@ -59,7 +61,7 @@ func TestInMemorySavedWithOursGivesOwnValueBackOnDisk(t *testing.T) {
 
 	// Saved by the user with a value of their own: theirs.
 	s, _ := f.ProfileSettings(ctx, acl.Path)
-	theirs, _ := withCloned(s, "02:00:00:00:00:09")
+	theirs, _ := nm.WithCloned(s, "02:00:00:00:00:09")
 	if err := f.UpdateToDisk(ctx, acl.Path, theirs); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestInMemoryRecoverFixesProfileSavedAfterKill(t *testing.T) {
 	// Killed; the user saves acl.
 	f.save(acl.Path, "connection", "autoconnect-priority", int32(3))
 	run2 := testMem(t, statePath)
-	if undone := run2.recover(ctx, f, map[dbus.ObjectPath]NMProfile{acl.Path: acl}); len(undone) != 1 {
+	if undone := run2.recover(ctx, f, map[dbus.ObjectPath]nm.Profile{acl.Path: acl}); len(undone) != 1 {
 		t.Errorf("undone %v, want acl", undone)
 	}
 	if _, disk := f.cloned(acl.Path); disk != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -27,11 +28,11 @@ func TestWithClonedDropsDeprecatedAndSetsValue(t *testing.T) {
 	f.add("/p/1", "802-11-wireless", uuidCafe, "")
 	s, _ := f.ProfileSettings(context.Background(), "/p/1")
 	s["802-11-wireless"]["cloned-mac-address"] = dbus.MakeVariant([]byte{0, 0x1b, 0x21, 1, 2, 3})
-	next, err := withCloned(s, "permanent")
+	next, err := nm.WithCloned(s, "permanent")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := clonedOf(next); got != "permanent" {
+	if got := nm.ClonedOf(next); got != "permanent" {
 		t.Errorf("cloned = %q, want permanent", got)
 	}
 	if _, ok := next["802-11-wireless"]["cloned-mac-address"]; ok {
@@ -41,13 +42,13 @@ func TestWithClonedDropsDeprecatedAndSetsValue(t *testing.T) {
 		t.Error("ipv4.addresses (deprecated) was sent back")
 	}
 	if _, ok := s["ipv4"]["addresses"]; !ok {
-		t.Error("withCloned changed its input")
+		t.Error("WithCloned changed its input")
 	}
-	back, _ := withCloned(next, "")
-	if got := clonedOf(back); got != "" {
+	back, _ := nm.WithCloned(next, "")
+	if got := nm.ClonedOf(back); got != "" {
 		t.Errorf("cloned after removing = %q, want NM's default", got)
 	}
-	if _, err := withCloned(profileSettings{"connection": {"type": dbus.MakeVariant("vpn")}}, "random"); err == nil {
+	if _, err := nm.WithCloned(nm.Settings{"connection": {"type": dbus.MakeVariant("vpn")}}, "random"); err == nil {
 		t.Error("a VPN profile was given a cloned MAC address")
 	}
 }
@@ -106,7 +107,7 @@ func TestInMemoryChangeUndoneByNextStartAfterKill(t *testing.T) {
 	if i, _ := run2.find(cafe.UUID); run2.state.InMemory[i].Original != "" {
 		t.Fatalf("cafe's original recorded as %q, want NM's default", run2.state.InMemory[i].Original)
 	}
-	profiles := map[dbus.ObjectPath]NMProfile{cafe.Path: cafe, acl.Path: acl, saved.Path: saved}
+	profiles := map[dbus.ObjectPath]nm.Profile{cafe.Path: cafe, acl.Path: acl, saved.Path: saved}
 	undone := run2.recover(ctx, f, profiles)
 	if len(undone) != 2 {
 		t.Errorf("undone %v, want cafe and acl", undone)
@@ -137,7 +138,7 @@ func TestInMemoryUndoLeavesOthersChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := f.ProfileSettings(ctx, p.Path)
-	mine, _ := withCloned(s, "02:00:00:00:00:07")
+	mine, _ := nm.WithCloned(s, "02:00:00:00:00:07")
 	if err := f.UpdateInMemory(ctx, p.Path, mine); err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +213,8 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 	ctx := context.Background()
 	doIn(t, svc, func() {
 		d := svc.devs["wlan0"]
-		d.nmKnown, d.nm = true, NMDevice{Path: "/d/1", Interface: "wlan0", Type: "wifi", State: detect.StateDisconnected}
-		svc.profiles = map[dbus.ObjectPath]NMProfile{cafe.Path: cafe, acl.Path: acl, bad.Path: bad}
+		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "wlan0", Type: "wifi", State: detect.StateDisconnected}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{cafe.Path: cafe, acl.Path: acl, bad.Path: bad}
 		svc.syncProfiles(ctx, "test")
 	})
 	realP, _ := policy.FromHardwareAddr(real0)
@@ -228,7 +229,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 		if !v.Allowed {
 			t.Fatalf("%s: %s is not compliant: %s", name, mem, v.Reason)
 		}
-		if want := clonedOf(f.disk[path]); disk != want {
+		if want := nm.ClonedOf(f.disk[path]); disk != want {
 			t.Fatalf("%s: disk changed to %q", name, disk)
 		}
 		return mem
@@ -270,7 +271,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	done <- nil // for the cleanup
-	for _, p := range []NMProfile{cafe, acl, bad} {
+	for _, p := range []nm.Profile{cafe, acl, bad} {
 		if mem, disk := f.cloned(p.Path); mem != disk {
 			t.Errorf("%s after exit: in memory %q, own %q", p.UUID, mem, disk)
 		}
@@ -292,8 +293,8 @@ func TestServiceRealAddressExplicitWithoutPermanent(t *testing.T) {
 	waitGate(t, svc, "veth1", gateSpoofed)
 	doIn(t, svc, func() {
 		d := svc.devs["veth1"]
-		d.nmKnown, d.nm = true, NMDevice{Path: "/d/1", Interface: "veth1", Type: "veth", State: detect.StateDisconnected}
-		svc.profiles = map[dbus.ObjectPath]NMProfile{p.Path: p}
+		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "veth1", Type: "veth", State: detect.StateDisconnected}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{p.Path: p}
 		svc.syncProfiles(context.Background(), "test")
 	})
 	if mem, _ := f.cloned(p.Path); mem != first.String() {

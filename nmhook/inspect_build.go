@@ -12,12 +12,10 @@ import (
 	"strings"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
-
-// Where the real address came from, in a CheckDevice, besides the gate's
-// realFrom* values.
-const realUnknown = "unknown"
 
 // inspectDevice is one device being judged: what the kernel and NM say
 // about it and the policy's view.
@@ -25,7 +23,7 @@ type inspectDevice struct {
 	name     string
 	link     Link
 	inKernel bool
-	nm       NMDevice
+	nm       nm.Device
 	inNM     bool
 	current  net.HardwareAddr
 	real     net.HardwareAddr
@@ -231,12 +229,12 @@ func (b *builder) collectDevices() {
 			d.pd.Real, d.pd.RealKnown = m, true
 		}
 		if ap, ok := s.Active[d.nm.Path]; ok && d.inNM {
-			pi := profileInfo{NMProfile: ap}
+			pi := profileInfo{Profile: ap}
 			if full, ok := profiles[string(ap.Path)]; ok {
 				pi = *full
 			}
 			d.active = &pi
-			if activating(d.nm.State) {
+			if gate.Activating(d.nm.State) {
 				d.network = policy.Network{UUID: ap.UUID, ID: ap.ID, SSID: ap.SSID}
 			}
 		}
@@ -258,42 +256,42 @@ func (b *builder) collectDevices() {
 // the kernel's permanent address, NM's PermHwAddress, the first address the
 // service saw (its per-boot state, same ifindex only), else unknown.
 func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, string) {
-	if hw, src := permanentAddress(d.link.PermAddr, d.nm.PermHwAddress); hw != nil {
+	if hw, src := gate.PermanentAddress(d.link.PermAddr, d.nm.PermHwAddress); hw != nil {
 		return hw, src, ""
 	}
 	st := b.s.BootState
 	if st == nil {
-		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and no per-boot state of the service for this boot to say which address it saw first"
+		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and no per-boot state of the service for this boot to say which address it saw first"
 	}
 	fs, ok := st.FirstSeen[StateKey(d.name)]
 	if !ok {
-		return nil, realUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it in this boot"
+		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it in this boot"
 	}
 	if d.inKernel && fs.Index != d.link.Index {
-		return nil, realUnknown, fmt.Sprintf("no permanent address; the service's first-seen address %s belongs to an earlier device of this name (ifindex %d, now %d)", fs.Addr, fs.Index, d.link.Index)
+		return nil, gate.RealUnknown, fmt.Sprintf("no permanent address; the service's first-seen address %s belongs to an earlier device of this name (ifindex %d, now %d)", fs.Addr, fs.Index, d.link.Index)
 	}
 	if fs.Addr == "" {
-		return nil, realUnknown, "no permanent address, and the service lost its record of this card's first address while the card was up: its real address cannot be known in this boot"
+		return nil, gate.RealUnknown, "no permanent address, and the service lost its record of this card's first address while the card was up: its real address cannot be known in this boot"
 	}
-	hw, ok := parseKnownAddress(fs.Addr)
+	hw, ok := gate.ParseKnownAddress(fs.Addr)
 	if !ok {
-		return nil, realUnknown, fmt.Sprintf("the first-seen address %q in the per-boot state is not valid", fs.Addr)
+		return nil, gate.RealUnknown, fmt.Sprintf("the first-seen address %q in the per-boot state is not valid", fs.Addr)
 	}
-	return hw, realFromFirstSeen, ""
+	return hw, gate.RealFromFirstSeen, ""
 }
 
 // autoconnectProfiles are the autoconnect profiles NM could activate on d,
 // with NM's configured default cloned-mac-address applied where the
 // profile leaves it unset.
-func (b *builder) autoconnectProfiles(d *inspectDevice) []NMProfile {
-	var out []NMProfile
+func (b *builder) autoconnectProfiles(d *inspectDevice) []nm.Profile {
+	var out []nm.Profile
 	for i := range b.s.Profiles {
 		p := &b.s.Profiles[i]
 		// As the service does (profilesFor): NM could autoconnect it here.
 		if !p.Autoconnect || !p.AppliesTo(d.name, d.nm.Type) {
 			continue
 		}
-		np := p.NMProfile
+		np := p.Profile
 		np.ClonedMAC, _ = b.effectiveCloned(p, d)
 		out = append(out, np)
 	}
@@ -302,11 +300,11 @@ func (b *builder) autoconnectProfiles(d *inspectDevice) []NMProfile {
 
 // device judges one device and reports it.
 func (b *builder) device(d *inspectDevice) {
-	view := deviceView{Device: d.pd, State: d.nm.State, Network: d.network, Profiles: b.autoconnectProfiles(d)}
+	view := gate.View{Device: d.pd, State: d.nm.State, Network: d.network, Profiles: b.autoconnectProfiles(d)}
 	if d.active != nil {
 		view.ActiveClonedMAC, _ = b.effectiveCloned(d.active, d)
 	}
-	dec := decide(b.pol, view, b.ex, nil)
+	dec := gate.Decide(b.pol, view, b.ex, nil)
 	v := dec.Verdict
 	cd := CheckDevice{
 		Interface:   d.name,
@@ -327,7 +325,7 @@ func (b *builder) device(d *inspectDevice) {
 		Backstop:    "none",
 	}
 	if d.inNM {
-		cd.NMState = stateName(d.nm.State)
+		cd.NMState = nm.StateName(d.nm.State)
 	}
 	if d.real != nil {
 		cd.Real = d.real.String()
@@ -361,7 +359,7 @@ func (b *builder) device(d *inspectDevice) {
 		b.add(b.deviceViolation(d, v))
 	}
 	b.eui64(d)
-	if d.nm.Type == "wifi" && spoofs(v) {
+	if d.nm.Type == "wifi" && gate.Spoofs(v) {
 		b.add(Finding{Severity: SeverityNote, Kind: KindWifiManagement, Devices: []string{d.name},
 			Message: d.name + " is Wi-Fi: probe, authentication and association frames are built by the driver and never pass the kernel backstop, so only the gate's at-rest layer (an address set before NetworkManager associates) protects them"})
 	}
@@ -369,7 +367,7 @@ func (b *builder) device(d *inspectDevice) {
 }
 
 // gateWords says in plain words what the gate does about the device.
-func gateWords(dec decision, view deviceView) string {
+func gateWords(dec gate.Decision, view gate.View) string {
 	v := dec.Verdict
 	switch {
 	case !v.Guarded:
@@ -395,11 +393,11 @@ func (b *builder) deviceViolation(d *inspectDevice, v policy.Verdict) Finding {
 	f := Finding{Severity: SeverityViolation, Kind: KindDeviceViolation, Devices: []string{d.name},
 		Message: fmt.Sprintf("%s: %s", d.name, v.Reason)}
 	switch {
-	case !d.pd.RealKnown && spoofs(v):
+	case !d.pd.RealKnown && gate.Spoofs(v):
 		f.Kind = KindRealUnknown
 		f.Message = fmt.Sprintf("%s: the real address is unknown (%s), so nothing shows that %s differs from it", d.name, d.why, d.current)
 		f.Fix = "run the service (mac-nmguard run): it records the address it sees first as the real one for devices without a permanent address, and keeps the device down until then"
-	case d.pd.RealKnown && d.pd.Current == d.pd.Real && spoofs(v):
+	case d.pd.RealKnown && d.pd.Current == d.pd.Real && gate.Spoofs(v):
 		f.Fix = fmt.Sprintf("run the service (mac-nmguard run): it sets a compliant address while %s is down; or allow the real address for it in the policy (a [[device]] or [[network]] rule with mode = \"permanent\")", d.name)
 	case v.Mode == policy.ModePermanent:
 		f.Fix = fmt.Sprintf("give %s its real address back (ip link set %s down; ip link set %s address %s), or change the policy", d.name, d.name, d.name, d.real)
@@ -429,7 +427,7 @@ func (b *builder) backstop(d *inspectDevice, cd *CheckDevice, v policy.Verdict) 
 			cd.Backstop = "guarding " + rule.Real.String()
 		}
 	}
-	if !d.inKernel || !spoofs(v) || !d.pd.RealKnown {
+	if !d.inKernel || !gate.Spoofs(v) || !d.pd.RealKnown {
 		return
 	}
 	fix := "run the service (mac-nmguard run): it installs the backstop for every device whose policy spoofs; the rules stay in the kernel when it stops"

@@ -18,13 +18,8 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
-)
-
-// NetworkManager's settings object.
-const (
-	nmSettingsPath     = dbus.ObjectPath("/org/freedesktop/NetworkManager/Settings")
-	nmSettingsMgrIface = nmBusName + ".Settings"
 )
 
 // useTempaddrPath is the kernel's default for IPv6 temporary addresses in
@@ -200,14 +195,14 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.Service = readService(ctx, conn) }()
-	readNM(ctx, s, nmClient{conn: conn}, perObject)
+	readNM(ctx, s, nm.Client{Conn: conn}, perObject)
 	wg.Wait()
 }
 
 // readNM reads NetworkManager's devices, profiles and host name: in bulk
 // (readNMBulk), or object by object when perObject says so or the bulk
 // read fails.
-func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, perObject bool) {
+func readNM(ctx context.Context, s *inspectSnapshot, c nm.Client, perObject bool) {
 	defer func() {
 		if s.Hostname == "" {
 			if h, err := os.Hostname(); err == nil {
@@ -218,7 +213,7 @@ func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, perObject bool)
 	// Asked first: a call to a name without owner could start NM through
 	// D-Bus activation, and check changes nothing.
 	if !c.Running(ctx) {
-		s.NMErr = errors.New("NetworkManager is not running (" + nmBusName + " has no owner on the system bus)")
+		s.NMErr = errors.New("NetworkManager is not running (" + nm.BusName + " has no owner on the system bus)")
 		return
 	}
 	if !perObject && readNMBulk(ctx, s, c) {
@@ -228,9 +223,9 @@ func readNM(ctx context.Context, s *inspectSnapshot, c nmClient, perObject bool)
 }
 
 // readNMPerObject reads NetworkManager object by object: the version, the
-// devices (nmClient.Device), every profile, each active connection and the
+// devices (nm.Client.Device), every profile, each active connection and the
 // host name, pipelined (parallel).
-func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nmClient) {
+func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nm.Client) {
 	var wg sync.WaitGroup
 	var profErr error
 	wg.Add(1)
@@ -245,7 +240,7 @@ func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nmClient) {
 		return
 	}
 	s.NMVersion = v
-	devs, err := readDevices(ctx, c)
+	devs, err := c.Devices(ctx)
 	wg.Wait()
 	if err != nil {
 		s.NMErr = err
@@ -256,7 +251,7 @@ func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nmClient) {
 		return
 	}
 	s.NMDevices = devs
-	s.Active = map[dbus.ObjectPath]NMProfile{}
+	s.Active = map[dbus.ObjectPath]nm.Profile{}
 	for _, d := range devs {
 		if d.ActiveConnection == "" || d.ActiveConnection == "/" {
 			continue
@@ -267,110 +262,16 @@ func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nmClient) {
 		}
 		s.Active[d.Path] = p
 	}
-	if h, err := nmHostname(ctx, c); err == nil && h != "" {
+	if h, err := c.Hostname(ctx); err == nil && h != "" {
 		s.Hostname, s.HostnameFrom = h, "NetworkManager"
 	}
-}
-
-// inspectWorkers bounds the D-Bus calls check keeps in flight: the answers
-// are pipelined instead of waited for one by one (NetworkManager answers in
-// order on one connection; the latency, not its work, dominates).
-const inspectWorkers = 8
-
-// parallel runs fn(i) for i in [0, n) on up to inspectWorkers goroutines
-// and returns the errors by index.
-func parallel(n int, fn func(i int) error) []error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, inspectWorkers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errs
-}
-
-// readDevices is nmClient.Devices with the per-device reads (nmClient.Device)
-// pipelined; a device removed between the list and the read is left out.
-func readDevices(ctx context.Context, c nmClient) ([]NMDevice, error) {
-	var paths []dbus.ObjectPath
-	if err := c.call(ctx, nmObjectPath, nmBusName+".GetAllDevices").Store(&paths); err != nil {
-		return nil, fmt.Errorf("list NetworkManager devices: %w", err)
-	}
-	devs := make([]NMDevice, len(paths))
-	errs := parallel(len(paths), func(i int) error {
-		var err error
-		devs[i], err = c.Device(ctx, paths[i])
-		return err
-	})
-	out := devs[:0]
-	for i, err := range errs {
-		if err != nil {
-			if strings.Contains(err.Error(), "UnknownObject") || strings.Contains(err.Error(), "UnknownMethod") {
-				continue
-			}
-			return nil, err
-		}
-		out = append(out, devs[i])
-	}
-	return out, nil
-}
-
-// readProfiles lists every connection profile (Settings.ListConnections)
-// and reads each one's settings.
-func readProfiles(ctx context.Context, c nmClient) ([]profileInfo, error) {
-	var paths []dbus.ObjectPath
-	if err := c.call(ctx, nmSettingsPath, nmSettingsMgrIface+".ListConnections").Store(&paths); err != nil {
-		return nil, fmt.Errorf("list NetworkManager profiles: %w", err)
-	}
-	profs := make([]profileInfo, len(paths))
-	errs := parallel(len(paths), func(i int) error {
-		var settings map[string]map[string]dbus.Variant
-		if err := c.call(ctx, paths[i], nmSettingsIface+".GetSettings").Store(&settings); err != nil {
-			return fmt.Errorf("read profile %s: %w", paths[i], err)
-		}
-		profs[i] = profileInfoFromSettings(paths[i], settings)
-		return nil
-	})
-	out := profs[:0]
-	for i, err := range errs {
-		if err != nil {
-			var de dbus.Error
-			if errors.As(err, &de) && strings.Contains(de.Name, "UnknownObject") {
-				continue // deleted meanwhile
-			}
-			return nil, err
-		}
-		out = append(out, profs[i])
-	}
-	return out, nil
-}
-
-// nmHostname is NetworkManager's idea of the host name (Settings.Hostname).
-func nmHostname(ctx context.Context, c nmClient) (string, error) {
-	var v dbus.Variant
-	if err := c.call(ctx, nmSettingsPath, propertiesIface+".Get", nmSettingsMgrIface, "Hostname").Store(&v); err != nil {
-		return "", fmt.Errorf("read NetworkManager host name: %w", err)
-	}
-	h, _ := v.Value().(string)
-	return h, nil
 }
 
 // readService asks the service for its view, when its name has an owner.
 func readService(ctx context.Context, conn *dbus.Conn) serviceView {
 	var sv serviceView
 	var owner string
-	err := conn.BusObject().CallWithContext(ctx, dbusBusName+".GetNameOwner", 0, api.BusName).Store(&owner)
+	err := conn.BusObject().CallWithContext(ctx, nm.DBusName+".GetNameOwner", 0, api.BusName).Store(&owner)
 	if err != nil {
 		var de dbus.Error
 		if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.NameHasNoOwner" {
@@ -381,7 +282,7 @@ func readService(ctx context.Context, conn *dbus.Conn) serviceView {
 	sv.Running = true
 	obj := conn.Object(api.BusName, api.Path)
 	get := func(method string, into any) error {
-		cctx, cancel := context.WithTimeout(ctx, nmCallTimeout)
+		cctx, cancel := context.WithTimeout(ctx, nm.CallTimeout)
 		defer cancel()
 		var js string
 		if err := obj.CallWithContext(cctx, method, 0).Store(&js); err != nil {
@@ -407,4 +308,18 @@ func readService(ctx context.Context, conn *dbus.Conn) serviceView {
 	}
 	sv.Err = errors.Join(errs...)
 	return sv
+}
+
+// readProfiles reads every connection profile with what check judges of
+// its settings.
+func readProfiles(ctx context.Context, c nm.Client) ([]profileInfo, error) {
+	all, err := c.AllSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]profileInfo, len(all))
+	for i, p := range all {
+		out[i] = profileInfoFromSettings(p.Path, p.Settings)
+	}
+	return out, nil
 }

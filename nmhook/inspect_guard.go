@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"net"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -29,7 +30,7 @@ func (b *builder) classifyDevices() {
 			continue
 		}
 		for _, e := range b.devs {
-			if e == d || !knownAddress(e.real) {
+			if e == d || !gate.KnownAddress(e.real) {
 				continue
 			}
 			if !bytes.Equal(d.current, e.real) && !bytes.Equal(d.real, e.real) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -41,7 +42,7 @@ func (b *builder) effectiveCloned(p *profileInfo, d *inspectDevice) (value, from
 	if d != nil {
 		cd = d.confDevice()
 	}
-	if v, ok, _ := b.s.Conf.lookup("connection", p.macSetting(), cd); ok {
+	if v, ok, _ := b.s.Conf.lookup("connection", p.MACSetting(), cd); ok {
 		return strings.ToLower(v.Value), v.where()
 	}
 	return "", ""
@@ -114,10 +115,10 @@ func (b *builder) profiles() {
 func (b *builder) profileSpoofs(p *profileInfo, devs []*inspectDevice) bool {
 	n := profileNetwork(p)
 	if len(devs) == 0 {
-		return spoofs(b.pol.Select(anyDevice(p), n, b.ex))
+		return gate.Spoofs(b.pol.Select(anyDevice(p), n, b.ex))
 	}
 	for _, d := range devs {
-		if spoofs(b.pol.Select(d.pd, n, b.ex)) {
+		if gate.Spoofs(b.pol.Select(d.pd, n, b.ex)) {
 			return true
 		}
 	}
@@ -128,12 +129,12 @@ func (b *builder) profileCloned(p *profileInfo, devs []*inspectDevice) {
 	var bad []string
 	var why, from, value string
 	judge := func(name string, pd policy.Device, eff, src string) {
-		np := p.NMProfile
+		np := p.Profile
 		np.ClonedMAC = eff
 		if eff == "permanent" && !pd.RealKnown {
 			pd.Real, pd.Current, pd.RealKnown = placeholderReal, placeholderReal, true
 		}
-		if ok, w := profileViolates(b.pol, pd, np, b.ex); ok {
+		if ok, w := gate.ProfileViolates(b.pol, pd, np, b.ex); ok {
 			if name != "" {
 				bad = append(bad, name)
 			}
@@ -166,10 +167,10 @@ func (b *builder) profileCloned(p *profileInfo, devs []*inspectDevice) {
 		on += "; the gate blocks its autoconnect"
 	}
 	f.Message = fmt.Sprintf("%s (%s)", why, on)
-	f.Fix = fmt.Sprintf("nmcli connection modify %s %s preserve", p.nmcliRef(), p.macSetting())
+	f.Fix = fmt.Sprintf("nmcli connection modify %s %s preserve", p.nmcliRef(), p.MACSetting())
 	if from != "" {
 		f.Message = fmt.Sprintf("%s: the value %s is NetworkManager's default from %s (the profile leaves it unset) (%s)", why, value, from, on)
-		f.Fix = fmt.Sprintf("remove %s from %s, or give the profile its own: %s", p.macSetting(), from, f.Fix)
+		f.Fix = fmt.Sprintf("remove %s from %s, or give the profile its own: %s", p.MACSetting(), from, f.Fix)
 	}
 	b.add(f)
 }
@@ -399,7 +400,7 @@ func (b *builder) nmConfFindings() {
 			if !ok || !strings.EqualFold(v.Value, "permanent") {
 				continue
 			}
-			if !spoofs(b.pol.Select(policy.Device{}, policy.Network{}, nil)) {
+			if !gate.Spoofs(b.pol.Select(policy.Device{}, policy.Network{}, nil)) {
 				continue
 			}
 			b.add(Finding{Severity: SeverityFinding, Kind: KindConfCloned, File: v.where(),

@@ -11,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -44,8 +45,8 @@ type inspectSnapshot struct {
 
 	NMErr        error // NetworkManager could not be read (bus absent, NM not running)
 	NMVersion    string
-	NMDevices    []NMDevice
-	Active       map[dbus.ObjectPath]NMProfile // device path -> active profile
+	NMDevices    []nm.Device
+	Active       map[dbus.ObjectPath]nm.Profile // device path -> active profile
 	Profiles     []profileInfo
 	Hostname     string
 	HostnameFrom string
@@ -65,19 +66,11 @@ type serviceView struct {
 	Suspicions []api.Suspicion
 }
 
-// Connection types check audits (connection.type): the ones that carry a
-// MAC address NM may set.
-const (
-	connTypeEthernet = "802-3-ethernet"
-	connTypeWifi     = "802-11-wireless"
-	connTypeVeth     = "veth"
-)
-
-// profileInfo is one connection profile as check audits it: NMProfile plus
+// profileInfo is one connection profile as check audits it: nm.Profile plus
 // the settings that can give the machine away whatever its MAC address.
 // Pointers are nil when NetworkManager left the property out (its default).
 type profileInfo struct {
-	NMProfile
+	nm.Profile
 	IPv4Method    string
 	IPv6Method    string
 	SendHostname4 *bool
@@ -95,7 +88,7 @@ type profileInfo struct {
 // profileInfoFromSettings reads a GetSettings answer; values of unexpected
 // types are treated as absent.
 func profileInfoFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Variant) profileInfo {
-	p := profileInfo{NMProfile: profileFromSettings(path, s)}
+	p := profileInfo{Profile: nm.ProfileFromSettings(path, s)}
 	str := func(sect, key string) string {
 		v, _ := s[sect][key].Value().(string)
 		return v
@@ -143,7 +136,7 @@ func (p profileInfo) nmcliRef() string {
 // audited reports whether check audits this profile's type.
 func (p profileInfo) audited() bool {
 	switch p.Type {
-	case connTypeEthernet, connTypeWifi, connTypeVeth:
+	case nm.ConnTypeEthernet, nm.ConnTypeWifi, nm.ConnTypeVeth:
 		return true
 	}
 	return false
@@ -153,11 +146,11 @@ func (p profileInfo) audited() bool {
 // (for policy rules that match a type), "" when unknown.
 func (p profileInfo) nmDeviceType() string {
 	switch p.Type {
-	case connTypeEthernet:
+	case nm.ConnTypeEthernet:
 		return "ethernet"
-	case connTypeWifi:
+	case nm.ConnTypeWifi:
 		return "wifi"
-	case connTypeVeth:
+	case nm.ConnTypeVeth:
 		return "veth"
 	}
 	return ""

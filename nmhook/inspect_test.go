@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -50,7 +52,7 @@ func baseSnap() *inspectSnapshot {
 		},
 		Guards:    []GuardRule{{Interface: "eth0", Real: inspMAC(testReal), Dropped: 7}},
 		NMVersion: "1.42.4",
-		NMDevices: []NMDevice{
+		NMDevices: []nm.Device{
 			{Path: "/org/freedesktop/NetworkManager/Devices/1", Interface: "lo", Type: "loopback", State: 100},
 			{Path: "/org/freedesktop/NetworkManager/Devices/2", Interface: "eth0", Type: "ethernet", Driver: "e1000e",
 				State: 30, HwAddress: strings.ToUpper(testSpoofed), PermHwAddress: testReal},
@@ -62,7 +64,7 @@ func baseSnap() *inspectSnapshot {
 
 // withProfile adds a profile NM offers on eth0.
 func withProfile(s *inspectSnapshot, edit func(*profileInfo)) {
-	p := profileInfo{NMProfile: NMProfile{Path: testProfile, UUID: testUUID, ID: "Wired 1", Autoconnect: true, Type: connTypeEthernet},
+	p := profileInfo{Profile: nm.Profile{Path: testProfile, UUID: testUUID, ID: "Wired 1", Autoconnect: true, Type: nm.ConnTypeEthernet},
 		IPv4Method: "auto", IPv6Method: "disabled"}
 	if edit != nil {
 		edit(&p)
@@ -127,7 +129,7 @@ func TestBuildReport(t *testing.T) {
 			}
 			d := r.Devices[0]
 			want := CheckDevice{Interface: "eth0", Index: 2, Kind: "device", Up: true, Carrier: true, NMType: "ethernet",
-				NMState: "disconnected", Driver: "e1000e", Address: testSpoofed, Real: testReal, RealSource: realFromKernel,
+				NMState: "disconnected", Driver: "e1000e", Address: testSpoofed, Real: testReal, RealSource: gate.RealFromKernel,
 				Mode: "keep-vendor", Enforcement: "refuse", Rule: "built-in default", Verdict: VerdictCompliant,
 				Reason:   "address 00:1b:21:11:22:33 keeps the real vendor prefix 00:1b:21 and differs from the real address",
 				Gate:     "allows it",
@@ -162,7 +164,7 @@ func TestBuildReport(t *testing.T) {
 			s.Links[1].Addr = inspMAC(testReal)
 			s.NMDevices[1].State = 70
 			s.NMDevices[1].ActiveConnection = "/ac/1"
-			s.Active = map[dbus.ObjectPath]NMProfile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
+			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
 		},
 		exit: CheckExitFindings, problems: []string{KindDeviceViolation},
 		check: func(t *testing.T, r CheckReport) {
@@ -180,7 +182,7 @@ func TestBuildReport(t *testing.T) {
 		exit: CheckExitFindings, problems: []string{KindRealUnknown},
 		check: func(t *testing.T, r CheckReport) {
 			d := r.Devices[0]
-			if d.Real != "" || d.RealSource != realUnknown || d.Verdict != VerdictViolation || !strings.Contains(d.Reason, "no per-boot state") {
+			if d.Real != "" || d.RealSource != gate.RealUnknown || d.Verdict != VerdictViolation || !strings.Contains(d.Reason, "no per-boot state") {
 				t.Errorf("eth0 = %+v", d)
 			}
 			if d.Gate != "keeps it down: the real address is unknown" {
@@ -192,7 +194,7 @@ func TestBuildReport(t *testing.T) {
 		edit: func(t *testing.T, s *inspectSnapshot) { s.Links[1].PermAddr = nil },
 		exit: CheckExitCompliant, problems: []string{},
 		check: func(t *testing.T, r CheckReport) {
-			if d := r.Devices[0]; d.Real != testReal || d.RealSource != realFromNM {
+			if d := r.Devices[0]; d.Real != testReal || d.RealSource != gate.RealFromNM {
 				t.Errorf("real %q from %q", d.Real, d.RealSource)
 			}
 		},
@@ -205,7 +207,7 @@ func TestBuildReport(t *testing.T) {
 		},
 		exit: CheckExitCompliant, problems: []string{},
 		check: func(t *testing.T, r CheckReport) {
-			if d := r.Devices[0]; d.Real != testReal || d.RealSource != realFromFirstSeen {
+			if d := r.Devices[0]; d.Real != testReal || d.RealSource != gate.RealFromFirstSeen {
 				t.Errorf("real %q from %q", d.Real, d.RealSource)
 			}
 		},
@@ -373,7 +375,7 @@ func TestBuildReport(t *testing.T) {
 	}, {
 		name: "profile not available on any device, cloned permanent",
 		edit: func(t *testing.T, s *inspectSnapshot) {
-			withProfile(s, func(p *profileInfo) { p.ClonedMAC = "permanent"; p.Type = connTypeWifi; p.SSID = "Cafe" })
+			withProfile(s, func(p *profileInfo) { p.ClonedMAC = "permanent"; p.Type = nm.ConnTypeWifi; p.SSID = "Cafe" })
 			s.NMDevices[1].AvailableConnections = nil
 		},
 		exit: CheckExitFindings, problems: []string{KindProfileCloned},
@@ -544,7 +546,7 @@ func TestBuildReport(t *testing.T) {
 			s.Links[1].Addr = inspMAC(testReal)
 			s.NMDevices[1].State = 100
 			s.NMDevices[1].ActiveConnection = "/ac/1"
-			s.Active = map[dbus.ObjectPath]NMProfile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
+			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
 			s.Service.Status.Exemptions = []policy.Exemption{{UUID: testUUID, Scope: policy.ScopeAlways}}
 			s.Service.Devices = []api.Device{{Interface: "eth0", Gate: "allowed"}}
 			s.Service.Suspicions = []api.Suspicion{{ID: "1", Device: "eth0", Kind: "dhcp-failure", Confidence: "high", Reason: "no answer"}}
@@ -736,16 +738,16 @@ func TestProfileInfoFromSettings(t *testing.T) {
 	p := profileInfoFromSettings(testProfile, s)
 	f, eui, priv := false, int32(0), int32(2)
 	want := profileInfo{
-		NMProfile: NMProfile{Path: testProfile, UUID: testUUID, ID: "Cafe", SSID: "Cafe", ClonedMAC: "permanent",
-			Type: connTypeWifi, InterfaceName: "wlan0"},
+		Profile: nm.Profile{Path: testProfile, UUID: testUUID, ID: "Cafe", SSID: "Cafe", ClonedMAC: "permanent",
+			Type: nm.ConnTypeWifi, InterfaceName: "wlan0"},
 		IPv4Method: "auto", IPv6Method: "auto",
 		SendHostname4: &f, Hostname4: "h", ClientID: "perm-mac", DUID: "ll", AddrGenMode: &eui, IP6Privacy: &priv,
 	}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("profileInfoFromSettings (-want +got):\n%s", diff)
 	}
-	if p.macSetting() != "wifi.cloned-mac-address" || p.nmDeviceType() != "wifi" {
-		t.Errorf("macSetting %q type %q", p.macSetting(), p.nmDeviceType())
+	if p.MACSetting() != "wifi.cloned-mac-address" || p.nmDeviceType() != "wifi" {
+		t.Errorf("macSetting %q type %q", p.MACSetting(), p.nmDeviceType())
 	}
 }
 

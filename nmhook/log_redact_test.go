@@ -8,13 +8,15 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 )
 
 func TestAddrRedactor(t *testing.T) {
 	const real, private = "00:1b:21:00:00:01", "02:1b:21:9a:bc:de"
 	logAll := func(log *slog.Logger) {
 		log = log.With(slog.String("part", "gate"), slog.String("real", real))
-		log.Info("netlink: device appeared", slog.String("device", "eth0"), slog.String("address", real), slog.String("real_source", realFromKernel))
+		log.Info("netlink: device appeared", slog.String("device", "eth0"), slog.String("address", real), slog.String("real_source", gate.RealFromKernel))
 		log.Info("gate: new -> spoofed (device appeared: set "+private+" (keep-vendor))", slog.String("device", "eth0"), slog.String("mode", "keep-vendor"))
 		log.Warn("violation: refused", slog.String("device", "eth0"), slog.String("reason", "address equals the real address "+strings.ToUpper(real)),
 			slog.Group("g", slog.String("address", private)), slog.Any("err", errors.New("cannot set 00-1B-21-00-00-01")))

@@ -5,6 +5,8 @@ package nmhook
 import (
 	"log/slog"
 	"strings"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 // The service judges a profile by the address NetworkManager would really
@@ -12,15 +14,6 @@ import (
 // NetworkManager.conf's [connection] sections (ethernet.cloned-mac-address,
 // wifi.cloned-mac-address), read with check's own reader at start and on
 // SIGHUP.
-
-// macSetting is the nmcli name (and NetworkManager.conf key) of the
-// profile's cloned-mac-address.
-func (p NMProfile) macSetting() string {
-	if p.Type == connTypeWifi {
-		return "wifi.cloned-mac-address"
-	}
-	return "ethernet.cloned-mac-address"
-}
 
 // unreadableNMConf stands for a configuration that could not be read: fail
 // closed, as if it made every profile without its own value use the real
@@ -35,11 +28,11 @@ func unreadableNMConf(files []string) nmConf {
 
 // effectiveProfile is p with the cloned-mac-address NetworkManager applies
 // on device dev: the profile's own, else the configuration's default.
-func effectiveProfile(conf nmConf, p NMProfile, dev *confDevice) NMProfile {
+func effectiveProfile(conf nmConf, p nm.Profile, dev *confDevice) nm.Profile {
 	if p.ClonedMAC != "" {
 		return p
 	}
-	if v, ok, _ := conf.lookup("connection", p.macSetting(), dev); ok {
+	if v, ok, _ := conf.lookup("connection", p.MACSetting(), dev); ok {
 		p.ClonedMAC = strings.ToLower(v.Value)
 	}
 	return p

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -43,16 +45,16 @@ func TestDecideWithNetworkManagerConfDefaults(t *testing.T) {
 	pol := policy.Default()
 	real := mustPMAC(t, "00:1b:21:00:00:01")
 	cur := mustPMAC(t, "00:1b:21:9a:bc:de")
-	dev := &devState{iface: "eth0", nm: NMDevice{Type: "ethernet", Driver: "e1000e"}}
+	dev := &devState{iface: "eth0", nm: nm.Device{Type: "ethernet", Driver: "e1000e"}}
 	dev.link.Addr = cur.HardwareAddr()
 	dev.real = real.HardwareAddr()
-	plain := NMProfile{ID: "wired", UUID: "u1", Type: connTypeEthernet, Autoconnect: true}
-	wifi := NMProfile{ID: "cafe", UUID: "u2", Type: connTypeWifi, SSID: "cafe", Autoconnect: true}
+	plain := nm.Profile{ID: "wired", UUID: "u1", Type: nm.ConnTypeEthernet, Autoconnect: true}
+	wifi := nm.Profile{ID: "cafe", UUID: "u2", Type: nm.ConnTypeWifi, SSID: "cafe", Autoconnect: true}
 	own := plain
 	own.ClonedMAC = "preserve"
 	cases := []struct {
 		name, main, dropIn string
-		prof               NMProfile
+		prof               nm.Profile
 		block              bool
 	}{
 		{"no default", "[main]\nplugins=keyfile\n", "", plain, false},
@@ -70,12 +72,12 @@ func TestDecideWithNetworkManagerConfDefaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			conf := writeNMConf(t, c.main, c.dropIn)
 			d := *dev
-			if c.prof.Type == connTypeWifi {
+			if c.prof.Type == nm.ConnTypeWifi {
 				d.nm.Type = "wifi"
 			}
 			p := effectiveProfile(conf, c.prof, d.confDevice())
-			view := deviceView{Device: d.policyDevice(), State: 30, Profiles: []NMProfile{p}}
-			dec := decide(pol, view, nil, nil)
+			view := gate.View{Device: d.policyDevice(), State: 30, Profiles: []nm.Profile{p}}
+			dec := gate.Decide(pol, view, nil, nil)
 			if dec.Block != c.block {
 				t.Fatalf("block=%v (%s) with cloned-mac-address %q; want block=%v", dec.Block, dec.Reason, p.ClonedMAC, c.block)
 			}
@@ -83,7 +85,7 @@ func TestDecideWithNetworkManagerConfDefaults(t *testing.T) {
 	}
 	// An unreadable configuration fails closed.
 	p := effectiveProfile(unreadableNMConf(nil), plain, dev.confDevice())
-	if dec := decide(pol, deviceView{Device: dev.policyDevice(), State: 30, Profiles: []NMProfile{p}}, nil, nil); !dec.Block {
+	if dec := gate.Decide(pol, gate.View{Device: dev.policyDevice(), State: 30, Profiles: []nm.Profile{p}}, nil, nil); !dec.Block {
 		t.Fatalf("an unreadable NetworkManager configuration did not block a profile without its own value: %s", dec.Reason)
 	}
 }

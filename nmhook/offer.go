@@ -127,22 +127,6 @@ func offerKeys(c detect.Connection) []string {
 	return keys
 }
 
-// OpenWiFi reports whether the profile is a Wi-Fi network whose access
-// point anyone can imitate without knowing a secret: no security setting,
-// key-mgmt "none" (static WEP: the access point lets anyone associate, the
-// key is only checked on data, so DHCP is what fails) or "owe" (encrypted,
-// not authenticated).
-func (p NMProfile) OpenWiFi() bool {
-	if p.Type != "802-11-wireless" && (p.Type != "" || p.SSID == "") {
-		return false
-	}
-	switch p.KeyMgmt {
-	case "", "none", "owe":
-		return true
-	}
-	return false
-}
-
 // openWiFi reports whether the network of a suspicion on device d is an
 // open Wi-Fi network, from the profile's settings. A profile the service
 // has not read is taken to be open when the network is Wi-Fi (an SSID, or

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 // offerWatch receives the service's Suspicion signals on the API bed's bus.
@@ -79,14 +80,14 @@ func (w *offerWatch) listed(t *testing.T) []string {
 
 // failDHCP makes the service see two activations of profile p on eth0
 // fail in IP configuration with carrier (the default dhcp_failures).
-func failDHCP(t *testing.T, fb *apiFuzzBed, p NMProfile, at *time.Time) {
+func failDHCP(t *testing.T, fb *apiFuzzBed, p nm.Profile, at *time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := fb.svc.do(ctx, func() {
 		s := fb.svc
 		if s.profiles == nil {
-			s.profiles = map[dbus.ObjectPath]NMProfile{}
+			s.profiles = map[dbus.ObjectPath]nm.Profile{}
 		}
 		s.profiles[p.Path] = p
 		d := s.devs["eth0"]
@@ -122,7 +123,7 @@ func TestServiceOfferGate(t *testing.T) {
 	at := time.Now()
 	const quiet = 300 * time.Millisecond
 
-	open := NMProfile{Path: "/p/open", UUID: offerUUID, ID: "FreeWifi", SSID: "FreeWifi", Type: "802-11-wireless"}
+	open := nm.Profile{Path: "/p/open", UUID: offerUUID, ID: "FreeWifi", SSID: "FreeWifi", Type: "802-11-wireless"}
 	failDHCP(t, fb, open, &at)
 	if got := w.signalled(t, quiet, 0); len(got) != 0 {
 		t.Errorf("DHCP failures on an open Wi-Fi network were signalled: %v", got)
@@ -131,7 +132,7 @@ func TestServiceOfferGate(t *testing.T) {
 		t.Errorf("DHCP failures on an open Wi-Fi network are listed: %v", got)
 	}
 
-	psk := NMProfile{Path: "/p/psk", UUID: offerUUID2, ID: "Home", SSID: "Home", Type: "802-11-wireless", KeyMgmt: "wpa-psk"}
+	psk := nm.Profile{Path: "/p/psk", UUID: offerUUID2, ID: "Home", SSID: "Home", Type: "802-11-wireless", KeyMgmt: "wpa-psk"}
 	failDHCP(t, fb, psk, &at)
 	if got := w.signalled(t, 5*time.Second, 0); len(got) != 1 || got[0] != offerUUID2 {
 		t.Fatalf("DHCP failures on a WPA network: signalled %v, want one for %s", got, offerUUID2)
@@ -161,7 +162,7 @@ func TestServiceOfferGate(t *testing.T) {
 	}
 
 	// Another secured network is offered; then the policy says never.
-	other := NMProfile{Path: "/p/eap", UUID: "7b2a0d9c-5e3f-4a41-9cad-9e8f7a6b5c4d", ID: "Work", SSID: "Work", Type: "802-11-wireless", KeyMgmt: "wpa-eap"}
+	other := nm.Profile{Path: "/p/eap", UUID: "7b2a0d9c-5e3f-4a41-9cad-9e8f7a6b5c4d", ID: "Work", SSID: "Work", Type: "802-11-wireless", KeyMgmt: "wpa-eap"}
 	failDHCP(t, fb, other, &at)
 	if got := w.signalled(t, 5*time.Second, 0); len(got) != 1 {
 		t.Fatalf("another network: signalled %v, want one", got)
@@ -176,7 +177,7 @@ func TestServiceOfferGate(t *testing.T) {
 	if got := w.listed(t); len(got) != 0 {
 		t.Errorf("pending offers not withdrawn by offer = \"never\": %v", got)
 	}
-	third := NMProfile{Path: "/p/sae", UUID: "8c3b1e0d-6f40-4b52-8dbe-af09b8c7d6e5", ID: "Flat", SSID: "Flat", Type: "802-11-wireless", KeyMgmt: "sae"}
+	third := nm.Profile{Path: "/p/sae", UUID: "8c3b1e0d-6f40-4b52-8dbe-af09b8c7d6e5", ID: "Flat", SSID: "Flat", Type: "802-11-wireless", KeyMgmt: "sae"}
 	failDHCP(t, fb, third, &at)
 	if got := w.signalled(t, quiet, 0); len(got) != 0 {
 		t.Errorf("offer = \"never\": signalled %v", got)

@@ -9,6 +9,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -175,7 +176,7 @@ func TestProfileOpenWiFi(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := profileFromSettings("/p/1", tc.settings)
+			p := nm.ProfileFromSettings("/p/1", tc.settings)
 			if got := p.OpenWiFi(); got != tc.want {
 				t.Errorf("OpenWiFi() = %t (key-mgmt %q), want %t", got, p.KeyMgmt, tc.want)
 			}
@@ -186,12 +187,12 @@ func TestProfileOpenWiFi(t *testing.T) {
 // TestServiceOpenWiFi: the service judges a suspicion's network by the
 // profile it read, and takes an unread Wi-Fi profile as open.
 func TestServiceOpenWiFi(t *testing.T) {
-	s := &Service{profiles: map[dbus.ObjectPath]NMProfile{
+	s := &Service{profiles: map[dbus.ObjectPath]nm.Profile{
 		"/p/open": {Path: "/p/open", UUID: offerUUID, SSID: "Cafe", Type: "802-11-wireless"},
 		"/p/psk":  {Path: "/p/psk", UUID: offerUUID2, SSID: "Home", Type: "802-11-wireless", KeyMgmt: "wpa-psk"},
 	}}
-	wlan := &devState{iface: "wlan0", nm: NMDevice{Type: "wifi"}}
-	eth := &devState{iface: "eth0", nm: NMDevice{Type: "ethernet"}}
+	wlan := &devState{iface: "wlan0", nm: nm.Device{Type: "wifi"}}
+	eth := &devState{iface: "eth0", nm: nm.Device{Type: "ethernet"}}
 	tests := []struct {
 		name string
 		d    *devState

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 )
 
 // NetworkManager can take an activation from PREPARE to ACTIVATED in about
@@ -73,7 +75,7 @@ func (s *Service) onlyViolatingProfiles(d *devState) (string, bool) {
 		if !p.AppliesTo(d.iface, d.nm.Type) {
 			continue
 		}
-		bad, w := profileViolates(pol, dev, p, ex)
+		bad, w := gate.ProfileViolates(pol, dev, p, ex)
 		if !bad {
 			return "", false
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 // NetworkManager answers Device.Disconnect (the service's refusal, the
@@ -117,31 +119,31 @@ func (s *Service) blockedCandidate(d *devState) bool {
 // autoconnect-priority, then most recently connected, then lowest UUID
 // (NM 1.42 nm_settings_connection_cmp_autoconnect_priority). A profile
 // that would set a violating address is never chosen.
-func (s *Service) bestAutoconnect(ctx context.Context, d *devState) (NMProfile, bool) {
+func (s *Service) bestAutoconnect(ctx context.Context, d *devState) (nm.Profile, bool) {
 	nd, err := s.nm.Device(ctx, d.nm.Path)
 	if err != nil {
-		return NMProfile{}, false
+		return nm.Profile{}, false
 	}
-	var cands []NMProfile
+	var cands []nm.Profile
 	for _, path := range nd.AvailableConnections {
 		p, err := s.nm.Profile(ctx, path)
 		if err != nil || !p.Autoconnect {
 			continue
 		}
-		if bad, _ := profileViolates(s.effectivePolicy(), d.policyDevice(), p, s.exemptions()); bad {
+		if bad, _ := gate.ProfileViolates(s.effectivePolicy(), d.policyDevice(), p, s.exemptions()); bad {
 			continue
 		}
 		cands = append(cands, p)
 	}
 	if len(cands) == 0 {
-		return NMProfile{}, false
+		return nm.Profile{}, false
 	}
 	slices.SortFunc(cands, autoconnectOrder)
 	return cands[0], true
 }
 
 // autoconnectOrder sorts profiles the way NM's autoconnect tries them.
-func autoconnectOrder(a, b NMProfile) int {
+func autoconnectOrder(a, b nm.Profile) int {
 	if c := cmp.Compare(b.AutoconnectPriority, a.AutoconnectPriority); c != 0 {
 		return c
 	}

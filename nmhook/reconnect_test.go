@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 func TestAutoconnectOrderIsNetworkManagers(t *testing.T) {
-	ps := []NMProfile{
+	ps := []nm.Profile{
 		{UUID: "b", AutoconnectPriority: 0, Timestamp: 0},
 		{UUID: "a", AutoconnectPriority: 0, Timestamp: 0},
 		{UUID: "c", AutoconnectPriority: 0, Timestamp: 100},
@@ -30,7 +32,7 @@ func TestAutoconnectOrderIsNetworkManagers(t *testing.T) {
 }
 
 func TestProfileFromSettingsReadsAutoconnectOrder(t *testing.T) {
-	p := profileFromSettings("/p/1", map[string]map[string]dbus.Variant{
+	p := nm.ProfileFromSettings("/p/1", map[string]map[string]dbus.Variant{
 		"connection": {
 			"uuid": dbus.MakeVariant("u"), "autoconnect-priority": dbus.MakeVariant(int32(7)),
 			"timestamp": dbus.MakeVariant(uint64(1234)),

@@ -4,7 +4,6 @@ package nmhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -79,8 +80,8 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 // beginRestore starts the phases of a restore (see restorePhase).
 func (s *Service) beginRestore(ctx context.Context, d *devState, conn detect.Connection, profile dbus.ObjectPath, scope policy.Scope) {
 	d.restoring = &restore{conn: conn, profile: profile, scope: scope, started: time.Now(), phase: restoreDisconnecting}
-	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating {
-		if activating(d.nm.State) {
+	if gate.Activating(d.nm.State) || d.nm.State == detect.StateDeactivating {
+		if gate.Activating(d.nm.State) {
 			s.disconnect(ctx, d)
 		}
 		return // restoreProgress goes on when NM reports the card at rest
@@ -203,7 +204,7 @@ func (s *Service) endOnce(d *devState) {
 	s.onceEx = kept
 	if ended {
 		// The next activation of that network is private again.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*nmCallTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*nm.CallTimeout)
 		defer cancel()
 		s.syncProfiles(ctx, "once-only exemption ended")
 	}
@@ -249,20 +250,6 @@ func (s *Service) setSpoofing(ctx context.Context, spoof bool, why string) {
 	s.syncProfiles(ctx, why)
 }
 
-// ProfileByUUID finds a connection profile's path.
-func (c nmClient) ProfileByUUID(ctx context.Context, uuid string) (dbus.ObjectPath, error) {
-	var path dbus.ObjectPath
-	err := c.call(ctx, "/org/freedesktop/NetworkManager/Settings", nmBusName+".Settings.GetConnectionByUuid", uuid).Store(&path)
-	if err != nil {
-		var de dbus.Error
-		if errors.As(err, &de) {
-			return "", fmt.Errorf("no connection profile with UUID %s", uuid)
-		}
-		return "", fmt.Errorf("look up connection %s: %w", uuid, err)
-	}
-	return path, nil
-}
-
 // apiDevices is the API's view of every device.
 func (s *Service) apiDevices() []api.Device {
 	dropped := map[string]uint64{}
@@ -282,7 +269,7 @@ func (s *Service) apiDevices() []api.Device {
 			Rule: v.Rule, Reason: v.Reason, Exempt: v.Exempt, Backstop: "none", Dropped: dropped[d.iface],
 		}
 		if d.nmKnown {
-			a.NMState = stateName(d.nm.State)
+			a.NMState = nm.StateName(d.nm.State)
 		}
 		if s.held && d.gate == gateHeld {
 			t := s.heldSince.UTC()

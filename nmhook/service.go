@@ -18,6 +18,8 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -58,7 +60,7 @@ type Config struct {
 	Ready func()
 
 	// profiles replaces NetworkManager's profile settings (tests).
-	profiles profileStore
+	profiles nm.ProfileStore
 }
 
 // DialSystemBus connects to the system bus with an in-order signal handler.
@@ -95,16 +97,16 @@ type Service struct {
 	supIfaces map[dbus.ObjectPath]string // wpa_supplicant interface paths -> interface names
 
 	conn    *dbus.Conn
-	nm      nmClient
+	nm      nm.Client
 	sigs    chan *dbus.Signal
 	busDone <-chan struct{}
-	trust   nmSender // NetworkManager's unique name: whose signals count
+	trust   nm.Sender // NetworkManager's unique name: whose signals count
 
 	violations  []api.Violation
 	suspicions  []detect.Suspicion // pending and offered (see offerGate)
 	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
-	profiles    map[dbus.ObjectPath]NMProfile
+	profiles    map[dbus.ObjectPath]nm.Profile
 	nmconf      nmConf     // NetworkManager.conf: profile defaults
 	held        bool       // boot-time hold in force
 	radios      *radioHold // the hold's soft-block of wireless radios
@@ -510,34 +512,34 @@ func (s *Service) learnReal(d *devState) {
 	if d.nmKnown {
 		nmPerm = d.nm.PermHwAddress
 	}
-	if hw, src := permanentAddress(d.link.PermAddr, nmPerm); hw != nil {
+	if hw, src := gate.PermanentAddress(d.link.PermAddr, nmPerm); hw != nil {
 		d.real, d.realSource = hw, src
 		return
 	}
 	key := StateKey(d.iface)
 	fs, ok := s.boot.FirstSeen[key]
 	if ok && fs.Index == d.link.Index {
-		if hw, ok := parseKnownAddress(fs.Addr); ok {
-			d.real, d.realSource = hw, realFromFirstSeen
+		if hw, ok := gate.ParseKnownAddress(fs.Addr); ok {
+			d.real, d.realSource = hw, gate.RealFromFirstSeen
 			return
 		}
-		d.real, d.realSource = nil, realUnknown
+		d.real, d.realSource = nil, gate.RealUnknown
 		return
 	}
 	if !s.effectivePolicy().GuardedAlone(d.policyDevice()) {
 		// A device left alone: nothing to remember, nothing to keep down.
-		d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
+		d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), gate.RealFromFirstSeen
 		return
 	}
 	if s.bootLost && !s.ready {
-		d.real, d.realSource = nil, realUnknown
+		d.real, d.realSource = nil, gate.RealUnknown
 		s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Time: time.Now().UTC()}
 		s.saveBootState()
 		s.log.Error("state: the real address of this card cannot be known in this boot (no permanent address, and the per-boot record was lost): it is kept down until it is plugged in again or the next boot",
 			slog.String("device", d.iface))
 		return
 	}
-	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), realFromFirstSeen
+	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), gate.RealFromFirstSeen
 	s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
 	s.saveBootState()
 }
@@ -620,11 +622,11 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	// NM applies a profile's address in PREPARE and says so afterwards: an
 	// address change seen "at rest" may belong to an activation whose
 	// signal has not arrived. Ask NM before treating it as at rest.
-	if d.nmKnown && s.conn != nil && !activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
+	if d.nmKnown && s.conn != nil && !gate.Activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
 		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != d.nm.State {
-			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", stateName(st)))
+			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", nm.StateName(st)))
 			d.nm.State = st
-			if activating(st) {
+			if gate.Activating(st) {
 				// The device's ActiveConnection is the new one by now;
 				// the one recorded may be the last connection's (the
 				// profile NM applies the address of is the new one's).
@@ -637,7 +639,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	}
 	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
-	dec := decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
+	dec := gate.Decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
 	if s.exemptStartedUnderBackstop(d, dec) {
 		// NetworkManager gave the exempt network the real address (the
 		// profile's, in memory) before the service could lift the
@@ -648,7 +650,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		s.beginRestore(ctx, d, d.network, d.profile, "")
 		return
 	}
-	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", stateName(d.nm.State)),
+	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", nm.StateName(d.nm.State)),
 		slog.String("address", d.link.Addr.String()), slog.String("connection", view.Network.ID), slog.String("cloned", view.ActiveClonedMAC),
 		slog.Bool("allowed", dec.Verdict.Allowed), slog.Bool("block", dec.Block), slog.Bool("spoof", dec.Spoof), slog.String("cause", cause))
 	d.verdict = dec.Verdict
@@ -687,7 +689,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 		// A block is lifted at rest only: a compliant address in flight
 		// (PREPARE comes before NM applies a profile's address) proves
 		// nothing about what the profile will set.
-		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !activating(d.nm.State) && !s.unblock(ctx, d) {
+		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !gate.Activating(d.nm.State) && !s.unblock(ctx, d) {
 			return
 		}
 		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
@@ -702,8 +704,8 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 }
 
 // viewOf is the snapshot the gate decides on for d.
-func (s *Service) viewOf(d *devState) deviceView {
-	return deviceView{
+func (s *Service) viewOf(d *devState) gate.View {
+	return gate.View{
 		Device:          d.policyDevice(),
 		State:           d.nm.State,
 		Network:         s.viewNetwork(d),
@@ -717,7 +719,7 @@ func (s *Service) viewOf(d *devState) deviceView {
 // in flight, the connection being restored for it at rest, else none.
 func (s *Service) viewNetwork(d *devState) policy.Network {
 	c := d.network
-	if !activating(d.nm.State) {
+	if !gate.Activating(d.nm.State) {
 		c = detect.Connection{}
 		if d.restoring != nil {
 			c = d.restoring.conn
@@ -729,8 +731,8 @@ func (s *Service) viewNetwork(d *devState) policy.Network {
 // profilesFor lists the profiles NM could autoconnect on d, each with the
 // cloned-mac-address NM would apply (NetworkManager.conf's default when the
 // profile has none).
-func (s *Service) profilesFor(d *devState) []NMProfile {
-	var out []NMProfile
+func (s *Service) profilesFor(d *devState) []nm.Profile {
+	var out []nm.Profile
 	var cd *confDevice
 	for _, p := range s.profiles {
 		if p.Autoconnect && p.AppliesTo(d.iface, d.nm.Type) {
@@ -740,7 +742,7 @@ func (s *Service) profilesFor(d *devState) []NMProfile {
 			out = append(out, effectiveProfile(s.nmconf, p, cd))
 		}
 	}
-	slices.SortFunc(out, func(a, b NMProfile) int { return strings.Compare(string(a.Path), string(b.Path)) })
+	slices.SortFunc(out, func(a, b nm.Profile) int { return strings.Compare(string(a.Path), string(b.Path)) })
 	return out
 }
 
@@ -759,7 +761,7 @@ func (s *Service) release(ctx context.Context, d *devState) {
 	if s.leftAlone(d) && d.nm.Type != "ethernet" && d.nm.Type != "wifi" {
 		return // not the hotplug gate's (ethernet, wifi): NetworkManager's own choice
 	}
-	if d.gate != gateIgnored && spoofs(d.verdict) && d.guarded == nil {
+	if d.gate != gateIgnored && gate.Spoofs(d.verdict) && d.guarded == nil {
 		return
 	}
 	// NM takes over an unmanaged device as it finds it ("assume"): a link
@@ -779,7 +781,7 @@ func (s *Service) release(ctx context.Context, d *devState) {
 }
 
 // applyGuard puts the backstop rule in the state the decision asks for.
-func (s *Service) applyGuard(d *devState, dec decision) {
+func (s *Service) applyGuard(d *devState, dec gate.Decision) {
 	if s.held && dec.Verdict.Guarded {
 		if !d.held {
 			if err := s.cfg.Backstop.Hold(d.iface); err != nil {
@@ -818,7 +820,7 @@ func (s *Service) applyGuard(d *devState, dec decision) {
 
 // block refuses a device: link down at once (netlink), then NM disconnect
 // and autoconnect off.
-func (s *Service) block(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
+func (s *Service) block(ctx context.Context, d *devState, dec gate.Decision, cause string, t0 time.Time) {
 	downErr := s.cfg.Links.SetDown(d.iface)
 	reaction := time.Since(t0)
 	if d.fast.done {
@@ -858,7 +860,7 @@ func (s *Service) block(ctx context.Context, d *devState, dec decision, cause st
 
 // hold keeps a device silent until the decision: link down, autoconnect
 // off, disconnected if NM is activating it; it stays unmanaged.
-func (s *Service) hold(ctx context.Context, d *devState, dec decision) {
+func (s *Service) hold(ctx context.Context, d *devState, dec gate.Decision) {
 	if err := s.cfg.Links.SetDown(d.iface); err != nil {
 		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 	}
@@ -914,11 +916,11 @@ func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
 		s.log.Warn("nm: cannot re-read the profiles; the device stays blocked", slog.String("device", d.iface), slog.String("error", err.Error()))
 		return false
 	}
-	s.profiles = make(map[dbus.ObjectPath]NMProfile, len(profs))
+	s.profiles = make(map[dbus.ObjectPath]nm.Profile, len(profs))
 	for _, p := range profs {
 		s.profiles[p.Path] = p
 	}
-	if dec := decide(s.effectivePolicy(), s.viewOf(d), s.exemptions(), s.state.SecretBytes()); dec.Block {
+	if dec := gate.Decide(s.effectivePolicy(), s.viewOf(d), s.exemptions(), s.state.SecretBytes()); dec.Block {
 		s.log.Info("gate: NetworkManager's profiles still block the device", slog.String("device", d.iface), slog.String("reason", dec.Reason))
 		return false
 	}
@@ -927,7 +929,7 @@ func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
 
 // spoof sets a compliant address. If that fails the device is kept down
 // (panic mode, per device).
-func (s *Service) spoof(ctx context.Context, d *devState, dec decision, cause string, t0 time.Time) {
+func (s *Service) spoof(ctx context.Context, d *devState, dec gate.Decision, cause string, t0 time.Time) {
 	// NM (or the user) may have brought the link up since the last event:
 	// whoever did expects it up, so it comes back up after the change.
 	wasUp := d.link.Up

@@ -13,25 +13,9 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
-
-// nmMatches are the signals the service listens to.
-func nmMatches() [][]dbus.MatchOption {
-	return [][]dbus.MatchOption{
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmDeviceIface), dbus.WithMatchMember("StateChanged")},
-		// Only the Device interface's changes (HwAddress): NM sends many
-		// more (statistics, Wired, IP configurations) the service ignores.
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(propertiesIface), dbus.WithMatchMember("PropertiesChanged"),
-			dbus.WithMatchPathNamespace("/org/freedesktop/NetworkManager/Devices"), dbus.WithMatchArg(0, nmDeviceIface)},
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceAdded")},
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName), dbus.WithMatchMember("DeviceRemoved")},
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName + ".Settings"), dbus.WithMatchMember("NewConnection")},
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmSettingsIface), dbus.WithMatchMember("Updated")},
-		{dbus.WithMatchSender(nmBusName), dbus.WithMatchInterface(nmBusName + ".Settings"), dbus.WithMatchMember("ConnectionRemoved")},
-		{dbus.WithMatchSender(dbusBusName), dbus.WithMatchInterface(dbusBusName), dbus.WithMatchMember(nameOwnerChanged),
-			dbus.WithMatchArg(0, nmBusName)},
-	}
-}
 
 // connectBus dials the bus, subscribes and resyncs every device.
 func (s *Service) connectBus(ctx context.Context) error {
@@ -39,7 +23,7 @@ func (s *Service) connectBus(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dial system bus: %w", err)
 	}
-	for _, m := range append(nmMatches(), supplicantMatches()...) {
+	for _, m := range append(nm.Matches(), nm.SupplicantMatches()...) {
 		if err := conn.AddMatchSignalContext(ctx, m...); err != nil {
 			conn.Close()
 			return fmt.Errorf("subscribe to NetworkManager signals: %w", err)
@@ -47,10 +31,10 @@ func (s *Service) connectBus(ctx context.Context) error {
 	}
 	sigs := make(chan *dbus.Signal, 256)
 	conn.Signal(sigs)
-	s.conn, s.nm, s.sigs, s.busDone = conn, nmClient{conn: conn}, sigs, conn.Context().Done()
+	s.conn, s.nm, s.sigs, s.busDone = conn, nm.Client{Conn: conn}, sigs, conn.Context().Done()
 	// Subscribed first, then asked: a NameOwnerChanged after the answer is
 	// queued behind it.
-	s.trust = nmSender{owner: s.nm.Owner(ctx), supOwner: s.nm.ownerOf(ctx, supBusName)}
+	s.trust = nm.Sender{Owner: s.nm.Owner(ctx), SupplicantOwner: s.nm.OwnerOf(ctx, nm.SupplicantBusName)}
 	s.log.Info("bus: connected")
 	s.exportAPI(conn)
 	s.resyncNM(ctx, "bus connected")
@@ -63,14 +47,14 @@ func (s *Service) closeBus() {
 	}
 	s.conn.Close()
 	s.conn, s.sigs, s.busDone = nil, nil, nil
-	s.trust.owner, s.trust.supOwner = "", ""
+	s.trust.Owner, s.trust.SupplicantOwner = "", ""
 	s.forgetNM()
 }
 
 // forgetNM drops what the service knew from NM (NM or the bus went away).
 func (s *Service) forgetNM() {
 	for _, d := range s.devs {
-		d.nmKnown, d.nm = false, NMDevice{}
+		d.nmKnown, d.nm = false, nm.Device{}
 		d.forgetConnection()
 		d.autoconnOff = false
 		d.released = false
@@ -89,13 +73,13 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 		s.resyncDelay = 0
 		return
 	}
-	if s.trust.owner = s.nm.Owner(ctx); s.trust.owner == "" {
+	if s.trust.Owner = s.nm.Owner(ctx); s.trust.Owner == "" {
 		s.resyncDelay = 0
 		s.log.Info("nm: NetworkManager is not running; the kernel side keeps guarding")
 		return
 	}
 	devs, err := s.nm.Devices(ctx)
-	var profs []NMProfile
+	var profs []nm.Profile
 	if err == nil {
 		profs, err = s.nm.Profiles(ctx)
 	}
@@ -104,7 +88,7 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 		return
 	}
 	s.resyncDelay, s.resyncWhy = 0, ""
-	s.profiles = map[dbus.ObjectPath]NMProfile{}
+	s.profiles = map[dbus.ObjectPath]nm.Profile{}
 	for _, p := range profs {
 		s.profiles[p.Path] = p
 	}
@@ -147,7 +131,7 @@ func (s *Service) retryResync(why string, err error) {
 }
 
 // adoptNMDevice records an NM device snapshot and decides on it.
-func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) {
+func (s *Service) adoptNMDevice(ctx context.Context, nd nm.Device, t0 time.Time) {
 	d, ok := s.devs[nd.Interface]
 	if !ok {
 		// NM knows a device netlink has not reported (yet): read it now.
@@ -162,16 +146,16 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd NMDevice, t0 time.Time) 
 	}
 	d.nmKnown, d.nm = true, nd
 	s.byPath[nd.Path] = nd.Interface
-	if (d.realSource == realFromFirstSeen || d.realSource == realUnknown) && nd.PermHwAddress != "" && d.real.String() != nd.PermHwAddress {
+	if (d.realSource == gate.RealFromFirstSeen || d.realSource == gate.RealUnknown) && nd.PermHwAddress != "" && d.real.String() != nd.PermHwAddress {
 		s.learnReal(d)
 	}
 	s.refreshConnection(ctx, d)
-	s.evaluate(ctx, d, "NetworkManager device "+stateName(nd.State), t0)
+	s.evaluate(ctx, d, "NetworkManager device "+nm.StateName(nd.State), t0)
 }
 
 // refreshConnection reads the active profile of a device in flight.
 func (s *Service) refreshConnection(ctx context.Context, d *devState) {
-	if activating(d.nm.State) || d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
+	if gate.Activating(d.nm.State) || d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
 		if d.nm.ActiveConnection == "" || d.nm.ActiveConnection == "/" {
 			// Not readable yet: judge without a network rather than with
 			// the previous one (an exemption must not carry over).
@@ -225,15 +209,15 @@ func (s *Service) drainSignals(first *dbus.Signal) []*dbus.Signal {
 func (s *Service) onSignals(ctx context.Context, batch []*dbus.Signal, t0 time.Time) {
 	// Only what NetworkManager (or the bus daemon, about NM) sent counts:
 	// anyone on the bus can send a signal to the service's unique name.
-	batch = s.trust.filter(s.log, batch, t0)
+	batch = s.trust.Filter(s.log, batch, t0)
 	last := map[dbus.ObjectPath]int{}
 	for i, sig := range batch {
-		if sig.Name == nmDeviceIface+".StateChanged" {
+		if sig.Name == nm.DeviceIface+".StateChanged" {
 			last[sig.Path] = i
 		}
 	}
 	for i, sig := range batch {
-		if sig.Name == nmDeviceIface+".StateChanged" {
+		if sig.Name == nm.DeviceIface+".StateChanged" {
 			s.onStateChangedSignal(ctx, sig, t0, last[sig.Path] == i)
 			continue
 		}
@@ -252,14 +236,14 @@ func (s *Service) onStateChangedSignal(ctx context.Context, sig *dbus.Signal, t0
 	// Decided on: the latest state, every state at rest, and the start of
 	// every activation (the profile is known then: one that sets a
 	// violating address is refused before NetworkManager gets further).
-	s.onStateChanged(ctx, sig.Path, nw, old, reason, t0, final || !activating(nw) || nw == detect.StatePrepare)
+	s.onStateChanged(ctx, sig.Path, nw, old, reason, t0, final || !gate.Activating(nw) || nw == detect.StatePrepare)
 }
 
 func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
 	switch sig.Name {
-	case dbusBusName + "." + nameOwnerChanged:
+	case nm.DBusName + "." + nm.NameOwnerChanged:
 		var name, old, owner string
-		if err := dbus.Store(sig.Body, &name, &old, &owner); err != nil || name != nmBusName {
+		if err := dbus.Store(sig.Body, &name, &old, &owner); err != nil || name != nm.BusName {
 			return
 		}
 		if owner == "" {
@@ -269,7 +253,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 		}
 		s.log.Info("nm: NetworkManager (re)appeared on the bus", slog.String("owner", owner))
 		s.resyncNM(ctx, "NetworkManager restarted")
-	case nmBusName + ".DeviceAdded":
+	case nm.BusName + ".DeviceAdded":
 		var path dbus.ObjectPath
 		if dbus.Store(sig.Body, &path) != nil {
 			return
@@ -278,7 +262,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			s.adoptNMDevice(ctx, nd, t0)
 			s.syncProfiles(ctx, "device "+nd.Interface+" added")
 		}
-	case nmBusName + ".DeviceRemoved":
+	case nm.BusName + ".DeviceRemoved":
 		var path dbus.ObjectPath
 		if dbus.Store(sig.Body, &path) != nil {
 			return
@@ -290,14 +274,14 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 				return
 			}
 			if d, ok := s.devs[iface]; ok {
-				d.nmKnown, d.nm, d.released = false, NMDevice{}, false
+				d.nmKnown, d.nm, d.released = false, nm.Device{}, false
 			}
 			delete(s.byPath, path)
 		}
-	case nmBusName + ".Settings.NewConnection", nmSettingsIface + ".Updated":
+	case nm.BusName + ".Settings.NewConnection", nm.SettingsIface + ".Updated":
 		// A profile appeared or changed: re-check what NM could autoconnect.
 		path := sig.Path
-		if sig.Name == nmBusName+".Settings.NewConnection" && dbus.Store(sig.Body, &path) != nil {
+		if sig.Name == nm.BusName+".Settings.NewConnection" && dbus.Store(sig.Body, &path) != nil {
 			return
 		}
 		p, err := s.nm.Profile(ctx, path)
@@ -305,7 +289,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			return
 		}
 		if s.profiles == nil {
-			s.profiles = map[dbus.ObjectPath]NMProfile{}
+			s.profiles = map[dbus.ObjectPath]nm.Profile{}
 		}
 		s.profiles[path] = p
 		if st := s.memStore(); st != nil && (p.Type == "802-3-ethernet" || p.Type == "802-11-wireless") {
@@ -320,7 +304,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
 		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
-	case nmBusName + ".Settings.ConnectionRemoved":
+	case nm.BusName + ".Settings.ConnectionRemoved":
 		var path dbus.ObjectPath
 		if dbus.Store(sig.Body, &path) != nil {
 			return
@@ -339,10 +323,10 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			delete(s.profiles, path)
 			s.reevaluateAtRest(ctx, "profile removed", t0)
 		}
-	case nmDeviceIface + ".StateChanged":
+	case nm.DeviceIface + ".StateChanged":
 		s.onStateChangedSignal(ctx, sig, t0, true)
-	case propertiesIface + ".PropertiesChanged":
-		if strings.HasPrefix(string(sig.Path), supIfacesPath+"/") {
+	case nm.PropertiesIface + ".PropertiesChanged":
+		if strings.HasPrefix(string(sig.Path), nm.SupplicantIfacesPath+"/") {
 			s.onSupplicantProperties(ctx, sig, t0)
 			return
 		}
@@ -374,7 +358,7 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	// new activation): read it when the profile matters, at the start of
 	// an activation and when deciding. At rest it stays the one the last
 	// activation had, which the detector attributes a failure to.
-	if activating(nw) && (decide || nw == detect.StatePrepare) {
+	if gate.Activating(nw) && (decide || nw == detect.StatePrepare) {
 		if ac, err := s.nm.ActiveConnectionOf(ctx, path); err == nil {
 			d.nm.ActiveConnection = ac
 		}
@@ -386,12 +370,12 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 	if nw == detect.StatePrepare || newAC {
 		d.forgetConnection()
 	}
-	if nw == detect.StatePrepare || newAC || d.network.UUID == "" || !activating(nw) {
+	if nw == detect.StatePrepare || newAC || d.network.UUID == "" || !gate.Activating(nw) {
 		s.refreshConnection(ctx, d)
 	}
-	s.log.Debug("nm: state "+stateName(old)+" -> "+stateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
+	s.log.Debug("nm: state "+nm.StateName(old)+" -> "+nm.StateName(nw), slog.String("device", iface), slog.Uint64("reason", uint64(reason)))
 	if decide {
-		s.evaluate(ctx, d, "NetworkManager state "+stateName(nw), t0)
+		s.evaluate(ctx, d, "NetworkManager state "+nm.StateName(nw), t0)
 	}
 	s.feedDetector(d, nw, old, reason, t0)
 	s.restoreProgress(ctx, d, nw, reason)
@@ -434,7 +418,7 @@ func (s *Service) onPropertiesChanged(ctx context.Context, sig *dbus.Signal, t0 
 // reevaluateAtRest decides again on every device NM is not activating.
 func (s *Service) reevaluateAtRest(ctx context.Context, why string, t0 time.Time) {
 	for _, d := range s.devs {
-		if d.nmKnown && !activating(d.nm.State) {
+		if d.nmKnown && !gate.Activating(d.nm.State) {
 			s.evaluate(ctx, d, why, t0)
 		}
 	}
@@ -476,35 +460,4 @@ func (s *Service) feedEvent(d *devState, ev detect.Event, t0 time.Time) {
 	// The detector owns what is pending (bounded; an episode ends when the
 	// network works or the user acts): the service keeps no list of its own.
 	s.suspicions = s.offers.visible(s.det.Pending())
-}
-
-// stateName is NM's name of a device state.
-func stateName(st uint32) string {
-	switch st {
-	case detect.StateUnmanaged:
-		return "unmanaged"
-	case detect.StateUnavailable:
-		return "unavailable"
-	case detect.StateDisconnected:
-		return "disconnected"
-	case detect.StatePrepare:
-		return "prepare"
-	case detect.StateConfig:
-		return "config"
-	case detect.StateNeedAuth:
-		return "need-auth"
-	case detect.StateIPConfig:
-		return "ip-config"
-	case detect.StateIPCheck:
-		return "ip-check"
-	case detect.StateSecondaries:
-		return "secondaries"
-	case detect.StateActivated:
-		return "activated"
-	case detect.StateDeactivating:
-		return "deactivating"
-	case detect.StateFailed:
-		return "failed"
-	}
-	return fmt.Sprintf("state-%d", st)
 }

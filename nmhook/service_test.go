@@ -15,6 +15,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -242,9 +243,9 @@ func TestBlockOneViolationWhenActivationEnds(t *testing.T) {
 	if err := svc.do(context.Background(), func() {
 		d := svc.devs["wlan0"]
 		d.nm.ActiveConnection = "/org/freedesktop/NetworkManager/ActiveConnection/7"
-		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
+		svc.block(context.Background(), d, gate.Decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
 		d.nm.ActiveConnection = "/"
-		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address does not keep the real vendor prefix"}, "address changed", time.Now())
+		svc.block(context.Background(), d, gate.Decision{Block: true, Disconnect: true, Reason: "address does not keep the real vendor prefix"}, "address changed", time.Now())
 		n = len(svc.violations)
 	}); err != nil {
 		t.Fatal(err)

@@ -11,27 +11,8 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
-
-// wpa_supplicant's D-Bus names (the supplicant NetworkManager drives).
-const (
-	supBusName    = "fi.w1.wpa_supplicant1"
-	supIface      = "fi.w1.wpa_supplicant1.Interface"
-	supIfacesPath = "/fi/w1/wpa_supplicant1/Interfaces"
-)
-
-// supplicantMatches are the wpa_supplicant signals the service listens to:
-// its interfaces' property changes, which say why an attempt failed
-// (AuthStatusCode: the access point refused; DisconnectReason: the
-// handshake failed) before NetworkManager does, and who owns its name.
-func supplicantMatches() [][]dbus.MatchOption {
-	return [][]dbus.MatchOption{
-		{dbus.WithMatchSender(supBusName), dbus.WithMatchInterface(propertiesIface),
-			dbus.WithMatchMember("PropertiesChanged"), dbus.WithMatchPathNamespace(supIfacesPath), dbus.WithMatchArg(0, supIface)},
-		{dbus.WithMatchSender(dbusBusName), dbus.WithMatchInterface(dbusBusName), dbus.WithMatchMember(nameOwnerChanged),
-			dbus.WithMatchArg(0, supBusName)},
-	}
-}
 
 // supplicantSignals decodes the properties the detector reads from a
 // PropertiesChanged body of a wpa_supplicant interface, in a fixed order.
@@ -41,7 +22,7 @@ func supplicantSignals(body []any) []detect.SupplicantSignal {
 	}
 	iface, _ := body[0].(string)
 	changed, _ := body[1].(map[string]dbus.Variant)
-	if iface != supIface {
+	if iface != nm.SupplicantIface {
 		return nil
 	}
 	var out []detect.SupplicantSignal
@@ -58,7 +39,7 @@ func supplicantSignals(body []any) []detect.SupplicantSignal {
 }
 
 // onSupplicantProperties feeds the detector wpa_supplicant's view of a
-// device NetworkManager manages. The sender filter (nmSender) has let only
+// device NetworkManager manages. The sender filter (nm.Sender) has let only
 // wpa_supplicant's own signals through: a forged one could make the service
 // offer the real address.
 func (s *Service) onSupplicantProperties(ctx context.Context, sig *dbus.Signal, t0 time.Time) {
@@ -68,7 +49,7 @@ func (s *Service) onSupplicantProperties(ctx context.Context, sig *dbus.Signal, 
 	}
 	name, ok := s.supIfaces[sig.Path]
 	if !ok {
-		v, err := s.conn.Object(supBusName, sig.Path).GetProperty(supIface + ".Ifname")
+		v, err := s.conn.Object(nm.SupplicantBusName, sig.Path).GetProperty(nm.SupplicantIface + ".Ifname")
 		if err != nil {
 			return
 		}

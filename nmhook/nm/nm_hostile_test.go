@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package nm
 
 import (
 	"testing"
@@ -40,7 +40,7 @@ func TestProfileFromSettingsWrongTypes(t *testing.T) {
 		{"802-11-wireless": {"ssid": v("not-bytes"), "cloned-mac-address": v([]byte{0, 0x1b, 0x21, 1, 2, 3})}},
 	}
 	for i, s := range cases {
-		p := profileFromSettings("/p", s)
+		p := ProfileFromSettings("/p", s)
 		if !p.Autoconnect {
 			t.Errorf("case %d: autoconnect of a wrong type should keep NM's default (yes), the conservative reading", i)
 		}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package nm
 
 import (
 	"context"
@@ -21,39 +21,39 @@ const (
 	nmUpdate2NoReapply = 0x40
 )
 
-// profileSettings is a profile's full settings, as GetSettings gives them
+// Settings is a profile's full settings, as GetSettings gives them
 // (secrets left out).
-type profileSettings = map[string]map[string]dbus.Variant
+type Settings = map[string]map[string]dbus.Variant
 
 // profileStore is the part of NetworkManager that gives an activation its
-// address: a profile's settings, read and changed in memory. nmClient is the
+// address: a profile's settings, read and changed in memory. Client is the
 // real one; tests use a fake.
-type profileStore interface {
-	ProfileSettings(ctx context.Context, path dbus.ObjectPath) (profileSettings, error)
+type ProfileStore interface {
+	ProfileSettings(ctx context.Context, path dbus.ObjectPath) (Settings, error)
 	// ProfileUnsaved reports NetworkManager's Unsaved flag: the profile in
 	// memory is not what is on disk.
 	ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error)
 	// UpdateInMemory replaces the profile's settings in memory only.
-	UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s profileSettings) error
+	UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s Settings) error
 	// UpdateToDisk replaces the profile's settings and writes its keyfile
 	// (only to give a profile someone saved with the service's address
 	// its own value back on disk).
-	UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s profileSettings) error
+	UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s Settings) error
 }
 
 // ProfileSettings reads a profile's full settings.
-func (c nmClient) ProfileSettings(ctx context.Context, path dbus.ObjectPath) (profileSettings, error) {
-	var s profileSettings
-	if err := c.call(ctx, path, nmSettingsIface+".GetSettings").Store(&s); err != nil {
+func (c Client) ProfileSettings(ctx context.Context, path dbus.ObjectPath) (Settings, error) {
+	var s Settings
+	if err := c.Call(ctx, path, SettingsIface+".GetSettings").Store(&s); err != nil {
 		return nil, fmt.Errorf("read profile %s: %w", path, err)
 	}
 	return s, nil
 }
 
 // ProfileUnsaved reads a profile's Unsaved property.
-func (c nmClient) ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error) {
+func (c Client) ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (bool, error) {
 	var v dbus.Variant
-	if err := c.call(ctx, path, propertiesIface+".Get", nmSettingsIface, "Unsaved").Store(&v); err != nil {
+	if err := c.Call(ctx, path, PropertiesIface+".Get", SettingsIface, "Unsaved").Store(&v); err != nil {
 		return false, fmt.Errorf("read Unsaved of %s: %w", path, err)
 	}
 	b, ok := v.Value().(bool)
@@ -67,9 +67,9 @@ func (c nmClient) ProfileUnsaved(ctx context.Context, path dbus.ObjectPath) (boo
 // (Update2 with IN_MEMORY and NO_REAPPLY): the keyfile on disk is not
 // written, a device the profile is active on is not touched; the stored
 // secrets are kept (NetworkManager keeps them when an update carries none).
-func (c nmClient) UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s profileSettings) error {
+func (c Client) UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s Settings) error {
 	var result map[string]dbus.Variant
-	err := c.call(ctx, path, nmSettingsIface+".Update2", s, uint32(nmUpdate2InMemory|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
+	err := c.Call(ctx, path, SettingsIface+".Update2", s, uint32(nmUpdate2InMemory|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
 	if err != nil {
 		return fmt.Errorf("update profile %s in memory: %w", path, err)
 	}
@@ -79,9 +79,9 @@ func (c nmClient) UpdateInMemory(ctx context.Context, path dbus.ObjectPath, s pr
 // UpdateToDisk replaces a profile's settings and writes them to disk
 // (Update2 with TO_DISK and NO_REAPPLY); the stored secrets are kept as by
 // UpdateInMemory.
-func (c nmClient) UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s profileSettings) error {
+func (c Client) UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s Settings) error {
 	var result map[string]dbus.Variant
-	err := c.call(ctx, path, nmSettingsIface+".Update2", s, uint32(nmUpdate2ToDisk|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
+	err := c.Call(ctx, path, SettingsIface+".Update2", s, uint32(nmUpdate2ToDisk|nmUpdate2NoReapply), map[string]dbus.Variant{}).Store(&result)
 	if err != nil {
 		return fmt.Errorf("write profile %s to disk: %w", path, err)
 	}
@@ -90,7 +90,7 @@ func (c nmClient) UpdateToDisk(ctx context.Context, path dbus.ObjectPath, s prof
 
 // macSection is the setting that carries a profile's cloned MAC address
 // ("" for a type that has none).
-func macSection(s profileSettings) string {
+func macSection(s Settings) string {
 	t, _ := s["connection"]["type"].Value().(string)
 	switch t {
 	case "802-3-ethernet", "802-11-wireless":
@@ -99,9 +99,9 @@ func macSection(s profileSettings) string {
 	return ""
 }
 
-// clonedOf is a profile's cloned-mac-address in lower case: "" NM's
+// ClonedOf is a profile's cloned-mac-address in lower case: "" NM's
 // default, preserve, permanent, random, stable, stable-ssid or an address.
-func clonedOf(s profileSettings) string {
+func ClonedOf(s Settings) string {
 	sect := macSection(s)
 	if sect == "" {
 		return ""
@@ -115,18 +115,18 @@ func clonedOf(s profileSettings) string {
 	return ""
 }
 
-// withCloned returns a copy of s, fit to send back to NetworkManager, whose
+// WithCloned returns a copy of s, fit to send back to NetworkManager, whose
 // cloned-mac-address is value ("" removes it: NM's default). Deprecated
 // properties whose replacements GetSettings also gives (ipv4/ipv6 addresses
 // and routes: address-data, route-data; the byte form of cloned-mac-address:
 // assigned-mac-address) are left out: empty ones do not survive the round
 // trip with their D-Bus type, and NetworkManager rejects them.
-func withCloned(s profileSettings, value string) (profileSettings, error) {
+func WithCloned(s Settings, value string) (Settings, error) {
 	sect := macSection(s)
 	if sect == "" {
 		return nil, fmt.Errorf("profile type %v has no cloned MAC address", s["connection"]["type"].Value())
 	}
-	out := make(profileSettings, len(s)+1)
+	out := make(Settings, len(s)+1)
 	for name, props := range s {
 		cp := make(map[string]dbus.Variant, len(props)+1)
 		for k, v := range props {

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package gate
 
 import (
 	"fmt"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
-// deviceView is the pure snapshot of one device the gate decides on.
-type deviceView struct {
+// View is the pure snapshot of one device the gate decides on.
+type View struct {
 	Device policy.Device
 	// State is NM's device state (0 when NM does not know the device).
 	State uint32
@@ -19,13 +20,13 @@ type deviceView struct {
 	// ActiveClonedMAC is the active profile's cloned-mac-address ("" none).
 	ActiveClonedMAC string
 	// Profiles are the autoconnect profiles NM could activate on the device.
-	Profiles []NMProfile
+	Profiles []nm.Profile
 	// Hold is the boot-time hold: keep the device silent.
 	Hold bool
 }
 
-// decision is what the gate does about one device.
-type decision struct {
+// Decision is what the gate does about one device.
+type Decision struct {
 	Verdict policy.Verdict
 	// Guard: the backstop must drop frames with the real address.
 	Guard bool
@@ -41,18 +42,18 @@ type decision struct {
 	Reason string
 }
 
-// activating reports whether NM is bringing the device up or has it up: the
+// Activating reports whether NM is bringing the device up or has it up: the
 // in-flight layer applies.
-func activating(state uint32) bool {
+func Activating(state uint32) bool {
 	return state >= detect.StatePrepare && state <= detect.StateActivated
 }
 
-// spoofs reports whether a verdict means the real address must not be used.
-func spoofs(v policy.Verdict) bool {
+// Spoofs reports whether a verdict means the real address must not be used.
+func Spoofs(v policy.Verdict) bool {
 	return v.Guarded && v.Mode != policy.ModePermanent
 }
 
-// decide is the gate's pure decision over a device snapshot.
+// Decide is the gate's pure decision over a device snapshot.
 //
 //   - At rest (not activating), a current address that breaks the policy is
 //     fixed by setting a compliant one, whatever the enforcement (except
@@ -65,36 +66,36 @@ func spoofs(v policy.Verdict) bool {
 //     cloned-mac-address cannot be remediated and is refused.
 //   - The backstop guards every device whose verdict spoofs and whose real
 //     address is known.
-func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte) decision {
+func Decide(p *policy.Policy, v View, ex []policy.Exemption, secret []byte) Decision {
 	verdict := p.Evaluate(v.Device, v.Network, ex)
-	d := decision{Verdict: verdict, Reason: verdict.Reason}
+	d := Decision{Verdict: verdict, Reason: verdict.Reason}
 	if !verdict.Guarded {
 		return d
 	}
-	d.Guard = spoofs(verdict) && v.Device.RealKnown
+	d.Guard = Spoofs(verdict) && v.Device.RealKnown
 	if v.Hold {
 		d.Block = true
-		d.Disconnect = activating(v.State)
+		d.Disconnect = Activating(v.State)
 		d.Reason = "held until the user decides whether to hide the address"
 		return d
 	}
-	if !v.Device.RealKnown && spoofs(verdict) {
+	if !v.Device.RealKnown && Spoofs(verdict) {
 		// Fail closed: without the real address nothing can be checked.
 		d.Block = true
-		d.Disconnect = activating(v.State)
+		d.Disconnect = Activating(v.State)
 		d.Reason = "the real address could not be determined, so the device is kept down"
 		return d
 	}
 	if verdict.Enforcement == policy.EnforceAudit {
 		return d
 	}
-	if !activating(v.State) {
+	if !Activating(v.State) {
 		// NetworkManager's scan address is its own, whatever the policy
 		// wants for connections (spoof = false included): it puts the
 		// profile's address back before it connects. Not while a restore
 		// wants the real address on the card at rest (the view has the
 		// network being restored then).
-		scan := !verdict.Allowed && nmScanAddress(v) && (spoofs(verdict) || v.Network == policy.Network{})
+		scan := !verdict.Allowed && nmScanAddress(v) && (Spoofs(verdict) || v.Network == policy.Network{})
 		if !verdict.Allowed && !scan {
 			d.Spoof = true
 			return d
@@ -107,7 +108,7 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 			if !pr.Autoconnect {
 				continue
 			}
-			if bad, why := profileViolates(p, v.Device, pr, ex); bad {
+			if bad, why := ProfileViolates(p, v.Device, pr, ex); bad {
 				d.Block = true
 				d.Reason = why
 				return d
@@ -121,8 +122,8 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		// it when its own cache says the card has it already: a profile
 		// that would set a violating address is refused in flight
 		// whatever the card shows yet, as it is blocked at rest.
-		active := NMProfile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
-		if bad, why := profileViolates(p, v.Device, active, ex); bad {
+		active := nm.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		if bad, why := ProfileViolates(p, v.Device, active, ex); bad {
 			d.Block, d.Disconnect = true, true
 			d.Reason = "the profile being activated is refused: " + why
 		}
@@ -142,8 +143,8 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 		// A profile whose own address violates cannot be remediated: the
 		// reactivation would set it again. One that sets a compliant
 		// address (the one the service gives it in memory) can.
-		active := NMProfile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
-		if bad, _ := profileViolates(p, v.Device, active, ex); bad {
+		active := nm.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		if bad, _ := ProfileViolates(p, v.Device, active, ex); bad {
 			d.Reason = fmt.Sprintf("%s; the profile sets cloned-mac-address=%s, so it cannot be remediated: refused", verdict.Reason, v.ActiveClonedMAC)
 			return d
 		}
@@ -160,7 +161,7 @@ func decide(p *policy.Policy, v deviceView, ex []policy.Exemption, secret []byte
 // on a card NetworkManager manages and is not activating. It is not a
 // violation: NetworkManager sets the activation's own address before it
 // associates, and the backstop still drops any frame with the real address.
-func nmScanAddress(v deviceView) bool {
+func nmScanAddress(v View) bool {
 	cur := v.Device.Current
 	return v.Device.Type == "wifi" && (v.State == detect.StateDisconnected || v.State == detect.StateUnavailable) &&
 		v.Device.RealKnown && cur != v.Device.Real && cur.IsLocal() && !cur.IsMulticast() && !cur.IsZero()
@@ -172,8 +173,8 @@ func profileSetsMAC(cloned string) bool {
 	return cloned != "" && cloned != "preserve"
 }
 
-// profileViolates checks the address a profile would make NM set.
-func profileViolates(p *policy.Policy, dev policy.Device, pr NMProfile, ex []policy.Exemption) (bool, string) {
+// ProfileViolates checks the address a profile would make NM set.
+func ProfileViolates(p *policy.Policy, dev policy.Device, pr nm.Profile, ex []policy.Exemption) (bool, string) {
 	v, sets, err := profileVerdict(p, dev, pr, ex)
 	if err != nil {
 		// Fail closed: an address nobody can judge is a violation.
@@ -195,7 +196,7 @@ func violates(v policy.Verdict) bool {
 // preserve) or sets the real address while it is unknown (nothing to judge
 // it against: the unknown real address is handled as such); an error when
 // the cloned-mac-address is not understood.
-func profileVerdict(p *policy.Policy, dev policy.Device, pr NMProfile, ex []policy.Exemption) (policy.Verdict, bool, error) {
+func profileVerdict(p *policy.Policy, dev policy.Device, pr nm.Profile, ex []policy.Exemption) (policy.Verdict, bool, error) {
 	if !profileSetsMAC(pr.ClonedMAC) {
 		return policy.Verdict{}, false, nil
 	}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package gate
+
+import (
+	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
+
+// NetworkManager's random scan address on an idle Wi-Fi card is not a
+// violation: the service leaves it alone (it fought it 8 times in 3
+// minutes on a real radio). Anywhere else the same address is fixed or
+// refused as before.
+func TestDecideLeavesNMScanAddressAlone(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	scan := mustPMAC(t, "ca:5e:11:22:33:44") // random, locally administered
+	dev := func(typ string, cur policy.MAC) policy.Device {
+		return policy.Device{Interface: "wlan0", Type: typ, Current: cur, Real: real, RealKnown: true}
+	}
+	net := policy.Network{UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000001", ID: "cafe"}
+	tests := []struct {
+		name string
+		view View
+		want Decision
+	}{
+		{"idle Wi-Fi, scan address: left alone", View{Device: dev("wifi", scan), State: detect.StateDisconnected}, Decision{Guard: true}},
+		{"unavailable Wi-Fi, scan address: left alone", View{Device: dev("wifi", scan), State: detect.StateUnavailable}, Decision{Guard: true}},
+		{"idle Wi-Fi, real address: spoofed", View{Device: dev("wifi", real), State: detect.StateDisconnected}, Decision{Guard: true, Spoof: true}},
+		{"idle Wi-Fi, universally administered foreign address: spoofed",
+			View{Device: dev("wifi", mustPMAC(t, "00:11:22:33:44:55")), State: detect.StateDisconnected}, Decision{Guard: true, Spoof: true}},
+		{"Wi-Fi before NetworkManager (hotplug): spoofed", View{Device: dev("wifi", scan)}, Decision{Guard: true, Spoof: true}},
+		{"idle Ethernet, same address: spoofed", View{Device: dev("ethernet", scan), State: detect.StateDisconnected}, Decision{Guard: true, Spoof: true}},
+		{"Wi-Fi connecting with it: refused", View{Device: dev("wifi", scan), State: detect.StateConfig, Network: net}, Decision{Guard: true, Block: true, Disconnect: true}},
+		{"idle Wi-Fi, scan address, a profile that sets permanent: blocked",
+			View{Device: dev("wifi", scan), State: detect.StateDisconnected,
+				Profiles: []nm.Profile{{ID: "p", UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", Autoconnect: true, ClonedMAC: "permanent"}}}, Decision{Guard: true, Block: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(policy.Default(), tc.view, nil, make([]byte, 32))
+			if got.Reason == "" {
+				t.Error("no reason given")
+			}
+			got.Verdict, got.Reason = policy.Verdict{}, ""
+			if got != tc.want {
+				t.Errorf("decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A restore at rest puts the real address on the card: NetworkManager's scan
+// address is replaced then (the verdict wants the real address).
+func TestDecideRestoreReplacesScanAddress(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	v := View{Device: policy.Device{Interface: "wlan0", Type: "wifi", Current: mustPMAC(t, "ca:5e:11:22:33:44"), Real: real, RealKnown: true},
+		State: detect.StateDisconnected, Network: policy.Network{UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", ID: "acl"}}
+	got := Decide(policy.Default(), v, []policy.Exemption{{UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", Scope: policy.ScopeOnce}}, make([]byte, 32))
+	if !got.Spoof {
+		t.Fatalf("decision %+v: want the real address set", got)
+	}
+}
+
+// With spoof = false (the real address wanted for connections) the scan
+// address is still NetworkManager's: the service does not put the real
+// address on an idle card over it (it did, fighting every randomised scan).
+// A restore in progress (the view has its network) still does.
+func TestDecideSpoofOffLeavesNMScanAddressAlone(t *testing.T) {
+	real := mustPMAC(t, "00:1b:21:aa:bb:cc")
+	scan := mustPMAC(t, "ca:5e:11:22:33:44")
+	pol := policy.Default()
+	pol.Spoof = false
+	dev := func(typ string, cur policy.MAC) policy.Device {
+		return policy.Device{Interface: "wlan0", Type: typ, Current: cur, Real: real, RealKnown: true}
+	}
+	tests := []struct {
+		name  string
+		view  View
+		spoof bool
+	}{
+		{"idle Wi-Fi, scan address: left alone", View{Device: dev("wifi", scan), State: detect.StateDisconnected}, false},
+		{"unavailable Wi-Fi, scan address: left alone", View{Device: dev("wifi", scan), State: detect.StateUnavailable}, false},
+		{"idle Wi-Fi, restoring acl: real address set", View{Device: dev("wifi", scan), State: detect.StateDisconnected,
+			Network: policy.Network{UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", ID: "acl"}}, true},
+		{"idle Ethernet, same address: real address set", View{Device: dev("ethernet", scan), State: detect.StateDisconnected}, true},
+		{"Wi-Fi before NetworkManager: real address set", View{Device: dev("wifi", scan)}, true},
+		{"idle Wi-Fi, universally administered foreign address: real address set",
+			View{Device: dev("wifi", mustPMAC(t, "00:11:22:33:44:55")), State: detect.StateDisconnected}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(pol, tc.view, nil, make([]byte, 32))
+			if got.Verdict.Mode != policy.ModePermanent {
+				t.Fatalf("verdict %+v: want permanent (spoof = false)", got.Verdict)
+			}
+			if got.Spoof != tc.spoof || got.Block || got.Disconnect {
+				t.Errorf("decide = %+v, want Spoof %v and nothing else", got, tc.spoof)
+			}
+		})
+	}
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package nmhook
+
+import (
+	"net"
+	"testing"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+)
+
+// TestServiceAndCheckAgreeOnAllZeroPermanentAddress: a card whose kernel
+// permanent address is all zero has no permanent address, for the service
+// and check alike (the service used to take the zeros for the card's real
+// address, check did not).
+func TestServiceAndCheckAgreeOnAllZeroPermanentAddress(t *testing.T) {
+	first := hw(t, "02:00:00:00:01:01")
+	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
+	m := newMachine(t, "")
+	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, PermAddr: zero, Up: true})
+	svc, _ := m.start(t, k)
+	waitGate(t, svc, "veth1", gateSpoofed)
+	real, src := realOf(t, svc, "veth1")
+	if real != first.String() || src != gate.RealFromFirstSeen {
+		t.Fatalf("service: real %s (%s), want the first-seen address %s", real, src, first)
+	}
+	b := &builder{s: &inspectSnapshot{BootState: &BootState{FirstSeen: map[string]FirstSeen{StateKey("veth1"): {Index: 7, Addr: first.String()}}}}}
+	chw, csrc, _ := b.realAddress(&inspectDevice{name: "veth1", inKernel: true, link: Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}})
+	if chw.String() != real || csrc != src {
+		t.Fatalf("check: real %s (%s), service %s (%s)", chw, csrc, real, src)
+	}
+}
