@@ -19,6 +19,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
 // machine is one computer across boots and service restarts for the unit
@@ -235,7 +236,7 @@ func TestLegacyStaleSwitchIsDropped(t *testing.T) {
 		wantReal bool
 	}{{"boot-0", false}, {"boot-1", true}} {
 		m := newMachine(t, "spoof = true\n")
-		st, err := newState()
+		st, err := state.New()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +324,7 @@ func TestCorruptStateMidBootKeepsFirstSeen(t *testing.T) {
 	svc, stop := m.start(t, k)
 	private := waitGate(t, svc, "veth1", gateSpoofed)
 	stop()
-	if err := writeFileAtomic(m.statePath(), []byte(`{"version": 1, "secr`), 0o600); err != nil {
+	if err := state.WriteFileAtomic(m.statePath(), []byte(`{"version": 1, "secr`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	svc, _ = m.start(t, k)
@@ -389,11 +390,11 @@ func TestLegacyFirstSeenMigratesOnlyThisBoot(t *testing.T) {
 	earlier := hw(t, "02:00:00:00:02:02")
 	private := hw(t, "02:00:00:00:0e:0e") // what the old version had set
 	m := newMachine(t, "")
-	st, err := newState()
+	st, err := state.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.FirstSeen = map[string]FirstSeen{
+	st.FirstSeen = map[string]state.FirstSeen{
 		"veth1": {Index: 7, Addr: thisBoot.String(), Time: time.Now().Add(-time.Second)},
 		"veth2": {Index: 8, Addr: earlier.String(), Time: bootStarted().Add(-time.Hour)},
 	}
@@ -424,34 +425,34 @@ func TestLegacyFirstSeenMigratesOnlyThisBoot(t *testing.T) {
 func TestLoadBootState(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "boot.json")
-	bs, stale, err := LoadBootState(p, "b1")
+	bs, stale, err := state.LoadBoot(p, "b1")
 	if err != nil || stale || bs.BootID != "b1" {
 		t.Fatalf("missing: %+v %v %v", bs, stale, err)
 	}
 	on := true
 	bs.Spoof = &on
-	bs.FirstSeen["veth1"] = FirstSeen{Index: 3, Addr: "02:00:00:00:00:01"}
+	bs.FirstSeen["veth1"] = state.FirstSeen{Index: 3, Addr: "02:00:00:00:00:01"}
 	if err := bs.Save(p); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("per-boot file mode: %v %v", fi, err)
 	}
-	back, stale, err := LoadBootState(p, "b1")
+	back, stale, err := state.LoadBoot(p, "b1")
 	if err != nil || stale || back.Spoof == nil || back.FirstSeen["veth1"].Index != 3 {
 		t.Fatalf("same boot: %+v %v %v", back, stale, err)
 	}
-	back, stale, err = LoadBootState(p, "b2")
+	back, stale, err = state.LoadBoot(p, "b2")
 	if err != nil || !stale || back.Spoof != nil || len(back.FirstSeen) != 0 || back.BootID != "b2" {
 		t.Fatalf("other boot: %+v %v %v", back, stale, err)
 	}
-	if _, _, err := LoadBootState(p, ""); !errors.Is(err, errBootStateLost) {
+	if _, _, err := state.LoadBoot(p, ""); !errors.Is(err, state.ErrBootLost) {
 		t.Fatalf("unknown boot id: %v, want lost", err)
 	}
 	if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadBootState(p, "b1"); !errors.Is(err, errBootStateLost) {
+	if _, _, err := state.LoadBoot(p, "b1"); !errors.Is(err, state.ErrBootLost) {
 		t.Fatalf("corrupt: %v, want lost", err)
 	}
 	if m, _ := filepath.Glob(p + ".corrupt-*"); len(m) != 1 {
@@ -468,7 +469,7 @@ func TestReadBootStateFile(t *testing.T) {
 		t.Fatalf("missing: %v %v %v", bs, stale, err)
 	}
 	off := false
-	b := newBootState("b1")
+	b := state.NewBoot("b1")
 	b.Spoof = &off
 	if err := b.Save(p); err != nil {
 		t.Fatal(err)
@@ -501,7 +502,7 @@ func TestFreshStateIsSaved(t *testing.T) {
 	svc, stop := m.start(t, newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}))
 	secret := svc.state.Secret
 	stop()
-	st, warn, err := LoadState(m.statePath())
+	st, warn, err := state.Load(m.statePath())
 	if err != nil || warn != nil {
 		t.Fatalf("state after the first start: %v %v", err, warn)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/testproc"
 )
@@ -341,7 +342,7 @@ func TestAPIFuzzSnapshotSeesChanges(t *testing.T) {
 	if cmp.Equal(before, after) {
 		t.Fatal("SetSpoofing(false) left the snapshot unchanged: the fuzz target's check is blind")
 	}
-	var st BootState
+	var st state.BootState
 	if err := json.Unmarshal([]byte(after.BootState), &st); err != nil || st.Spoof == nil || *st.Spoof {
 		t.Fatalf("per-boot state after SetSpoofing(false): %v %s", err, after.BootState)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -151,11 +152,11 @@ func TestServiceGuardsCardsAndCarriersOnly(t *testing.T) {
 	// Nothing about the devices left alone is written to the state file.
 	if err := svc.do(t.Context(), func() {
 		for _, name := range []string{"docker0", "vethab12"} {
-			if _, ok := svc.boot.FirstSeen[StateKey(name)]; ok {
+			if _, ok := svc.boot.FirstSeen[state.Key(name)]; ok {
 				t.Errorf("first-seen address of %s saved", name)
 			}
 		}
-		if _, ok := svc.boot.FirstSeen[StateKey("tap0")]; !ok {
+		if _, ok := svc.boot.FirstSeen[state.Key("tap0")]; !ok {
 			t.Error("first-seen address of tap0 (guarded) not saved")
 		}
 	}); err != nil {
@@ -212,7 +213,7 @@ func TestCheckSaysVirtualDevicesAreLeftAlone(t *testing.T) {
 	s.Links = append(s.Links,
 		Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: inspMAC("02:42:ac:11:00:01"), Up: true},
 		Link{Index: 4, Name: "br0", Kind: "bridge", Addr: inspMAC(testReal), Up: true})
-	s.State = &State{FirstSeen: map[string]FirstSeen{}}
+	s.State = &state.State{FirstSeen: map[string]state.FirstSeen{}}
 	s.Hardware = map[int]Hardware{2: {Class: policy.ClassCard}, 3: {Class: policy.ClassVirtual}, 4: {Class: policy.ClassVirtual}}
 	r := buildReport(s)
 	got := map[string]CheckDevice{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -32,25 +33,15 @@ import (
 // held the service's value: that profile's own value goes back to disk
 // (savedWithOurs).
 
-// InMemoryChange is one profile whose cloned-mac-address the service changed
-// in NetworkManager's memory.
-type InMemoryChange struct {
-	UUID string `json:"uuid"`
-	// Original is the profile's own value ("" NetworkManager's default).
-	Original string `json:"original"`
-	// Set is the value the service gave it.
-	Set string `json:"set"`
-}
-
 // inMemory keeps the records of the in-memory changes in the state file.
 type inMemory struct {
-	state *State
+	state *state.State
 	save  func() error
 	log   *slog.Logger
 }
 
 func (m inMemory) find(uuid string) (int, bool) {
-	i := slices.IndexFunc(m.state.InMemory, func(c InMemoryChange) bool { return c.UUID == uuid })
+	i := slices.IndexFunc(m.state.InMemory, func(c state.InMemoryChange) bool { return c.UUID == uuid })
 	return i, i >= 0
 }
 
@@ -70,12 +61,12 @@ func (m inMemory) set(ctx context.Context, st nm.ProfileStore, path dbus.ObjectP
 		return err
 	}
 	i, ok := m.find(uuid)
-	var prev InMemoryChange
+	var prev state.InMemoryChange
 	if ok {
 		prev = m.state.InMemory[i]
 		m.state.InMemory[i].Set = value
 	} else {
-		m.state.InMemory = append(m.state.InMemory, InMemoryChange{UUID: uuid, Original: cur, Set: value})
+		m.state.InMemory = append(m.state.InMemory, state.InMemoryChange{UUID: uuid, Original: cur, Set: value})
 	}
 	// Recorded before the change: a crash right after it leaves a record
 	// the next start undoes.
@@ -100,7 +91,7 @@ func (m inMemory) set(ctx context.Context, st nm.ProfileStore, path dbus.ObjectP
 }
 
 // forget puts the record of uuid back as it was before a failed set.
-func (m inMemory) forget(uuid string, prev InMemoryChange, had bool) {
+func (m inMemory) forget(uuid string, prev state.InMemoryChange, had bool) {
 	i, ok := m.find(uuid)
 	if !ok {
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -55,7 +56,7 @@ func TestWithClonedDropsDeprecatedAndSetsValue(t *testing.T) {
 
 func testMem(t *testing.T, statePath string) inMemory {
 	t.Helper()
-	st, _, err := LoadState(statePath)
+	st, _, err := state.Load(statePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func startServiceWith(t *testing.T, k *fakeKernel, f *fakeProfiles, statePath, p
 	t.Helper()
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "policy.toml")
-	if err := writeFileAtomic(pf, []byte(policyText), 0o644); err != nil {
+	if err := state.WriteFileAtomic(pf, []byte(policyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := New(Config{
@@ -276,7 +277,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 			t.Errorf("%s after exit: in memory %q, own %q", p.UUID, mem, disk)
 		}
 	}
-	if st, _, _ := LoadState(statePath); len(st.InMemory) != 0 {
+	if st, _, _ := state.Load(statePath); len(st.InMemory) != 0 {
 		t.Errorf("records left after a clean exit: %+v", st.InMemory)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -263,7 +264,7 @@ func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, strin
 	if st == nil {
 		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and no per-boot state of the service for this boot to say which address it saw first"
 	}
-	fs, ok := st.FirstSeen[StateKey(d.name)]
+	fs, ok := st.FirstSeen[state.Key(d.name)]
 	if !ok {
 		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it in this boot"
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -129,7 +130,7 @@ func gatherFiles(s *inspectSnapshot, o InspectOptions) {
 
 // readStateFile reads the service's state without changing it (LoadState
 // moves a corrupt file aside; check must not). No file gives nil, nil.
-func readStateFile(path string) (*State, error) {
+func readStateFile(path string) (*state.State, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -140,12 +141,12 @@ func readStateFile(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state %s: %w", path, err)
 	}
-	st := &State{}
+	st := &state.State{}
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("state %s is not valid JSON: %w", path, err)
 	}
-	if st.Version != stateVersion {
-		return nil, fmt.Errorf("state %s has format version %d, want %d", path, st.Version, stateVersion)
+	if st.Version != state.Version {
+		return nil, fmt.Errorf("state %s has format version %d, want %d", path, st.Version, state.Version)
 	}
 	return st, nil
 }
@@ -153,7 +154,7 @@ func readStateFile(path string) (*State, error) {
 // readBootStateFile reads the service's per-boot file without changing it.
 // No file gives nil; a file of another boot (or when this boot's id is
 // unknown) gives nil and stale.
-func readBootStateFile(path, id string) (bs *BootState, stale bool, err error) {
+func readBootStateFile(path, id string) (bs *state.BootState, stale bool, err error) {
 	if path == "" {
 		return nil, false, nil
 	}
@@ -164,12 +165,12 @@ func readBootStateFile(path, id string) (bs *BootState, stale bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("read per-boot state %s: %w", path, err)
 	}
-	st := &BootState{}
+	st := &state.BootState{}
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, false, fmt.Errorf("per-boot state %s is not valid JSON: %w", path, err)
 	}
-	if st.Version != bootStateVersion {
-		return nil, false, fmt.Errorf("per-boot state %s has format version %d, want %d", path, st.Version, bootStateVersion)
+	if st.Version != state.BootVersion {
+		return nil, false, fmt.Errorf("per-boot state %s has format version %d, want %d", path, st.Version, state.BootVersion)
 	}
 	if id == "" || st.BootID != id {
 		return nil, true, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -26,11 +27,11 @@ type inspectSnapshot struct {
 	PolicySources []string
 	PolicyErr     error
 	StatePath     string
-	State         *State // nil when there is no state file (or it is unreadable)
+	State         *state.State // nil when there is no state file (or it is unreadable)
 	StateErr      error
 	BootStatePath string
-	BootState     *BootState // nil when there is none of this boot
-	BootStale     bool       // there is one, of another boot (ignored)
+	BootState     *state.BootState // nil when there is none of this boot
+	BootStale     bool             // there is one, of another boot (ignored)
 	BootStateErr  error
 
 	Links    []Link

@@ -19,6 +19,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -203,7 +204,7 @@ func TestBuildReport(t *testing.T) {
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			s.Links[1].PermAddr = nil
 			s.NMDevices[1].PermHwAddress = ""
-			s.BootState = &BootState{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 2, Addr: testReal}}}
+			s.BootState = &state.BootState{Version: 1, FirstSeen: map[string]state.FirstSeen{"eth0": {Index: 2, Addr: testReal}}}
 		},
 		exit: CheckExitCompliant, problems: []string{},
 		check: func(t *testing.T, r CheckReport) {
@@ -216,7 +217,7 @@ func TestBuildReport(t *testing.T) {
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			s.Links[1].PermAddr = nil
 			s.NMDevices[1].PermHwAddress = ""
-			s.BootState = &BootState{Version: 1, FirstSeen: map[string]FirstSeen{"eth0": {Index: 9, Addr: testReal}}}
+			s.BootState = &state.BootState{Version: 1, FirstSeen: map[string]state.FirstSeen{"eth0": {Index: 9, Addr: testReal}}}
 		},
 		exit: CheckExitFindings, problems: []string{KindRealUnknown},
 		check: func(t *testing.T, r CheckReport) {
@@ -270,7 +271,7 @@ func TestBuildReport(t *testing.T) {
 		name: "runtime spoof off (this boot): the real address is right",
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			off := false
-			s.BootState = &BootState{Version: 1, Spoof: &off}
+			s.BootState = &state.BootState{Version: 1, Spoof: &off}
 			s.Links[1].Addr = inspMAC(testReal)
 		},
 		exit: CheckExitCompliant, problems: []string{},

@@ -13,6 +13,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
 // offerWatch receives the service's Suspicion signals on the API bed's bus.
@@ -167,7 +168,7 @@ func TestServiceOfferGate(t *testing.T) {
 	if got := w.signalled(t, 5*time.Second, 0); len(got) != 1 {
 		t.Fatalf("another network: signalled %v, want one", got)
 	}
-	if err := writeFileAtomic(fb.svc.cfg.PolicyFile, []byte("offer = \"never\"\n"), 0o644); err != nil {
+	if err := state.WriteFileAtomic(fb.svc.cfg.PolicyFile, []byte("offer = \"never\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var reloadErr error

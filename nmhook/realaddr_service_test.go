@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
 // TestServiceAndCheckAgreeOnAllZeroPermanentAddress: a card whose kernel
@@ -24,7 +25,7 @@ func TestServiceAndCheckAgreeOnAllZeroPermanentAddress(t *testing.T) {
 	if real != first.String() || src != gate.RealFromFirstSeen {
 		t.Fatalf("service: real %s (%s), want the first-seen address %s", real, src, first)
 	}
-	b := &builder{s: &inspectSnapshot{BootState: &BootState{FirstSeen: map[string]FirstSeen{StateKey("veth1"): {Index: 7, Addr: first.String()}}}}}
+	b := &builder{s: &inspectSnapshot{BootState: &state.BootState{FirstSeen: map[string]state.FirstSeen{state.Key("veth1"): {Index: 7, Addr: first.String()}}}}}
 	chw, csrc, _ := b.realAddress(&inspectDevice{name: "veth1", inKernel: true, link: Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}})
 	if chw.String() != real || csrc != src {
 		t.Fatalf("check: real %s (%s), service %s (%s)", chw, csrc, real, src)

@@ -20,6 +20,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -81,11 +82,11 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	pol   *policy.Policy
-	state *State
+	state *state.State
 	det   *detect.Detector
 
-	bootID string     // this boot's id ("" unknown)
-	boot   *BootState // what holds for this boot only
+	bootID string           // this boot's id ("" unknown)
+	boot   *state.BootState // what holds for this boot only
 	// bootLost: the per-boot file existed but could not be used, so cards
 	// present at start with no permanent address may carry an address
 	// the service set: their real address is unknown for this boot.
@@ -165,7 +166,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.pol = pol
 	s.loadNMConf()
-	st, warn, err := LoadState(cfg.StatePath)
+	st, warn, err := state.Load(cfg.StatePath)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +517,7 @@ func (s *Service) learnReal(d *devState) {
 		d.real, d.realSource = hw, src
 		return
 	}
-	key := StateKey(d.iface)
+	key := state.Key(d.iface)
 	fs, ok := s.boot.FirstSeen[key]
 	if ok && fs.Index == d.link.Index {
 		if hw, ok := gate.ParseKnownAddress(fs.Addr); ok {
@@ -533,14 +534,14 @@ func (s *Service) learnReal(d *devState) {
 	}
 	if s.bootLost && !s.ready {
 		d.real, d.realSource = nil, gate.RealUnknown
-		s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Time: time.Now().UTC()}
+		s.boot.FirstSeen[key] = state.FirstSeen{Index: d.link.Index, Time: time.Now().UTC()}
 		s.saveBootState()
 		s.log.Error("state: the real address of this card cannot be known in this boot (no permanent address, and the per-boot record was lost): it is kept down until it is plugged in again or the next boot",
 			slog.String("device", d.iface))
 		return
 	}
 	d.real, d.realSource = append(net.HardwareAddr(nil), d.link.Addr...), gate.RealFromFirstSeen
-	s.boot.FirstSeen[key] = FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
+	s.boot.FirstSeen[key] = state.FirstSeen{Index: d.link.Index, Addr: d.link.Addr.String(), Time: time.Now().UTC()}
 	s.saveBootState()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -35,7 +36,7 @@ func startService(t *testing.T, k *fakeKernel, policyText string) *Service {
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "policy.toml")
 	if policyText != "" {
-		if err := writeFileAtomic(pf, []byte(policyText), 0o644); err != nil {
+		if err := state.WriteFileAtomic(pf, []byte(policyText), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,7 +191,7 @@ func TestServiceReloadKeepsLastGoodPolicy(t *testing.T) {
 	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "[default]\nmode = \"permanent\"\n")
 	waitGate(t, svc, "eth0", gateAllowed)
-	if err := writeFileAtomic(svc.cfg.PolicyFile, []byte("[default]\nmode = \"bogus\"\n"), 0o644); err != nil {
+	if err := state.WriteFileAtomic(svc.cfg.PolicyFile, []byte("[default]\nmode = \"bogus\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err := svc.Reload(context.Background())

@@ -17,8 +17,8 @@ import (
 	"github.com/godbus/dbus/v5/introspect"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -340,7 +340,7 @@ func TestIntegrationAuthz(t *testing.T) {
 			if got := statusOf(t, v).Spoof; got != on {
 				t.Fatalf("after SetSpoofing(%v): Status.spoof = %v", on, got)
 			}
-			var st nmhook.BootState
+			var st state.BootState
 			if err := json.Unmarshal([]byte(v.BootState), &st); err != nil {
 				t.Fatalf("per-boot state file: %v", err)
 			}
@@ -437,14 +437,14 @@ func TestIntegrationAuthz(t *testing.T) {
 }
 
 // stateExemptions are the exemptions in a state file's text.
-func stateExemptions(t *testing.T, state string) []policy.Exemption {
+func stateExemptions(t *testing.T, text string) []policy.Exemption {
 	t.Helper()
-	if state == "" {
+	if text == "" {
 		return nil
 	}
-	var st nmhook.State
-	if err := json.Unmarshal([]byte(state), &st); err != nil {
-		t.Fatalf("state file: %v\n%s", err, state)
+	var st state.State
+	if err := json.Unmarshal([]byte(text), &st); err != nil {
+		t.Fatalf("state file: %v\n%s", err, text)
 	}
 	return st.Exemptions
 }

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
@@ -294,7 +294,7 @@ func TestIntegrationFaultBusRestart(t *testing.T) {
 // seedState writes a valid state file holding one "always" exemption.
 func seedState(t *testing.T, path string, ex policy.Exemption) {
 	t.Helper()
-	st := nmhook.State{Version: 1, Secret: strings.Repeat("5a", 32), Exemptions: []policy.Exemption{ex}}
+	st := state.State{Version: 1, Secret: strings.Repeat("5a", 32), Exemptions: []policy.Exemption{ex}}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -309,13 +309,13 @@ func seedState(t *testing.T, path string, ex policy.Exemption) {
 
 // readBootState parses the per-boot state file and fails t if it is torn or
 // invalid.
-func readBootState(t *testing.T, path string) nmhook.BootState {
+func readBootState(t *testing.T, path string) state.BootState {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("per-boot state file: %v", err)
 	}
-	var st nmhook.BootState
+	var st state.BootState
 	if err := json.Unmarshal(data, &st); err != nil {
 		t.Fatalf("TORN per-boot state file %s: %v\n%q", path, err, data)
 	}
@@ -326,13 +326,13 @@ func readBootState(t *testing.T, path string) nmhook.BootState {
 }
 
 // readState parses the state file and fails t if it is torn or invalid.
-func readState(t *testing.T, path string) nmhook.State {
+func readState(t *testing.T, path string) state.State {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("state file: %v", err)
 	}
-	var st nmhook.State
+	var st state.State
 	if err := json.Unmarshal(data, &st); err != nil {
 		t.Fatalf("TORN state file %s: %v\n%q", path, err, data)
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package state
 
 import (
 	"os"
@@ -12,13 +12,13 @@ func TestStateKeyRoundTripsOddNames(t *testing.T) {
 	names := []string{"eth0", "nm\xe9t", "\xff\xfe\xfd\xfc", "\xff\xfe\xfd\xfd", "a\x1bb", "hex:6e6d"}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
-	st, _, err := LoadState(path)
+	st, _, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	for i, n := range names {
-		k := StateKey(n)
+		k := Key(n)
 		if seen[k] {
 			t.Fatalf("two names share the key %q", k)
 		}
@@ -28,12 +28,12 @@ func TestStateKeyRoundTripsOddNames(t *testing.T) {
 	if err := st.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	back, warn, err := LoadState(path)
+	back, warn, err := Load(path)
 	if err != nil || warn != nil {
 		t.Fatalf("load: %v %v", err, warn)
 	}
 	for i, n := range names {
-		if fs := back.FirstSeen[StateKey(n)]; fs.Index != i+2 {
+		if fs := back.FirstSeen[Key(n)]; fs.Index != i+2 {
 			t.Errorf("%q: first_seen %+v after a round trip, want index %d", n, fs, i+2)
 		}
 	}
@@ -49,7 +49,7 @@ func TestLoadStateMovesCorruptAsideAndDropsTemps(t *testing.T) {
 	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, warn, err := LoadState(path)
+	st, warn, err := Load(path)
 	if err != nil || warn == nil || st == nil || len(st.SecretBytes()) != 32 {
 		t.Fatalf("LoadState = %v, %v, %v; want a fresh state and a warning", st, warn, err)
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package state
 
 import (
 	"crypto/rand"
@@ -19,8 +19,8 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
-// stateVersion is the format version of the state file.
-const stateVersion = 1
+// Version is the format version of the state file.
+const Version = 1
 
 // FirstSeen records the address the service saw first on a device that has
 // no permanent address (veth, some USB adapters): the service then treats it
@@ -60,13 +60,13 @@ type State struct {
 	InMemory []InMemoryChange `json:"in_memory,omitempty"`
 }
 
-// newState returns an empty state with a fresh secret.
-func newState() (*State, error) {
+// New returns an empty state with a fresh secret.
+func New() (*State, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("make state secret: %w", err)
 	}
-	return &State{Version: stateVersion, Secret: hex.EncodeToString(b), FirstSeen: map[string]FirstSeen{}}, nil
+	return &State{Version: Version, Secret: hex.EncodeToString(b), FirstSeen: map[string]FirstSeen{}}, nil
 }
 
 // SecretBytes decodes the stable-mode secret.
@@ -78,15 +78,15 @@ func (s *State) SecretBytes() []byte {
 	return b
 }
 
-// LoadState reads the state file. A missing file gives a fresh state. A
+// Load reads the state file. A missing file gives a fresh state. A
 // corrupt one is moved aside (to path.corrupt-TIMESTAMP) and a fresh state is
 // returned together with a non-nil warning that says where it went: the
 // service keeps running, failing closed (no exemptions).
-func LoadState(path string) (st *State, warning error, err error) {
+func Load(path string) (st *State, warning error, err error) {
 	removeStaleTemps(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		st, err := newState()
+		st, err := New()
 		return st, nil, err
 	}
 	if err != nil {
@@ -94,7 +94,7 @@ func LoadState(path string) (st *State, warning error, err error) {
 	}
 	st = &State{}
 	perr := json.Unmarshal(data, st)
-	if perr == nil && (st.Version != stateVersion || len(st.SecretBytes()) != 32) {
+	if perr == nil && (st.Version != Version || len(st.SecretBytes()) != 32) {
 		perr = fmt.Errorf("version %d or secret not valid", st.Version)
 	}
 	if perr == nil {
@@ -107,7 +107,7 @@ func LoadState(path string) (st *State, warning error, err error) {
 	if err := os.Rename(path, aside); err != nil {
 		return nil, nil, fmt.Errorf("state %s is corrupt (%v) and could not be moved aside: %w", path, perr, err)
 	}
-	st, err = newState()
+	st, err = New()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,10 +122,12 @@ func (s *State) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return writeFileAtomic(path, append(data, '\n'), 0o600)
+	return WriteFileAtomic(path, append(data, '\n'), 0o600)
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+// WriteFileAtomic writes data to path as Save does: a temporary file,
+// fsync, rename, fsync of the directory.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -162,11 +164,11 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	return nil
 }
 
-// StateKey is the state file's key for an interface name. Interface names
+// Key is the state file's key for an interface name. Interface names
 // are bytes, JSON keys are UTF-8: a name that is not plain printable UTF-8
 // is stored as "hex:" and its bytes in hex, so that no two names share a key
 // and a restart finds them again.
-func StateKey(iface string) string {
+func Key(iface string) string {
 	if utf8.ValidString(iface) && !strings.HasPrefix(iface, "hex:") {
 		printable := true
 		for _, r := range iface {
@@ -188,4 +190,14 @@ func removeStaleTemps(path string) {
 	for _, m := range matches {
 		os.Remove(m)
 	}
+}
+
+// InMemoryChange is one profile whose cloned-mac-address the service changed
+// in NetworkManager's memory.
+type InMemoryChange struct {
+	UUID string `json:"uuid"`
+	// Original is the profile's own value ("" NetworkManager's default).
+	Original string `json:"original"`
+	// Set is the value the service gave it.
+	Set string `json:"set"`
 }
