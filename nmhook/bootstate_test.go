@@ -19,6 +19,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
@@ -161,7 +162,7 @@ func stateFile(t *testing.T, m *machine) map[string]json.RawMessage {
 // spoof = true applies again. Nothing of it is on disk.
 func TestRuntimeSwitchLastsOneBoot(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	card := Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
+	card := links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
 	m := newMachine(t, "spoof = true\n")
 
 	k := newFakeKernel(card)
@@ -202,7 +203,7 @@ func TestRuntimeSwitchLastsOneBoot(t *testing.T) {
 // saved: the next boot, with a plain command line, spoofs.
 func TestCmdlineSpoofIsNotSaved(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	card := Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
+	card := links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
 	m := newMachine(t, "")
 	m.boot(t, "boot-1", "quiet mac-nmguard.spoof=0")
 	k := newFakeKernel(card)
@@ -230,7 +231,7 @@ func TestCmdlineSpoofIsNotSaved(t *testing.T) {
 // decided in this boot still holds; either way it leaves the state file.
 func TestLegacyStaleSwitchIsDropped(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	card := Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
+	card := links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}
 	for _, tc := range []struct {
 		decided  string
 		wantReal bool
@@ -287,7 +288,7 @@ func TestFirstSeenIsPerBoot(t *testing.T) {
 	first := hw(t, "02:00:00:00:01:01")
 	other := hw(t, "02:00:00:00:02:02") // another card, next boot
 	m := newMachine(t, "")
-	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
 	svc, stop := m.start(t, k)
 	waitGate(t, svc, "veth1", gateSpoofed)
 	if real, _ := realOf(t, svc, "veth1"); real != first.String() {
@@ -296,7 +297,7 @@ func TestFirstSeenIsPerBoot(t *testing.T) {
 	stop()
 
 	m.boot(t, "boot-2", "quiet")
-	k = newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: other, Up: true})
+	k = newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: other, Up: true})
 	svc, _ = m.start(t, k)
 	addr := waitGate(t, svc, "veth1", gateSpoofed)
 	if real, src := realOf(t, svc, "veth1"); real != other.String() || src != gate.RealFromFirstSeen {
@@ -320,7 +321,7 @@ func TestFirstSeenIsPerBoot(t *testing.T) {
 func TestCorruptStateMidBootKeepsFirstSeen(t *testing.T) {
 	first := hw(t, "02:00:00:00:01:01")
 	m := newMachine(t, "")
-	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
 	svc, stop := m.start(t, k)
 	private := waitGate(t, svc, "veth1", gateSpoofed)
 	stop()
@@ -346,7 +347,7 @@ func TestCorruptStateMidBootKeepsFirstSeen(t *testing.T) {
 func TestLostBootStateFailsClosed(t *testing.T) {
 	first := hw(t, "02:00:00:00:01:01")
 	m := newMachine(t, "")
-	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true})
 	svc, stop := m.start(t, k)
 	waitGate(t, svc, "veth1", gateSpoofed)
 	stop()
@@ -371,11 +372,11 @@ func TestLostBootStateFailsClosed(t *testing.T) {
 	}
 	// Hotplug after the start: its first address is its real one.
 	fresh := hw(t, "02:00:00:00:03:03")
-	l := Link{Index: 9, Name: "veth2", Kind: "veth", Addr: fresh, Up: true}
+	l := links.Link{Index: 9, Name: "veth2", Kind: "veth", Addr: fresh, Up: true}
 	k.mu.Lock()
 	k.links["veth2"] = l
 	k.mu.Unlock()
-	k.events <- LinkEvent{Link: l}
+	k.events <- links.Event{Link: l}
 	waitGate(t, svc, "veth2", gateSpoofed)
 	if real, _ := realOf(t, svc, "veth2"); real != fresh.String() {
 		t.Fatalf("hotplugged veth2: real %s, want %s", real, fresh)
@@ -403,8 +404,8 @@ func TestLegacyFirstSeenMigratesOnlyThisBoot(t *testing.T) {
 	}
 	cur := hw(t, "02:00:00:00:03:03") // veth2's own address in this boot
 	k := newFakeKernel(
-		Link{Index: 7, Name: "veth1", Kind: "veth", Addr: private, Up: true},
-		Link{Index: 8, Name: "veth2", Kind: "veth", Addr: cur, Up: true},
+		links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: private, Up: true},
+		links.Link{Index: 8, Name: "veth2", Kind: "veth", Addr: cur, Up: true},
 	)
 	svc, stop := m.start(t, k)
 	// veth1's private address is compliant (allowed), veth2's own is not.
@@ -499,7 +500,7 @@ func TestReadBootStateFile(t *testing.T) {
 func TestFreshStateIsSaved(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
 	m := newMachine(t, "")
-	svc, stop := m.start(t, newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}))
+	svc, stop := m.start(t, newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true}))
 	secret := svc.state.Secret
 	stop()
 	st, warn, err := state.Load(m.statePath())

@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
@@ -33,11 +34,11 @@ const (
 // loop touches it.
 type devState struct {
 	iface      string
-	link       Link
+	link       links.Link
 	real       net.HardwareAddr
 	realSource string
-	hw         Hardware // what is behind the link (sysfs), read when it appeared
-	carries    string   // virtual device: the guarded device whose real address it carries
+	hw         links.Hardware // what is behind the link (sysfs), read when it appeared
+	carries    string         // virtual device: the guarded device whose real address it carries
 
 	nmKnown bool
 	nm      nm.Device

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -32,7 +33,7 @@ func inLoop(t *testing.T, svc *Service, fn func()) {
 // connection, another device or no suspicion is the administrator's.
 func TestAnswersSuspicion(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "")
 	inLoop(t, svc, func() {
 		if _, ok := svc.answersSuspicion("eth0", "", policy.ScopeOnce); ok {
@@ -66,7 +67,7 @@ func TestAnswersSuspicion(t *testing.T) {
 // forgetting all empties both.
 func TestForgetExemptions(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "")
 	inLoop(t, svc, func() {
 		svc.state.Exemptions = []policy.Exemption{{UUID: exUUID1, Scope: policy.ScopeAlways}, {UUID: exUUID2, SSID: "Cafe", Scope: policy.ScopeAlways}}

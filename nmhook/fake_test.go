@@ -12,6 +12,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
@@ -19,17 +21,17 @@ import (
 // fakeKernel implements Links and Backstop in memory for unit tests.
 type fakeKernel struct {
 	mu      sync.Mutex
-	links   map[string]Link
-	rules   map[string]GuardRule
+	links   map[string]links.Link
+	rules   map[string]backstop.Rule
 	calls   []string
 	failSet map[string]bool // SetAddress fails for these devices
-	events  chan LinkEvent
-	hw      map[string]Hardware // Classify's answers (guardclass_test.go); none: ClassUnset
+	events  chan links.Event
+	hw      map[string]links.Hardware // Classify's answers (guardclass_test.go); none: ClassUnset
 }
 
-func newFakeKernel(links ...Link) *fakeKernel {
-	k := &fakeKernel{links: map[string]Link{}, rules: map[string]GuardRule{}, failSet: map[string]bool{}, events: make(chan LinkEvent, 64)}
-	for _, l := range links {
+func newFakeKernel(ls ...links.Link) *fakeKernel {
+	k := &fakeKernel{links: map[string]links.Link{}, rules: map[string]backstop.Rule{}, failSet: map[string]bool{}, events: make(chan links.Event, 64)}
+	for _, l := range ls {
 		k.links[l.Name] = l
 	}
 	return k
@@ -45,22 +47,22 @@ func (k *fakeKernel) Calls() []string {
 	return append([]string(nil), k.calls...)
 }
 
-func (k *fakeKernel) List() ([]Link, error) {
+func (k *fakeKernel) List() ([]links.Link, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var out []Link
+	var out []links.Link
 	for _, l := range k.links {
 		out = append(out, l)
 	}
 	return out, nil
 }
 
-func (k *fakeKernel) Get(name string) (Link, error) {
+func (k *fakeKernel) Get(name string) (links.Link, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	l, ok := k.links[name]
 	if !ok {
-		return Link{}, errors.New("no such link " + name)
+		return links.Link{}, errors.New("no such link " + name)
 	}
 	return l, nil
 }
@@ -98,8 +100,8 @@ func (k *fakeKernel) SetAddress(name string, mac net.HardwareAddr) error {
 	return nil
 }
 
-func (k *fakeKernel) Subscribe(ctx context.Context) (<-chan LinkEvent, error) {
-	out := make(chan LinkEvent)
+func (k *fakeKernel) Subscribe(ctx context.Context) (<-chan links.Event, error) {
+	out := make(chan links.Event)
 	go func() {
 		defer close(out)
 		for {
@@ -121,7 +123,7 @@ func (k *fakeKernel) Subscribe(ctx context.Context) (<-chan LinkEvent, error) {
 func (k *fakeKernel) Guard(ifname string, real net.HardwareAddr) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.rules[ifname] = GuardRule{Interface: ifname, Real: real}
+	k.rules[ifname] = backstop.Rule{Interface: ifname, Real: real}
 	k.record("guard %s %s", ifname, real)
 	return nil
 }
@@ -129,7 +131,7 @@ func (k *fakeKernel) Guard(ifname string, real net.HardwareAddr) error {
 func (k *fakeKernel) Hold(ifname string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.rules[ifname] = GuardRule{Interface: ifname, Hold: true}
+	k.rules[ifname] = backstop.Rule{Interface: ifname, Hold: true}
 	k.record("hold %s", ifname)
 	return nil
 }
@@ -142,10 +144,10 @@ func (k *fakeKernel) Unguard(ifname string) error {
 	return nil
 }
 
-func (k *fakeKernel) List2() map[string]GuardRule {
+func (k *fakeKernel) List2() map[string]backstop.Rule {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := map[string]GuardRule{}
+	out := map[string]backstop.Rule{}
 	for n, r := range k.rules {
 		out[n] = r
 	}
@@ -155,8 +157,8 @@ func (k *fakeKernel) List2() map[string]GuardRule {
 // backstopView adapts fakeKernel to Backstop (List clashes with Links.List).
 type backstopView struct{ *fakeKernel }
 
-func (b backstopView) List() ([]GuardRule, error) {
-	var out []GuardRule
+func (b backstopView) List() ([]backstop.Rule, error) {
+	var out []backstop.Rule
 	for _, r := range b.List2() {
 		out = append(out, r)
 	}
@@ -166,7 +168,7 @@ func (b backstopView) List() ([]GuardRule, error) {
 func (b backstopView) RemoveAll() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.rules = map[string]GuardRule{}
+	b.rules = map[string]backstop.Rule{}
 	return nil
 }
 

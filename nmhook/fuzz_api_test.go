@@ -23,6 +23,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 	"github.com/mac-nmguard/mac-nmguard/test/testproc"
@@ -60,8 +61,8 @@ func newAPIFuzzBed(t testing.TB) *apiFuzzBed {
 	real0 := hwTB(t, "00:1b:21:aa:bb:00")
 	first := hwTB(t, "02:00:00:00:01:01")
 	k := newFakeKernel(
-		Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
-		Link{Index: 3, Name: "veth1", Kind: "veth", Addr: first, Up: true},
+		links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
+		links.Link{Index: 3, Name: "veth1", Kind: "veth", Addr: first, Up: true},
 	)
 	dir := t.TempDir()
 	svc, err := New(Config{
@@ -165,8 +166,8 @@ func (fb *apiFuzzBed) snapshot(t testing.TB) apiSnapshot {
 	}
 	s.BootState = string(bs)
 	s.Links, s.Rules = map[string]string{}, map[string]string{}
-	links, _ := fb.k.List()
-	for _, l := range links {
+	all, _ := fb.k.List()
+	for _, l := range all {
 		s.Links[l.Name] = fmt.Sprintf("%s up=%t", l.Addr, l.Up)
 	}
 	for n, r := range fb.k.List2() {

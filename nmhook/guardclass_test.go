@@ -9,12 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
 // Classify answers from k.hw; a link not listed is unclassified (a card).
-func (k *fakeKernel) Classify(l Link) Hardware {
+func (k *fakeKernel) Classify(l links.Link) links.Hardware {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.hw[l.Name]
@@ -67,30 +68,30 @@ func TestClassifyLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		link   Link
+		link   links.Link
 		class  policy.Class
 		driver string
 		why    string
 	}{
-		{Link{Index: 2, Name: "enp0s31f6"}, policy.ClassCard, "e1000e", ""},
-		{Link{Index: 3, Name: "enx001122334455"}, policy.ClassCard, "ipheth", ""},
-		{Link{Index: 4, Name: "wlan0"}, policy.ClassCard, "", ""},
-		{Link{Index: 5, Name: "wlp2s0"}, policy.ClassCard, "iwlwifi", ""},
-		{Link{Index: 6, Name: "docker0"}, policy.ClassVirtual, "", ""},
-		{Link{Index: 7, Name: "veth1a2b"}, policy.ClassVirtual, "", ""},
-		{Link{Index: 8, Name: "renamed"}, policy.ClassUnknown, "", "says ifindex \"99\", the link has 8"},
-		{Link{Index: 9, Name: "gone"}, policy.ClassUnknown, "", "no such file"},
-		{Link{Index: 10, Name: "broken"}, policy.ClassUnknown, "", "is a directory"},
-		{Link{Index: 11, Name: ".."}, policy.ClassUnknown, "", "cannot be looked up"},
+		{links.Link{Index: 2, Name: "enp0s31f6"}, policy.ClassCard, "e1000e", ""},
+		{links.Link{Index: 3, Name: "enx001122334455"}, policy.ClassCard, "ipheth", ""},
+		{links.Link{Index: 4, Name: "wlan0"}, policy.ClassCard, "", ""},
+		{links.Link{Index: 5, Name: "wlp2s0"}, policy.ClassCard, "iwlwifi", ""},
+		{links.Link{Index: 6, Name: "docker0"}, policy.ClassVirtual, "", ""},
+		{links.Link{Index: 7, Name: "veth1a2b"}, policy.ClassVirtual, "", ""},
+		{links.Link{Index: 8, Name: "renamed"}, policy.ClassUnknown, "", "says ifindex \"99\", the link has 8"},
+		{links.Link{Index: 9, Name: "gone"}, policy.ClassUnknown, "", "no such file"},
+		{links.Link{Index: 10, Name: "broken"}, policy.ClassUnknown, "", "is a directory"},
+		{links.Link{Index: 11, Name: ".."}, policy.ClassUnknown, "", "cannot be looked up"},
 	}
 	for _, c := range cases {
-		got := classifyLink(root, c.link)
+		got := links.ClassifyLink(root, c.link)
 		if got.Class != c.class || got.Driver != c.driver || !strings.Contains(got.Why, c.why) || (c.why == "") != (got.Why == "") {
 			t.Errorf("classifyLink(%s) = %+v, want class %q driver %q why ~ %q", c.link.Name, got, c.class, c.driver, c.why)
 		}
 	}
 	// No sysfs at all (not mounted, or unreadable): every link unknown.
-	if got := classifyLink(filepath.Join(root, "absent"), Link{Index: 2, Name: "enp0s31f6"}); got.Class != policy.ClassUnknown {
+	if got := links.ClassifyLink(filepath.Join(root, "absent"), links.Link{Index: 2, Name: "enp0s31f6"}); got.Class != policy.ClassUnknown {
 		t.Errorf("without sysfs: %+v, want unknown", got)
 	}
 }
@@ -105,13 +106,13 @@ func TestServiceGuardsCardsAndCarriersOnly(t *testing.T) {
 	vethAddr := hw(t, "5a:11:22:33:44:55")
 	tapReal := hw(t, "00:16:3e:00:00:07")
 	k := newFakeKernel(
-		Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
-		Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: dockerAddr, Up: true},
-		Link{Index: 4, Name: "vethab12", Kind: "veth", Addr: vethAddr, Up: true},
-		Link{Index: 5, Name: "br0", Kind: "bridge", Addr: real0, Up: true},
-		Link{Index: 6, Name: "tap0", Kind: "tun", Addr: tapReal, Up: true},
+		links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
+		links.Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: dockerAddr, Up: true},
+		links.Link{Index: 4, Name: "vethab12", Kind: "veth", Addr: vethAddr, Up: true},
+		links.Link{Index: 5, Name: "br0", Kind: "bridge", Addr: real0, Up: true},
+		links.Link{Index: 6, Name: "tap0", Kind: "tun", Addr: tapReal, Up: true},
 	)
-	k.hw = map[string]Hardware{
+	k.hw = map[string]links.Hardware{
 		"eth0":     {Class: policy.ClassCard, Driver: "e1000e"},
 		"docker0":  {Class: policy.ClassVirtual},
 		"vethab12": {Class: policy.ClassVirtual},
@@ -171,20 +172,20 @@ func TestServiceGuardsVirtualDeviceThatTakesACardsAddress(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
 	brAddr := hw(t, "2e:00:00:00:00:01")
 	k := newFakeKernel(
-		Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
-		Link{Index: 3, Name: "br0", Kind: "bridge", Addr: brAddr, Up: true},
-		Link{Index: 4, Name: "nmt0", Kind: "veth", Addr: hw(t, "02:00:00:00:00:09"), Up: true},
+		links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true},
+		links.Link{Index: 3, Name: "br0", Kind: "bridge", Addr: brAddr, Up: true},
+		links.Link{Index: 4, Name: "nmt0", Kind: "veth", Addr: hw(t, "02:00:00:00:00:09"), Up: true},
 	)
-	k.hw = map[string]Hardware{"eth0": {Class: policy.ClassCard}, "br0": {Class: policy.ClassVirtual}, "nmt0": {Class: policy.ClassVirtual}}
+	k.hw = map[string]links.Hardware{"eth0": {Class: policy.ClassCard}, "br0": {Class: policy.ClassVirtual}, "nmt0": {Class: policy.ClassVirtual}}
 	svc := startService(t, k, "[[device]]\ninterface = \"nmt*\"\nguard = \"always\"\n")
 	waitGate(t, svc, "eth0", gateSpoofed)
 	waitGate(t, svc, "br0", gateIgnored)
 	waitGate(t, svc, "nmt0", gateSpoofed)
-	took := Link{Index: 3, Name: "br0", Kind: "bridge", Addr: real0, Up: true}
+	took := links.Link{Index: 3, Name: "br0", Kind: "bridge", Addr: real0, Up: true}
 	k.mu.Lock()
 	k.links["br0"] = took
 	k.mu.Unlock()
-	k.events <- LinkEvent{Link: took}
+	k.events <- links.Event{Link: took}
 	if addr := waitGate(t, svc, "br0", gateSpoofed); addr == real0.String() {
 		t.Fatal("br0 kept the card's real address")
 	}
@@ -197,8 +198,8 @@ func TestServiceGuardsVirtualDeviceThatTakesACardsAddress(t *testing.T) {
 // guards every device, virtual ones too.
 func TestServiceFailsClosedToGuardAlways(t *testing.T) {
 	first := hw(t, "02:42:ac:11:00:01")
-	k := newFakeKernel(Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: first, Up: true})
-	k.hw = map[string]Hardware{"docker0": {Class: policy.ClassVirtual}}
+	k := newFakeKernel(links.Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: first, Up: true})
+	k.hw = map[string]links.Hardware{"docker0": {Class: policy.ClassVirtual}}
 	svc := startService(t, k, "[default]\nguard = \"bogus\"\n")
 	if addr := waitGate(t, svc, "docker0", gateSpoofed); addr == first.String() {
 		t.Fatal("docker0 kept its address under an unreadable policy")
@@ -211,10 +212,10 @@ func TestServiceFailsClosedToGuardAlways(t *testing.T) {
 func TestCheckSaysVirtualDevicesAreLeftAlone(t *testing.T) {
 	s := baseSnap()
 	s.Links = append(s.Links,
-		Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: inspMAC("02:42:ac:11:00:01"), Up: true},
-		Link{Index: 4, Name: "br0", Kind: "bridge", Addr: inspMAC(testReal), Up: true})
+		links.Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: inspMAC("02:42:ac:11:00:01"), Up: true},
+		links.Link{Index: 4, Name: "br0", Kind: "bridge", Addr: inspMAC(testReal), Up: true})
 	s.State = &state.State{FirstSeen: map[string]state.FirstSeen{}}
-	s.Hardware = map[int]Hardware{2: {Class: policy.ClassCard}, 3: {Class: policy.ClassVirtual}, 4: {Class: policy.ClassVirtual}}
+	s.Hardware = map[int]links.Hardware{2: {Class: policy.ClassCard}, 3: {Class: policy.ClassVirtual}, 4: {Class: policy.ClassVirtual}}
 	r := buildReport(s)
 	got := map[string]CheckDevice{}
 	for _, d := range r.Devices {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
 func TestCmdlineOptions(t *testing.T) {
@@ -42,7 +44,7 @@ func TestCmdlineOptions(t *testing.T) {
 func TestServiceHoldThenDecide(t *testing.T) {
 	for _, spoof := range []bool{true, false} {
 		real0 := hw(t, "00:1b:21:aa:bb:00")
-		k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+		k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 		svc := startService(t, k, "hold = true\n")
 		waitGate(t, svc, "eth0", gateHeld)
 		if r := k.List2()["eth0"]; !r.Hold {
@@ -72,7 +74,7 @@ func TestServiceHoldThenDecide(t *testing.T) {
 
 func TestServiceHoldTimeoutResolvesToSpoof(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "hold = true\nhold_timeout = \"200ms\"\n")
 	addr := waitGate(t, svc, "eth0", gateSpoofed)
 	if addr == real0.String() {

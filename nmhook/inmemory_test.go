@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -203,7 +204,7 @@ func doIn(t *testing.T, svc *Service, fn func()) {
 // address of its own is not overridden (it stays blocked, as before).
 func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	f := newFakeProfiles()
 	cafe := f.add("/p/1", "802-11-wireless", uuidCafe, "")
 	acl := f.add("/p/2", "802-11-wireless", uuidACL, "preserve")
@@ -286,7 +287,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 // on a card NetworkManager knows no permanent address of (veth).
 func TestServiceRealAddressExplicitWithoutPermanent(t *testing.T) {
 	first := hw(t, "02:00:00:00:01:01")
-	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first})
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first})
 	f := newFakeProfiles()
 	p := f.add("/p/1", "802-3-ethernet", uuidCafe, "")
 	svc, _, _ := startServiceWith(t, k, f, filepath.Join(t.TempDir(), "state.json"),

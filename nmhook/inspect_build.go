@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -22,7 +24,7 @@ import (
 // about it and the policy's view.
 type inspectDevice struct {
 	name     string
-	link     Link
+	link     links.Link
 	inKernel bool
 	nm       nm.Device
 	inNM     bool
@@ -414,7 +416,7 @@ func (b *builder) backstop(d *inspectDevice, cd *CheckDevice, v policy.Verdict) 
 		cd.Backstop = "unknown"
 		return
 	}
-	var rule *GuardRule
+	var rule *backstop.Rule
 	for i := range b.s.Guards {
 		if b.s.Guards[i].Interface == d.name {
 			rule = &b.s.Guards[i]

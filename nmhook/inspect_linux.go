@@ -7,27 +7,30 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
 // gatherKernel reads the links, their IPv6 addresses and the backstop's
 // rules from the current network namespace. It changes nothing.
 func gatherKernel(s *inspectSnapshot) {
-	links, err := NewLinks()
+	nl, err := links.New()
 	if err != nil {
 		s.LinksErr = err
 		s.GuardErr = fmt.Errorf("not read: %w", err)
 		return
 	}
-	defer links.Close()
-	s.Links, s.LinksErr = links.List()
-	s.Hardware = map[int]Hardware{}
+	defer nl.Close()
+	s.Links, s.LinksErr = nl.List()
+	s.Hardware = map[int]links.Hardware{}
 	for _, l := range s.Links {
-		s.Hardware[l.Index] = links.Classify(l)
+		s.Hardware[l.Index] = nl.Classify(l)
 	}
 	if s.LinksErr == nil {
-		s.IPv6, s.LinksErr = ipv6Addresses(links)
+		s.IPv6, s.LinksErr = ipv6Addresses(nl)
 	}
-	bs, err := NewBackstop()
+	bs, err := backstop.New()
 	if err != nil {
 		s.GuardErr = err
 		return
@@ -37,8 +40,8 @@ func gatherKernel(s *inspectSnapshot) {
 }
 
 // ipv6Addresses returns every IPv6 address by ifindex (one dump).
-func ipv6Addresses(l *NetlinkLinks) (map[int][]netip.Addr, error) {
-	addrs, err := l.handle.AddrList(nil, netlink.FAMILY_V6)
+func ipv6Addresses(l *links.Netlink) (map[int][]netip.Addr, error) {
+	addrs, err := l.Handle.AddrList(nil, netlink.FAMILY_V6)
 	if err != nil {
 		return nil, fmt.Errorf("list IPv6 addresses: %w", err)
 	}

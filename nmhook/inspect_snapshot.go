@@ -11,6 +11,8 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -34,11 +36,11 @@ type inspectSnapshot struct {
 	BootStale     bool             // there is one, of another boot (ignored)
 	BootStateErr  error
 
-	Links    []Link
+	Links    []links.Link
 	LinksErr error
-	Hardware map[int]Hardware     // what sysfs says is behind each link, by ifindex
-	IPv6     map[int][]netip.Addr // by ifindex
-	Guards   []GuardRule
+	Hardware map[int]links.Hardware // what sysfs says is behind each link, by ifindex
+	IPv6     map[int][]netip.Addr   // by ifindex
+	Guards   []backstop.Rule
 	GuardErr error
 	// UseTempaddr is net.ipv6.conf.default.use_tempaddr (NM's fallback for
 	// ipv6.ip6-privacy); -1 when it could not be read.

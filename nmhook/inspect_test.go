@@ -17,7 +17,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -47,11 +49,11 @@ func baseSnap() *inspectSnapshot {
 		PolicySources: nil,
 		StatePath:     "/var/lib/mac-nmguard/state.json",
 		UseTempaddr:   0,
-		Links: []Link{
+		Links: []links.Link{
 			{Index: 1, Name: "lo", Kind: "device"},
 			{Index: 2, Name: "eth0", Kind: "device", Addr: inspMAC(testSpoofed), PermAddr: inspMAC(testReal), Up: true, Carrier: true},
 		},
-		Guards:    []GuardRule{{Interface: "eth0", Real: inspMAC(testReal), Dropped: 7}},
+		Guards:    []backstop.Rule{{Interface: "eth0", Real: inspMAC(testReal), Dropped: 7}},
 		NMVersion: "1.42.4",
 		NMDevices: []nm.Device{
 			{Path: "/org/freedesktop/NetworkManager/Devices/1", Interface: "lo", Type: "loopback", State: 100},
@@ -565,7 +567,7 @@ func TestBuildReport(t *testing.T) {
 	}, {
 		name: "interface filter",
 		edit: func(t *testing.T, s *inspectSnapshot) {
-			s.Links = append(s.Links, Link{Index: 3, Name: "eth1", Addr: inspMAC(testReal), PermAddr: inspMAC(testReal)})
+			s.Links = append(s.Links, links.Link{Index: 3, Name: "eth1", Addr: inspMAC(testReal), PermAddr: inspMAC(testReal)})
 			s.Interfaces = []string{"eth0"}
 		},
 		exit: CheckExitCompliant, problems: []string{},
@@ -577,7 +579,7 @@ func TestBuildReport(t *testing.T) {
 	}, {
 		name: "interface filter keeps the other device's problems",
 		edit: func(t *testing.T, s *inspectSnapshot) {
-			s.Links = append(s.Links, Link{Index: 3, Name: "eth1", Addr: inspMAC(testReal), PermAddr: inspMAC(testReal)})
+			s.Links = append(s.Links, links.Link{Index: 3, Name: "eth1", Addr: inspMAC(testReal), PermAddr: inspMAC(testReal)})
 			s.Interfaces = []string{"eth1"}
 		},
 		exit: CheckExitFindings, problems: []string{KindBackstopMissing, KindDeviceViolation},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
@@ -18,7 +19,7 @@ func TestServiceAndCheckAgreeOnAllZeroPermanentAddress(t *testing.T) {
 	first := hw(t, "02:00:00:00:01:01")
 	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
 	m := newMachine(t, "")
-	k := newFakeKernel(Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, PermAddr: zero, Up: true})
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, PermAddr: zero, Up: true})
 	svc, _ := m.start(t, k)
 	waitGate(t, svc, "veth1", gateSpoofed)
 	real, src := realOf(t, svc, "veth1")
@@ -26,7 +27,7 @@ func TestServiceAndCheckAgreeOnAllZeroPermanentAddress(t *testing.T) {
 		t.Fatalf("service: real %s (%s), want the first-seen address %s", real, src, first)
 	}
 	b := &builder{s: &inspectSnapshot{BootState: &state.BootState{FirstSeen: map[string]state.FirstSeen{state.Key("veth1"): {Index: 7, Addr: first.String()}}}}}
-	chw, csrc, _ := b.realAddress(&inspectDevice{name: "veth1", inKernel: true, link: Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}})
+	chw, csrc, _ := b.realAddress(&inspectDevice{name: "veth1", inKernel: true, link: links.Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}})
 	if chw.String() != real || csrc != src {
 		t.Fatalf("check: real %s (%s), service %s (%s)", chw, csrc, real, src)
 	}

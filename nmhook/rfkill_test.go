@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
 // fakeRfkill is the kernel's rfkill for the hold's unit tests: switches
@@ -138,7 +140,7 @@ func TestHoldRestoresEachRadio(t *testing.T) {
 	f.add(1, rfkillTypeWLAN, true) // switched off by the user
 	f.add(5, rfkillTypeBluetooth, false)
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	m := newMachine(t, "hold = true\n")
 	m.rfkill = f.open
 	svc, _ := m.start(t, k)
@@ -169,7 +171,7 @@ func TestHoldRadioRecordSurvivesRestart(t *testing.T) {
 	f.add(0, rfkillTypeWLAN, false)
 	f.add(1, rfkillTypeWLAN, true)
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	m := newMachine(t, "hold = true\n")
 	m.rfkill = f.open
 	svc, stop := m.start(t, k)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -37,8 +39,8 @@ type Config struct {
 	// Dial connects to the system bus. The default honours
 	// DBUS_SYSTEM_BUS_ADDRESS and keeps signals in order.
 	Dial     func() (*dbus.Conn, error)
-	Links    Links
-	Backstop Backstop
+	Links    links.Links
+	Backstop backstop.Backstop
 	Log      *slog.Logger
 	// CmdlinePath is the kernel command line read for mac-nmguard.hold and
 	// mac-nmguard.spoof ("" none; the service uses /proc/cmdline).
@@ -410,19 +412,19 @@ func (s *Service) device(iface string) *devState {
 
 // relist reads every link and handles each as a hotplug or a change.
 func (s *Service) relist() error {
-	links, err := s.cfg.Links.List()
+	all, err := s.cfg.Links.List()
 	if err != nil {
 		return fmt.Errorf("list links: %w", err)
 	}
 	now := time.Now()
 	seen := map[string]bool{}
-	for _, l := range links {
+	for _, l := range all {
 		seen[l.Name] = true
-		s.onLink(context.Background(), LinkEvent{Link: l}, now)
+		s.onLink(context.Background(), links.Event{Link: l}, now)
 	}
 	for name, d := range s.devs {
 		if !seen[name] && d.link.Index != 0 {
-			s.onLink(context.Background(), LinkEvent{Link: d.link, Deleted: true}, now)
+			s.onLink(context.Background(), links.Event{Link: d.link, Deleted: true}, now)
 		}
 	}
 	return nil
@@ -430,11 +432,11 @@ func (s *Service) relist() error {
 
 // guardable reports whether a link carries an Ethernet-style address the
 // gate is about.
-func guardable(l Link) bool {
+func guardable(l links.Link) bool {
 	return l.Name != "lo" && len(l.Addr) == 6
 }
 
-func (s *Service) onLink(ctx context.Context, ev LinkEvent, t0 time.Time) {
+func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 	l := ev.Link
 	if !guardable(l) {
 		return

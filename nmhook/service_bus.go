@@ -14,6 +14,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
@@ -139,7 +140,7 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd nm.Device, t0 time.Time)
 		if err != nil || !guardable(l) {
 			return
 		}
-		s.onLink(ctx, LinkEvent{Link: l}, t0)
+		s.onLink(ctx, links.Event{Link: l}, t0)
 		if d, ok = s.devs[nd.Interface]; !ok {
 			return
 		}

@@ -15,7 +15,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
@@ -96,7 +98,7 @@ func waitGate(t *testing.T, svc *Service, iface string, want gateState) string {
 
 func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "")
 	addr := waitGate(t, svc, "eth0", gateSpoofed)
 	if addr == real0.String() {
@@ -113,9 +115,9 @@ func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
 	// Hotplug: a veth without permanent address; its first address is the real one.
 	first := hw(t, "02:00:00:00:01:01")
 	k.mu.Lock()
-	k.links["veth1"] = Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}
+	k.links["veth1"] = links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}
 	k.mu.Unlock()
-	k.events <- LinkEvent{Link: Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}}
+	k.events <- links.Event{Link: links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first}}
 	addr = waitGate(t, svc, "veth1", gateSpoofed)
 	if addr == first.String() {
 		t.Fatalf("veth1 kept its first address")
@@ -131,7 +133,7 @@ func TestServiceSpoofsPresentAndHotpluggedDevices(t *testing.T) {
 // episode is one violation however often the service decides on it again.
 func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	k.failSet["eth0"] = true
 	svc := startService(t, k, "")
 	waitGate(t, svc, "eth0", gateFailed)
@@ -148,7 +150,7 @@ func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 			t.Fatal(err)
 		}
 		up, _ := k.Get("eth0")
-		k.events <- LinkEvent{Link: up}
+		k.events <- links.Event{Link: up}
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			if l, _ := k.Get("eth0"); !l.Up {
@@ -174,8 +176,8 @@ func TestServiceKeepsDeviceDownWhenAddressCannotBeSet(t *testing.T) {
 
 func TestServiceIgnoreAndPermanentReleaseBackstop(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
-	k.rules["eth0"] = GuardRule{Interface: "eth0", Real: real0} // left by a previous run
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k.rules["eth0"] = backstop.Rule{Interface: "eth0", Real: real0} // left by a previous run
 	svc := startService(t, k, "[default]\nmode = \"permanent\"\n")
 	waitGate(t, svc, "eth0", gateAllowed)
 	if _, ok := k.List2()["eth0"]; ok {
@@ -188,7 +190,7 @@ func TestServiceIgnoreAndPermanentReleaseBackstop(t *testing.T) {
 
 func TestServiceReloadKeepsLastGoodPolicy(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "[default]\nmode = \"permanent\"\n")
 	waitGate(t, svc, "eth0", gateAllowed)
 	if err := state.WriteFileAtomic(svc.cfg.PolicyFile, []byte("[default]\nmode = \"bogus\"\n"), 0o644); err != nil {
@@ -222,7 +224,7 @@ func contains(s, sub string) bool {
 
 func TestServiceLeavesIgnoredDevicesAlone(t *testing.T) {
 	real0 := hw(t, "00:1b:21:aa:bb:00")
-	k := newFakeKernel(Link{Index: 2, Name: "docker0", Kind: "bridge", Addr: real0, Up: false})
+	k := newFakeKernel(links.Link{Index: 2, Name: "docker0", Kind: "bridge", Addr: real0, Up: false})
 	svc := startService(t, k, "[default]\nmode = \"ignore\"\n")
 	waitGate(t, svc, "docker0", gateIgnored)
 	for _, c := range k.Calls() {
@@ -237,7 +239,7 @@ func TestServiceLeavesIgnoredDevicesAlone(t *testing.T) {
 // on the systemd boot of test/wifibed as two warnings for one refusal).
 func TestBlockOneViolationWhenActivationEnds(t *testing.T) {
 	real0 := hw(t, "02:00:00:00:00:00")
-	k := newFakeKernel(Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "")
 	waitGate(t, svc, "wlan0", gateSpoofed)
 	var n int

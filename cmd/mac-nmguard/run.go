@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
 func init() { subcommands = append(subcommands, newRunCmd, newReleaseCmd) }
@@ -45,11 +47,11 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 				return err
 			}
 			serviceGC()
-			links, err := nmhook.NewLinks()
+			links, err := links.New()
 			if err != nil {
 				return fmt.Errorf("netlink: %w", err)
 			}
-			backstop, err := nmhook.NewBackstop()
+			backstop, err := backstop.New()
 			if err != nil {
 				return fmt.Errorf("nftables: %w", err)
 			}
@@ -120,7 +122,7 @@ The backstop outlives the service on purpose; run this only when the service
 is stopped for good (uninstall), since it lifts the last layer of protection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := nmhook.NewBackstop()
+			b, err := backstop.New()
 			if err != nil {
 				return fmt.Errorf("nftables: %w", err)
 			}

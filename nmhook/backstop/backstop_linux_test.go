@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package backstop
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/internal/netnstest"
 )
 
 // Tags of the test frames (payload byte 0).
@@ -26,9 +28,9 @@ const (
 // receiveLimit only turns a lost sentinel into a failure.
 const receiveLimit = 5 * time.Second
 
-func newTestBackstop(t testing.TB) *NFTBackstop {
+func newTestBackstop(t testing.TB) *NFT {
 	t.Helper()
-	b, err := NewBackstop()
+	b, err := New()
 	if err != nil {
 		t.Fatalf("NewBackstop: %v", err)
 	}
@@ -52,22 +54,22 @@ type guardBed struct {
 
 func newGuardBed(t *testing.T) *guardBed {
 	t.Helper()
-	requireRoot(t, "ip", "nft")
+	netnstest.RequireRoot(t, "ip", "nft")
 	g := &guardBed{
-		ns:       enterTestNetns(t),
+		ns:       netnstest.EnterTestNetns(t),
 		dev:      "mng2",
-		realMAC:  mustMAC(t, "02:00:5e:00:00:aa"),
-		otherMAC: mustMAC(t, "02:00:5e:00:00:bb"),
+		realMAC:  netnstest.MustMAC(t, "02:00:5e:00:00:aa"),
+		otherMAC: netnstest.MustMAC(t, "02:00:5e:00:00:bb"),
 	}
-	disableIPv6(t)
-	a, b := addVeth(t, g.dev, "mng2p")
+	netnstest.DisableIPv6(t)
+	a, b := netnstest.AddVeth(t, g.dev, "mng2p")
 	for _, l := range []netlink.Link{a, b} {
 		if err := netlink.LinkSetUp(l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g.tx = openPacketSocket(t, a.Attrs().Index)
-	g.rx = openPacketSocket(t, b.Attrs().Index)
+	g.tx = netnstest.OpenPacketSocket(t, a.Attrs().Index)
+	g.rx = netnstest.OpenPacketSocket(t, b.Attrs().Index)
 	g.waitPath(t)
 	return g
 }
@@ -83,7 +85,7 @@ func (g *guardBed) waitPath(t *testing.T) {
 	deadline := time.Now().Add(4 * receiveLimit)
 	buf := make([]byte, 2048)
 	for {
-		sendFrames(t, g.tx, g.otherMAC, tagProbe, 1)
+		netnstest.SendFrames(t, g.tx, g.otherMAC, tagProbe, 1)
 		n, err := unix.Read(g.rx, buf) // SO_RCVTIMEO: 100 ms
 		if err == nil && n >= 16 && buf[14] == tagProbe {
 			break
@@ -104,20 +106,20 @@ func (g *guardBed) waitPath(t *testing.T) {
 
 // round sends the given frames from the guarded end, then a sentinel, and
 // returns what reached the peer.
-func (g *guardBed) round(t *testing.T, send func()) []frame {
+func (g *guardBed) round(t *testing.T, send func()) []netnstest.Frame {
 	t.Helper()
 	send()
-	sendFrames(t, g.tx, g.otherMAC, tagSentinel, 1)
-	return receiveUntil(t, g.rx, tagSentinel, receiveLimit)
+	netnstest.SendFrames(t, g.tx, g.otherMAC, tagSentinel, 1)
+	return netnstest.ReceiveUntil(t, g.rx, tagSentinel, receiveLimit)
 }
 
-func ruleFor(t *testing.T, b *NFTBackstop, dev string) (GuardRule, bool) {
+func ruleFor(t *testing.T, b *NFT, dev string) (Rule, bool) {
 	t.Helper()
 	rules, err := b.List()
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	var found []GuardRule
+	var found []Rule
 	for _, r := range rules {
 		if r.Interface == dev {
 			found = append(found, r)
@@ -125,12 +127,12 @@ func ruleFor(t *testing.T, b *NFTBackstop, dev string) (GuardRule, bool) {
 	}
 	switch len(found) {
 	case 0:
-		return GuardRule{}, false
+		return Rule{}, false
 	case 1:
 		return found[0], true
 	}
 	t.Fatalf("List: %d rules for %s, want at most 1: %+v", len(found), dev, found)
-	return GuardRule{}, false
+	return Rule{}, false
 }
 
 func TestIntegrationBackstop(t *testing.T) {
@@ -143,8 +145,8 @@ func TestIntegrationBackstop(t *testing.T) {
 	})
 
 	// Before any guard everything passes: the bed itself works.
-	got := g.round(t, func() { sendFrames(t, g.tx, g.realMAC, tagReal, 2) })
-	if n := countFrames(got, g.realMAC, tagReal); n != 2 {
+	got := g.round(t, func() { netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 2) })
+	if n := netnstest.CountFrames(got, g.realMAC, tagReal); n != 2 {
 		t.Fatalf("unguarded: %d of 2 frames arrived", n)
 	}
 
@@ -153,7 +155,7 @@ func TestIntegrationBackstop(t *testing.T) {
 	if err := b.Guard(g.dev, g.realMAC); err != nil {
 		t.Fatalf("Guard: %v", err)
 	}
-	ruleset := ipNetns(t, g.ns, "nft", "list", "ruleset")
+	ruleset := netnstest.IPNetns(t, g.ns, "nft", "list", "ruleset")
 	for _, want := range []string{
 		"table netdev mac_nmguard",
 		`type filter hook egress device "mng2" priority filter`,
@@ -166,16 +168,16 @@ func TestIntegrationBackstop(t *testing.T) {
 	}
 	var refused int
 	got = g.round(t, func() {
-		refused = sendFrames(t, g.tx, g.realMAC, tagReal, 5)
-		refused += sendFrames(t, g.tx, g.otherMAC, tagOther, 3)
+		refused = netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 5)
+		refused += netnstest.SendFrames(t, g.tx, g.otherMAC, tagOther, 3)
 	})
 	if refused != 5 {
 		t.Errorf("guarded: the kernel refused %d sends, want the 5 real ones (ENOBUFS from the egress drop)", refused)
 	}
-	if n := countFrames(got, g.realMAC, tagReal); n != 0 {
+	if n := netnstest.CountFrames(got, g.realMAC, tagReal); n != 0 {
 		t.Errorf("guarded: %d frames with the real source reached the peer, want 0", n)
 	}
-	if n := countFrames(got, g.otherMAC, tagOther); n != 3 {
+	if n := netnstest.CountFrames(got, g.otherMAC, tagOther); n != 3 {
 		t.Errorf("guarded: %d of 3 frames with another source arrived", n)
 	}
 	r, ok := ruleFor(t, b, g.dev)
@@ -190,7 +192,7 @@ func TestIntegrationBackstop(t *testing.T) {
 	if r, _ := ruleFor(t, b, g.dev); r.Dropped != 0 {
 		t.Errorf("after re-Guard Dropped = %d, want 0 (the rule is replaced)", r.Dropped)
 	}
-	if n := strings.Count(ipNetns(t, g.ns, "nft", "list", "ruleset"), "drop"); n != 1 {
+	if n := strings.Count(netnstest.IPNetns(t, g.ns, "nft", "list", "ruleset"), "drop"); n != 1 {
 		t.Errorf("after re-Guard the ruleset has %d drop rules, want 1", n)
 	}
 
@@ -198,8 +200,8 @@ func TestIntegrationBackstop(t *testing.T) {
 	if err := b.Hold(g.dev); err != nil {
 		t.Fatalf("Hold: %v", err)
 	}
-	sendFrames(t, g.tx, g.otherMAC, tagHold, 4)
-	sendFrames(t, g.tx, g.realMAC, tagHold, 2)
+	netnstest.SendFrames(t, g.tx, g.otherMAC, tagHold, 4)
+	netnstest.SendFrames(t, g.tx, g.realMAC, tagHold, 2)
 	r, ok = ruleFor(t, b, g.dev)
 	if !ok || !r.Hold || r.Real != nil || r.Dropped != 6 {
 		t.Errorf("List while held = %+v (found %v), want hold with Dropped 6", r, ok)
@@ -216,11 +218,11 @@ func TestIntegrationBackstop(t *testing.T) {
 	if _, ok := ruleFor(t, b, g.dev); ok {
 		t.Errorf("List still shows %s after Unguard", g.dev)
 	}
-	got = g.round(t, func() { sendFrames(t, g.tx, g.realMAC, tagReal, 3) })
-	if n := countFrames(got, g.realMAC, tagReal); n != 3 {
+	got = g.round(t, func() { netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 3) })
+	if n := netnstest.CountFrames(got, g.realMAC, tagReal); n != 3 {
 		t.Errorf("after Unguard %d of 3 real frames arrived", n)
 	}
-	if n := countFrames(got, g.otherMAC, tagHold) + countFrames(got, g.realMAC, tagHold); n != 0 {
+	if n := netnstest.CountFrames(got, g.otherMAC, tagHold) + netnstest.CountFrames(got, g.realMAC, tagHold); n != 0 {
 		t.Errorf("%d frames sent during the hold reached the peer", n)
 	}
 
@@ -229,10 +231,10 @@ func TestIntegrationBackstop(t *testing.T) {
 	if err := b.Guard(g.dev, g.realMAC); err != nil {
 		t.Fatal(err)
 	}
-	sendFrames(t, g.tx, g.realMAC, tagReal, 2)
+	netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 2)
 	b2 := newTestBackstop(t)
 	r, ok = ruleFor(t, b2, g.dev)
-	want := GuardRule{Interface: g.dev, Real: g.realMAC, Dropped: 2}
+	want := Rule{Interface: g.dev, Real: g.realMAC, Dropped: 2}
 	if !ok || r.Interface != want.Interface || !bytes.Equal(r.Real, want.Real) || r.Hold || r.Dropped != 2 {
 		t.Errorf("new instance List = %+v (found %v), want %+v", r, ok, want)
 	}
@@ -241,7 +243,7 @@ func TestIntegrationBackstop(t *testing.T) {
 	if err := b2.RemoveAll(); err != nil {
 		t.Fatalf("RemoveAll: %v", err)
 	}
-	if out := ipNetns(t, g.ns, "nft", "list", "tables"); strings.Contains(out, "mac_nmguard") {
+	if out := netnstest.IPNetns(t, g.ns, "nft", "list", "tables"); strings.Contains(out, "mac_nmguard") {
 		t.Errorf("table left after RemoveAll:\n%s", out)
 	}
 	if rules, err := b.List(); err != nil || len(rules) != 0 {
@@ -280,10 +282,10 @@ func TestIntegrationBackstopDeviceDeleted(t *testing.T) {
 	}
 	// Linux >= 6.16 keeps the chains (observed on 6.18); older kernels drop
 	// them. Both are fine; report which one this kernel does.
-	t.Logf("after deletion List = %+v\n%s", rules, ipNetns(t, g.ns, "nft", "list", "ruleset"))
+	t.Logf("after deletion List = %+v\n%s", rules, netnstest.IPNetns(t, g.ns, "nft", "list", "ruleset"))
 
 	// A re-created device is guarded again by Guard.
-	a, p := addVeth(t, g.dev, "mng2p")
+	a, p := netnstest.AddVeth(t, g.dev, "mng2p")
 	for _, l := range []netlink.Link{a, p} {
 		if err := netlink.LinkSetUp(l); err != nil {
 			t.Fatal(err)
@@ -292,25 +294,25 @@ func TestIntegrationBackstopDeviceDeleted(t *testing.T) {
 	if err := b.Unguard("mng2p"); err != nil {
 		t.Fatalf("Unguard peer: %v", err)
 	}
-	g.tx = openPacketSocket(t, a.Attrs().Index)
-	g.rx = openPacketSocket(t, p.Attrs().Index)
+	g.tx = netnstest.OpenPacketSocket(t, a.Attrs().Index)
+	g.rx = netnstest.OpenPacketSocket(t, p.Attrs().Index)
 	g.waitPath(t)
 	// Kernel-dependent, so only reported: does a surviving chain re-attach
 	// to a new device of the same name without any call from us?
-	got := g.round(t, func() { sendFrames(t, g.tx, g.realMAC, tagReal, 1) })
+	got := g.round(t, func() { netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 1) })
 	t.Logf("re-created device before Guard: %d of 1 real frames arrived (0: the kernel re-attached the old chain)",
-		countFrames(got, g.realMAC, tagReal))
+		netnstest.CountFrames(got, g.realMAC, tagReal))
 	if err := b.Guard(g.dev, g.realMAC); err != nil {
 		t.Fatalf("Guard of the re-created device: %v", err)
 	}
 	got = g.round(t, func() {
-		sendFrames(t, g.tx, g.realMAC, tagReal, 4)
-		sendFrames(t, g.tx, g.otherMAC, tagOther, 1)
+		netnstest.SendFrames(t, g.tx, g.realMAC, tagReal, 4)
+		netnstest.SendFrames(t, g.tx, g.otherMAC, tagOther, 1)
 	})
-	if n := countFrames(got, g.realMAC, tagReal); n != 0 {
+	if n := netnstest.CountFrames(got, g.realMAC, tagReal); n != 0 {
 		t.Errorf("re-created device: %d real frames reached the peer, want 0", n)
 	}
-	if n := countFrames(got, g.otherMAC, tagOther); n != 1 {
+	if n := netnstest.CountFrames(got, g.otherMAC, tagOther); n != 1 {
 		t.Errorf("re-created device: %d of 1 other frames arrived", n)
 	}
 	if r, ok := ruleFor(t, b, g.dev); !ok || r.Dropped != 4 {
@@ -319,8 +321,8 @@ func TestIntegrationBackstopDeviceDeleted(t *testing.T) {
 }
 
 func TestBackstopRejectsBadInput(t *testing.T) {
-	b := &NFTBackstop{} // validation happens before any kernel access
-	realMAC := mustMAC(t, "02:00:5e:00:00:aa")
+	b := &NFT{} // validation happens before any kernel access
+	realMAC := netnstest.MustMAC(t, "02:00:5e:00:00:aa")
 	for _, tc := range []struct {
 		name string
 		err  error

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 import (
 	"bytes"
@@ -17,27 +17,27 @@ import (
 // change interrupted (NLM_F_DUMP_INTR) before it gives up.
 const listAttempts = 5
 
-// NetlinkLinks implements Links over rtnetlink. It is bound to the network
-// namespace that was current on the calling thread when NewLinks ran: every
+// Netlink implements Links over rtnetlink. It is bound to the network
+// namespace that was current on the calling thread when New ran: every
 // request and every subscription goes to that namespace, whatever thread the
 // caller runs on later.
-type NetlinkLinks struct {
+type Netlink struct {
 	ns     netns.NsHandle
-	handle *netlink.Handle
+	Handle *netlink.Handle
 	sysfs  string // where Classify reads sysfs ("" DefaultSysfs)
 }
 
-var _ Links = (*NetlinkLinks)(nil)
+var _ Links = (*Netlink)(nil)
 
-// NewLinks opens an rtnetlink handle in the current network namespace. Call
+// New opens an rtnetlink handle in the current network namespace. Call
 // Close when done.
-func NewLinks() (*NetlinkLinks, error) {
+func New() (*Netlink, error) {
 	ns, err := netns.Get()
 	if err != nil {
 		return nil, fmt.Errorf("open current network namespace: %w", err)
 	}
 	var h *netlink.Handle
-	if inProcessNetNS(ns) {
+	if InProcessNetNS(ns) {
 		// No setns: the service runs with CAP_NET_ADMIN only (setns needs
 		// CAP_SYS_ADMIN and the unit's RestrictNamespaces forbids it).
 		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
@@ -48,13 +48,13 @@ func NewLinks() (*NetlinkLinks, error) {
 		ns.Close()
 		return nil, fmt.Errorf("open rtnetlink handle: %w", err)
 	}
-	return &NetlinkLinks{ns: ns, handle: h}, nil
+	return &Netlink{ns: ns, Handle: h}, nil
 }
 
 // Close releases the netlink handle and the namespace reference. Running
 // subscriptions hold their own socket and end with their context.
-func (l *NetlinkLinks) Close() error {
-	l.handle.Close()
+func (l *Netlink) Close() error {
+	l.Handle.Close()
 	if err := l.ns.Close(); err != nil {
 		return fmt.Errorf("close network namespace handle: %w", err)
 	}
@@ -64,11 +64,11 @@ func (l *NetlinkLinks) Close() error {
 // List returns every link. A dump that a concurrent change interrupted is
 // partial; it is repeated up to listAttempts times, then List fails rather
 // than return an incomplete view.
-func (l *NetlinkLinks) List() ([]Link, error) {
+func (l *Netlink) List() ([]Link, error) {
 	var err error
 	for range listAttempts {
 		var nls []netlink.Link
-		nls, err = l.handle.LinkList()
+		nls, err = l.Handle.LinkList()
 		if errors.Is(err, netlink.ErrDumpInterrupted) {
 			continue
 		}
@@ -86,7 +86,7 @@ func (l *NetlinkLinks) List() ([]Link, error) {
 
 // Get returns one link by name. A missing link gives an error that wraps
 // ErrLinkNotFound.
-func (l *NetlinkLinks) Get(name string) (Link, error) {
+func (l *Netlink) Get(name string) (Link, error) {
 	nl, err := l.byName(name)
 	if err != nil {
 		return Link{}, err
@@ -95,24 +95,24 @@ func (l *NetlinkLinks) Get(name string) (Link, error) {
 }
 
 // SetDown takes the link administratively down.
-func (l *NetlinkLinks) SetDown(name string) error {
+func (l *Netlink) SetDown(name string) error {
 	nl, err := l.byName(name)
 	if err != nil {
 		return err
 	}
-	if err := l.handle.LinkSetDown(nl); err != nil {
+	if err := l.Handle.LinkSetDown(nl); err != nil {
 		return fmt.Errorf("set %q down: %w", name, err)
 	}
 	return nil
 }
 
 // SetUp brings the link administratively up.
-func (l *NetlinkLinks) SetUp(name string) error {
+func (l *Netlink) SetUp(name string) error {
 	nl, err := l.byName(name)
 	if err != nil {
 		return err
 	}
-	if err := l.handle.LinkSetUp(nl); err != nil {
+	if err := l.Handle.LinkSetUp(nl); err != nil {
 		return fmt.Errorf("set %q up: %w", name, err)
 	}
 	return nil
@@ -123,7 +123,7 @@ func (l *NetlinkLinks) SetUp(name string) error {
 // with a half-applied identity), sets mac, reads the address back and
 // compares it. The link is left down whatever the outcome: the caller
 // decides when to bring it up.
-func (l *NetlinkLinks) SetAddress(name string, mac net.HardwareAddr) error {
+func (l *Netlink) SetAddress(name string, mac net.HardwareAddr) error {
 	nl, err := l.byName(name)
 	if err != nil {
 		return err
@@ -137,16 +137,16 @@ func (l *NetlinkLinks) SetAddress(name string, mac net.HardwareAddr) error {
 			name, mac, len(mac), len(attrs.HardwareAddr))
 	}
 	if attrs.Flags&net.FlagUp != 0 {
-		if err := l.handle.LinkSetDown(nl); err != nil {
+		if err := l.Handle.LinkSetDown(nl); err != nil {
 			return fmt.Errorf("set address of %q: take it down: %w", name, err)
 		}
 	}
-	if err := l.handle.LinkSetHardwareAddr(nl, mac); err != nil {
+	if err := l.Handle.LinkSetHardwareAddr(nl, mac); err != nil {
 		return fmt.Errorf("set address of %q to %s: %w", name, mac, err)
 	}
 	// Read back by index: the name may have changed in between, the
 	// device we changed may not.
-	back, err := l.handle.LinkByIndex(attrs.Index)
+	back, err := l.Handle.LinkByIndex(attrs.Index)
 	if err != nil {
 		return fmt.Errorf("set address of %q: read it back: %w", name, err)
 	}
@@ -156,8 +156,8 @@ func (l *NetlinkLinks) SetAddress(name string, mac net.HardwareAddr) error {
 	return nil
 }
 
-func (l *NetlinkLinks) byName(name string) (netlink.Link, error) {
-	nl, err := l.handle.LinkByName(name)
+func (l *Netlink) byName(name string) (netlink.Link, error) {
+	nl, err := l.Handle.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
@@ -196,7 +196,7 @@ func cloneAddr(a net.HardwareAddr) net.HardwareAddr {
 // process (its main thread). Then sockets can be opened without setns, which
 // needs CAP_SYS_ADMIN; only a thread moved to another namespace (tests) needs
 // the namespace handle.
-func inProcessNetNS(ns netns.NsHandle) bool {
+func InProcessNetNS(ns netns.NsHandle) bool {
 	main, err := netns.GetFromPath("/proc/self/ns/net")
 	if err != nil {
 		return false

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package backstop
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/internal/netnstest"
 )
 
 func TestChainNameRoundTrip(t *testing.T) {
@@ -76,7 +78,7 @@ func TestRuleCommentRoundTripAndMalformed(t *testing.T) {
 }
 
 func TestRuleFromKernelRoundTrip(t *testing.T) {
-	realMAC := mustMAC(t, "00:11:22:33:44:55")
+	realMAC := netnstest.MustMAC(t, "00:11:22:33:44:55")
 	withCounter := func(exprs []expr.Any, n uint64) []expr.Any {
 		for _, e := range exprs {
 			if c, ok := e.(*expr.Counter); ok {
@@ -86,19 +88,19 @@ func TestRuleFromKernelRoundTrip(t *testing.T) {
 		return exprs
 	}
 	got, ok := ruleFromKernel("eth0", &nftables.Rule{Exprs: withCounter(guardExprs(realMAC, false), 7), UserData: ruleUserData("eth0", false)})
-	want := GuardRule{Interface: "eth0", Real: realMAC, Dropped: 7}
+	want := Rule{Interface: "eth0", Real: realMAC, Dropped: 7}
 	if !ok || !cmp.Equal(got, want) {
 		t.Errorf("guard rule = %+v, %v; want %+v", got, ok, want)
 	}
 	got, ok = ruleFromKernel("eth0", &nftables.Rule{Exprs: withCounter(guardExprs(nil, true), 3), UserData: ruleUserData("eth0", true)})
-	want = GuardRule{Interface: "eth0", Hold: true, Dropped: 3}
+	want = Rule{Interface: "eth0", Hold: true, Dropped: 3}
 	if !ok || !cmp.Equal(got, want) {
 		t.Errorf("hold rule = %+v, %v; want %+v", got, ok, want)
 	}
 }
 
 func TestRuleFromKernelRejectsForeign(t *testing.T) {
-	realMAC := mustMAC(t, "00:11:22:33:44:55")
+	realMAC := netnstest.MustMAC(t, "00:11:22:33:44:55")
 	guard := func() []expr.Any { return guardExprs(realMAC, false) }
 	cases := map[string]*nftables.Rule{
 		"no comment":      {Exprs: guard()},
@@ -119,7 +121,7 @@ func TestRuleFromKernelRejectsForeign(t *testing.T) {
 }
 
 func TestGuardExprsCopyAddress(t *testing.T) {
-	realMAC := mustMAC(t, "00:11:22:33:44:55")
+	realMAC := netnstest.MustMAC(t, "00:11:22:33:44:55")
 	exprs := guardExprs(realMAC, false)
 	realMAC[0] = 0xff
 	if got := exprs[3].(*expr.Cmp).Data; !bytes.Equal(got, []byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 import (
 	"errors"
@@ -24,14 +24,14 @@ type Hardware struct {
 	Why    string // why Class is policy.ClassUnknown
 }
 
-// classifyLink reads what is behind link l from the sysfs mounted at root:
+// ClassifyLink reads what is behind link l from the sysfs mounted at root:
 // a card when the interface has a bus device (root/class/net/NAME/device)
 // or a Wi-Fi radio (NAME/phy80211: mac80211_hwsim's radios have one too),
 // virtual when it has neither. Anything that cannot be read, or a sysfs
 // entry of another device (its ifindex differs: a renamed link, or a sysfs
 // mounted for another network namespace), gives unknown: the caller treats
 // it as a card (fail closed).
-func classifyLink(root string, l Link) Hardware {
+func ClassifyLink(root string, l Link) Hardware {
 	unknown := func(format string, args ...any) Hardware {
 		return Hardware{Class: policy.ClassUnknown, Why: fmt.Sprintf(format, args...)}
 	}

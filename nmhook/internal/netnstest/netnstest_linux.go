@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package netnstest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +16,10 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// requireRoot skips an integration test unless it runs as root and finds
+// RequireRoot skips an integration test unless it runs as root and finds
 // the given tools on PATH. With MAC_NMGUARD_REQUIRE_INTEGRATION=1 (CI) a
 // test that cannot run fails instead.
-func requireRoot(t testing.TB, tools ...string) {
+func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()
 	reason := ""
 	if os.Geteuid() != 0 {
@@ -41,7 +42,7 @@ func requireRoot(t testing.TB, tools ...string) {
 	t.Skipf("skipping integration test: %s", reason)
 }
 
-// enterTestNetns locks the calling goroutine to its thread and moves the
+// EnterTestNetns locks the calling goroutine to its thread and moves the
 // thread into a new, named network namespace; it returns the name (for
 // `ip netns exec`). t.Cleanup moves the thread back, unlocks it and deletes
 // the namespace. If the thread cannot be moved back it stays locked, so the
@@ -49,8 +50,8 @@ func requireRoot(t testing.TB, tools ...string) {
 // in the wrong namespace (pattern of containernetworking/plugins pkg/ns).
 //
 // Only the test goroutine is in the namespace: code under test that runs
-// elsewhere must bind to it by handle, as NewLinks and NewBackstop do.
-func enterTestNetns(t testing.TB) string {
+// elsewhere must bind to it by handle, as links.New and backstop.New do.
+func EnterTestNetns(t testing.TB) string {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := netns.Get()
@@ -85,10 +86,10 @@ func enterTestNetns(t testing.TB) string {
 	return name
 }
 
-// disableIPv6 stops the kernel's own IPv6 traffic (DAD, MLD, RS) on links
+// DisableIPv6 stops the kernel's own IPv6 traffic (DAD, MLD, RS) on links
 // created afterwards in the current thread's namespace, so frame counts in
 // tests are exact. /proc/sys/net follows the opening thread's namespace.
-func disableIPv6(t testing.TB) {
+func DisableIPv6(t testing.TB) {
 	t.Helper()
 	for _, k := range []string{"all", "default"} {
 		p := "/proc/sys/net/ipv6/conf/" + k + "/disable_ipv6"
@@ -101,9 +102,9 @@ func disableIPv6(t testing.TB) {
 	}
 }
 
-// addVeth creates a veth pair in the current thread's namespace and
+// AddVeth creates a veth pair in the current thread's namespace and
 // returns both ends; the namespace's deletion removes them.
-func addVeth(t testing.TB, name, peer string) (netlink.Link, netlink.Link) {
+func AddVeth(t testing.TB, name, peer string) (netlink.Link, netlink.Link) {
 	t.Helper()
 	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peer}
 	if err := netlink.LinkAdd(v); err != nil {
@@ -120,12 +121,22 @@ func addVeth(t testing.TB, name, peer string) (netlink.Link, netlink.Link) {
 	return a, b
 }
 
-// ipNetns runs `ip netns exec NAME args...` and returns its output.
-func ipNetns(t testing.TB, ns string, args ...string) string {
+// IPNetns runs `ip netns exec NAME args...` and returns its output.
+func IPNetns(t testing.TB, ns string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip netns exec %s %v: %v\n%s", ns, args, err, out)
 	}
 	return string(out)
+}
+
+// MustMAC parses a test address.
+func MustMAC(t testing.TB, s string) net.HardwareAddr {
+	t.Helper()
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 import (
 	"context"
@@ -18,8 +18,8 @@ type Link struct {
 	Carrier  bool             // lower layer up
 }
 
-// LinkEvent is one RTM_NEWLINK / RTM_DELLINK seen on the link subscription.
-type LinkEvent struct {
+// Event is one RTM_NEWLINK / RTM_DELLINK seen on the link subscription.
+type Event struct {
 	Link    Link
 	Deleted bool
 }
@@ -42,32 +42,8 @@ type Links interface {
 	SetAddress(name string, mac net.HardwareAddr) error
 	// Subscribe streams link changes until ctx is done; the sending goroutine
 	// owns and closes the channel.
-	Subscribe(ctx context.Context) (<-chan LinkEvent, error)
+	Subscribe(ctx context.Context) (<-chan Event, error)
 	// Classify says what is behind the link (sysfs): a card, a virtual
 	// device, or unknown (treated as a card).
 	Classify(l Link) Hardware
-}
-
-// GuardRule is one device guarded by the kernel backstop.
-type GuardRule struct {
-	Interface string
-	Real      net.HardwareAddr // frames with this source are dropped (nil in hold mode)
-	Hold      bool             // every frame is dropped
-	Dropped   uint64           // packets dropped so far (counter)
-}
-
-// Backstop is the nftables netdev egress backstop. It lives in the kernel:
-// rules stay when the service stops, and a restarted service adopts them.
-type Backstop interface {
-	// Guard installs (or replaces) the rule that drops every frame leaving
-	// ifname with source address real. Idempotent.
-	Guard(ifname string, real net.HardwareAddr) error
-	// Hold installs (or replaces) a rule that drops every frame leaving ifname.
-	Hold(ifname string) error
-	// Unguard removes whatever rule guards ifname. Idempotent.
-	Unguard(ifname string) error
-	// List returns the rules in the kernel with their counters.
-	List() ([]GuardRule, error)
-	// RemoveAll deletes the backstop's table (mac-nmguard release).
-	RemoveAll() error
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const (
 // closes while ctx is not done means events may have been lost and the
 // caller must List again and subscribe again. SubscribeWithErrors gives the
 // reason as well.
-func (l *NetlinkLinks) Subscribe(ctx context.Context) (<-chan LinkEvent, error) {
+func (l *Netlink) Subscribe(ctx context.Context) (<-chan Event, error) {
 	events, _, err := l.SubscribeWithErrors(ctx)
 	return events, err
 }
@@ -45,7 +45,7 @@ func (l *NetlinkLinks) Subscribe(ctx context.Context) (<-chan LinkEvent, error) 
 // plain forwarder it keeps reading the netlink side while the consumer is
 // slow (a netlink subscription that is not read fills the kernel socket and
 // drops messages), holding at most subscribeQueueMax events.
-func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEvent, <-chan error, error) {
+func (l *Netlink) SubscribeWithErrors(ctx context.Context) (<-chan Event, <-chan error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("subscribe to links: %w", err)
 	}
@@ -63,7 +63,7 @@ func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEven
 		},
 		ReceiveBufferSize: subscribeRcvBuf,
 	}
-	if !inProcessNetNS(l.ns) {
+	if !InProcessNetNS(l.ns) {
 		ns := l.ns
 		opts.Namespace = &ns
 	}
@@ -71,7 +71,7 @@ func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEven
 		close(done)
 		return nil, nil, fmt.Errorf("subscribe to links: %w", err)
 	}
-	out := make(chan LinkEvent)
+	out := make(chan Event)
 	errs := make(chan error, 1)
 	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs)
 	return out, errs, nil
@@ -82,7 +82,7 @@ func (l *NetlinkLinks) SubscribeWithErrors(ctx context.Context) (<-chan LinkEven
 // socket) and drains in until the library closes it, so neither goroutine
 // is left behind.
 func forwardLinkUpdates(ctx context.Context, in <-chan netlink.LinkUpdate, done chan<- struct{},
-	cbErrs <-chan error, out chan<- LinkEvent, errs chan<- error) {
+	cbErrs <-chan error, out chan<- Event, errs chan<- error) {
 	defer close(errs)
 	defer close(out)
 	stop := func() {
@@ -90,10 +90,10 @@ func forwardLinkUpdates(ctx context.Context, in <-chan netlink.LinkUpdate, done 
 		for range in {
 		}
 	}
-	var queue []LinkEvent
+	var queue []Event
 	for {
-		var send chan<- LinkEvent
-		var next LinkEvent
+		var send chan<- Event
+		var next Event
 		if len(queue) > 0 {
 			send, next = out, queue[0]
 		}
@@ -123,12 +123,12 @@ func forwardLinkUpdates(ctx context.Context, in <-chan netlink.LinkUpdate, done 
 				errs <- fmt.Errorf("%w: consumer too slow, %d events queued", ErrSubscriptionLost, len(queue))
 				return
 			}
-			queue = append(queue, LinkEvent{
+			queue = append(queue, Event{
 				Link:    linkFromNetlink(u.Link),
 				Deleted: u.Header.Type == unix.RTM_DELLINK,
 			})
 		case send <- next:
-			queue[0] = LinkEvent{}
+			queue[0] = Event{}
 			queue = queue[1:]
 		}
 	}

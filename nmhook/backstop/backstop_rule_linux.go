@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package backstop
 
 import (
 	"bytes"
@@ -147,12 +147,12 @@ func guardExprs(realAddr net.HardwareAddr, hold bool) []expr.Any {
 // ruleFromKernel turns one rule read from a guard chain back into a
 // GuardRule; ok is false when the rule is not one of ours: no tag, or
 // expressions other than exactly what guardExprs builds.
-func ruleFromKernel(ifname string, r *nftables.Rule) (GuardRule, bool) {
+func ruleFromKernel(ifname string, r *nftables.Rule) (Rule, bool) {
 	comment, ok := ruleComment(r.UserData)
 	if !ok || !strings.HasPrefix(comment, ruleTag+" ") {
-		return GuardRule{}, false
+		return Rule{}, false
 	}
-	g := GuardRule{Interface: ifname}
+	g := Rule{Interface: ifname}
 	exprs := r.Exprs
 	switch len(exprs) {
 	case 2:
@@ -160,33 +160,33 @@ func ruleFromKernel(ifname string, r *nftables.Rule) (GuardRule, bool) {
 	case 6:
 		m, ok := exprs[0].(*expr.Meta)
 		if !ok || m.Key != expr.MetaKeyIIFTYPE || m.SourceRegister {
-			return GuardRule{}, false
+			return Rule{}, false
 		}
 		typ, ok := exprs[1].(*expr.Cmp)
 		if !ok || typ.Op != expr.CmpOpEq || typ.Register != m.Register ||
 			!bytes.Equal(typ.Data, binaryutil.NativeEndian.PutUint16(unix.ARPHRD_ETHER)) {
-			return GuardRule{}, false
+			return Rule{}, false
 		}
 		p, ok := exprs[2].(*expr.Payload)
 		if !ok || p.OperationType != expr.PayloadLoad || p.Base != expr.PayloadBaseLLHeader ||
 			p.Offset != etherSrcOffset || p.Len != etherAddrLen {
-			return GuardRule{}, false
+			return Rule{}, false
 		}
 		c, ok := exprs[3].(*expr.Cmp)
 		if !ok || c.Op != expr.CmpOpEq || c.Register != p.DestRegister || len(c.Data) != etherAddrLen {
-			return GuardRule{}, false
+			return Rule{}, false
 		}
 		g.Real = net.HardwareAddr(bytes.Clone(c.Data))
 		exprs = exprs[4:]
 	default:
-		return GuardRule{}, false
+		return Rule{}, false
 	}
 	counter, ok := exprs[0].(*expr.Counter)
 	if !ok {
-		return GuardRule{}, false
+		return Rule{}, false
 	}
 	if v, ok := exprs[1].(*expr.Verdict); !ok || v.Kind != expr.VerdictDrop {
-		return GuardRule{}, false
+		return Rule{}, false
 	}
 	g.Dropped = counter.Packets
 	return g, true

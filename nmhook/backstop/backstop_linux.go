@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package backstop
 
 import (
 	"fmt"
@@ -11,9 +11,10 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
-// NFTBackstop implements Backstop with nftables: table `netdev mac_nmguard`
+// NFT implements Backstop with nftables: table `netdev mac_nmguard`
 // holds one base chain per guarded device,
 //
 //	type filter hook egress device IFNAME priority 0
@@ -39,7 +40,7 @@ import (
 // Limits (see DESIGN.md): on Wi-Fi, management frames built by mac80211 do
 // not pass the egress hook; AF_PACKET senders with PACKET_QDISC_BYPASS skip
 // it too.
-type NFTBackstop struct {
+type NFT struct {
 	mu sync.Mutex // serialises check-then-write sequences
 	ns netns.NsHandle
 	// sameNS: ns is the process's namespace, so no setns is needed (see
@@ -47,17 +48,17 @@ type NFTBackstop struct {
 	sameNS bool
 }
 
-var _ Backstop = (*NFTBackstop)(nil)
+var _ Backstop = (*NFT)(nil)
 
-// NewBackstop opens nftables in the current network namespace (taken from
+// New opens nftables in the current network namespace (taken from
 // the calling thread now; later calls from any thread go there). Call Close
 // when done; the rules stay in the kernel.
-func NewBackstop() (*NFTBackstop, error) {
+func New() (*NFT, error) {
 	ns, err := netns.Get()
 	if err != nil {
 		return nil, fmt.Errorf("open current network namespace: %w", err)
 	}
-	b := &NFTBackstop{ns: ns, sameNS: inProcessNetNS(ns)}
+	b := &NFT{ns: ns, sameNS: links.InProcessNetNS(ns)}
 	if _, err := b.open(); err != nil {
 		ns.Close()
 		return nil, err
@@ -68,7 +69,7 @@ func NewBackstop() (*NFTBackstop, error) {
 // open returns a fresh nftables connection for one operation: a Conn
 // buffers one batch and keeps a serialisation error for good, so none is
 // shared between operations. It dials netlink in b's namespace per request.
-func (b *NFTBackstop) open() (*nftables.Conn, error) {
+func (b *NFT) open() (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
 	if !b.sameNS {
 		opts = append(opts, nftables.WithNetNSFd(int(b.ns)))
@@ -81,7 +82,7 @@ func (b *NFTBackstop) open() (*nftables.Conn, error) {
 }
 
 // Close releases the namespace reference. It leaves the rules in place.
-func (b *NFTBackstop) Close() error {
+func (b *NFT) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.ns.Close(); err != nil {
@@ -93,7 +94,7 @@ func (b *NFTBackstop) Close() error {
 // Guard installs or replaces the rule that drops every frame leaving ifname
 // with source address realAddr. An unknown (all-zero) real address is
 // refused: the caller must Hold the device instead.
-func (b *NFTBackstop) Guard(ifname string, realAddr net.HardwareAddr) error {
+func (b *NFT) Guard(ifname string, realAddr net.HardwareAddr) error {
 	if err := validIfName(ifname); err != nil {
 		return fmt.Errorf("guard: %w", err)
 	}
@@ -107,7 +108,7 @@ func (b *NFTBackstop) Guard(ifname string, realAddr net.HardwareAddr) error {
 }
 
 // Hold installs or replaces a rule that drops every frame leaving ifname.
-func (b *NFTBackstop) Hold(ifname string) error {
+func (b *NFT) Hold(ifname string) error {
 	if err := validIfName(ifname); err != nil {
 		return fmt.Errorf("hold: %w", err)
 	}
@@ -117,7 +118,7 @@ func (b *NFTBackstop) Hold(ifname string) error {
 // install writes, in one nftables transaction, the table and chain when
 // missing, a flush of the chain and the new rule: there is no moment when
 // the device runs unguarded or with two rules.
-func (b *NFTBackstop) install(ifname string, realAddr net.HardwareAddr, hold bool) error {
+func (b *NFT) install(ifname string, realAddr net.HardwareAddr, hold bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	mode := "guard"
@@ -160,7 +161,7 @@ func (b *NFTBackstop) install(ifname string, realAddr net.HardwareAddr, hold boo
 
 // Unguard removes the chain (and so the rule) of ifname; nothing to remove
 // is not an error.
-func (b *NFTBackstop) Unguard(ifname string) error {
+func (b *NFT) Unguard(ifname string) error {
 	if err := validIfName(ifname); err != nil {
 		return fmt.Errorf("unguard: %w", err)
 	}
@@ -190,7 +191,7 @@ func (b *NFTBackstop) Unguard(ifname string) error {
 // chain named after an interface that holds one of our rules, whether or not
 // the device exists at the moment. Foreign chains or rules in the table are
 // left out.
-func (b *NFTBackstop) List() ([]GuardRule, error) {
+func (b *NFT) List() ([]Rule, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	conn, err := b.open()
@@ -201,7 +202,7 @@ func (b *NFTBackstop) List() ([]GuardRule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list guards: %w", err)
 	}
-	var out []GuardRule
+	var out []Rule
 	for _, c := range chains {
 		ifname, ok := ifNameFromChain(c.Name)
 		if !ok {
@@ -227,7 +228,7 @@ func (b *NFTBackstop) List() ([]GuardRule, error) {
 
 // RemoveAll deletes the backstop's table with every chain and rule in it;
 // no table is not an error.
-func (b *NFTBackstop) RemoveAll() error {
+func (b *NFT) RemoveAll() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	conn, err := b.open()

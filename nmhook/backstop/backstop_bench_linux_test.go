@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package backstop
 
 import (
 	"net"
 	"testing"
 
-	"github.com/vishvananda/netlink"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/internal/netnstest"
 )
 
 // BenchmarkBackstopGuard measures installing the guard of one device in a
@@ -16,11 +16,11 @@ import (
 // kernel's nftables commit to release it, so "replace" is the slower one;
 // `nft -f` with the same flush+add shows the same cost.
 func BenchmarkBackstopGuard(b *testing.B) {
-	macs := [2]net.HardwareAddr{mustMAC(b, "02:00:5e:00:00:01"), mustMAC(b, "02:00:5e:00:00:02")}
-	setup := func(b *testing.B) *NFTBackstop {
-		requireRoot(b)
-		enterTestNetns(b)
-		addVeth(b, "mngb0", "mngb0p")
+	macs := [2]net.HardwareAddr{netnstest.MustMAC(b, "02:00:5e:00:00:01"), netnstest.MustMAC(b, "02:00:5e:00:00:02")}
+	setup := func(b *testing.B) *NFT {
+		netnstest.RequireRoot(b)
+		netnstest.EnterTestNetns(b)
+		netnstest.AddVeth(b, "mngb0", "mngb0p")
 		bs := newTestBackstop(b)
 		b.Cleanup(func() {
 			if err := bs.RemoveAll(); err != nil {
@@ -52,25 +52,4 @@ func BenchmarkBackstopGuard(b *testing.B) {
 			}
 		}
 	})
-}
-
-// BenchmarkLinkSetDown measures taking an up link down through NetlinkLinks
-// (the in-flight layer's fastest reaction). Bringing it up again is not
-// timed.
-func BenchmarkLinkSetDown(b *testing.B) {
-	requireRoot(b)
-	enterTestNetns(b)
-	a, _ := addVeth(b, "mngb1", "mngb1p")
-	links := newTestLinks(b)
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		if err := netlink.LinkSetUp(a); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if err := links.SetDown("mngb1"); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

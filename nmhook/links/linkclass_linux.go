@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 // Classify says what is behind l, from the sysfs at the links' root
 // (DefaultSysfs unless UseSysfs changed it).
-func (l *NetlinkLinks) Classify(link Link) Hardware {
+func (l *Netlink) Classify(link Link) Hardware {
 	root := l.sysfs
 	if root == "" {
 		root = DefaultSysfs
 	}
-	return classifyLink(root, link)
+	return ClassifyLink(root, link)
 }
 
 // UseSysfs makes Classify read the sysfs mounted at root (tests).
-func (l *NetlinkLinks) UseSysfs(root string) { l.sysfs = root }
+func (l *Netlink) UseSysfs(root string) { l.sysfs = root }

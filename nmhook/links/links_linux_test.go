@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package links
 
 import (
 	"bytes"
@@ -12,26 +12,19 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/internal/netnstest"
 )
 
 // eventWait bounds how long a test waits for an event that must come; it
 // only turns a hang into a failure and measures nothing.
 const eventWait = 5 * time.Second
 
-func mustMAC(t testing.TB, s string) net.HardwareAddr {
+func newTestLinks(t testing.TB) *Netlink {
 	t.Helper()
-	m, err := net.ParseMAC(s)
+	l, err := New()
 	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func newTestLinks(t testing.TB) *NetlinkLinks {
-	t.Helper()
-	l, err := NewLinks()
-	if err != nil {
-		t.Fatalf("NewLinks: %v", err)
+		t.Fatalf("links.New: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := l.Close(); err != nil {
@@ -51,10 +44,10 @@ func findLink(links []Link, name string) (Link, bool) {
 }
 
 func TestIntegrationLinksVeth(t *testing.T) {
-	requireRoot(t)
-	enterTestNetns(t)
+	netnstest.RequireRoot(t)
+	netnstest.EnterTestNetns(t)
 	links := newTestLinks(t)
-	a, _ := addVeth(t, "mng0", "mng0p")
+	a, _ := netnstest.AddVeth(t, "mng0", "mng0p")
 
 	all, err := links.List()
 	if err != nil {
@@ -83,7 +76,7 @@ func TestIntegrationLinksVeth(t *testing.T) {
 		t.Fatalf("Get after SetUp = %+v, %v; want Up", g, err)
 	}
 
-	want := mustMAC(t, "02:00:5e:10:00:01")
+	want := netnstest.MustMAC(t, "02:00:5e:10:00:01")
 	if err := links.SetAddress("mng0", want); err != nil {
 		t.Fatalf("SetAddress: %v", err)
 	}
@@ -100,7 +93,7 @@ func TestIntegrationLinksVeth(t *testing.T) {
 	}
 
 	// Bad input: a clear error, and the address is untouched.
-	for _, bad := range []net.HardwareAddr{nil, {1, 2, 3}, mustMAC(t, "01:00:5e:00:00:01")} {
+	for _, bad := range []net.HardwareAddr{nil, {1, 2, 3}, netnstest.MustMAC(t, "01:00:5e:00:00:01")} {
 		if err := links.SetAddress("mng0", bad); err == nil {
 			t.Errorf("SetAddress(%v) succeeded; want an error", bad)
 		}
@@ -132,7 +125,7 @@ func TestIntegrationLinksVeth(t *testing.T) {
 }
 
 // nextEvent returns the first event that matches, failing after eventWait.
-func nextEvent(t *testing.T, ch <-chan LinkEvent, what string, match func(LinkEvent) bool) LinkEvent {
+func nextEvent(t *testing.T, ch <-chan Event, what string, match func(Event) bool) Event {
 	t.Helper()
 	timeout := time.After(eventWait)
 	for {
@@ -151,8 +144,8 @@ func nextEvent(t *testing.T, ch <-chan LinkEvent, what string, match func(LinkEv
 }
 
 func TestIntegrationLinksSubscribe(t *testing.T) {
-	requireRoot(t)
-	enterTestNetns(t)
+	netnstest.RequireRoot(t)
+	netnstest.EnterTestNetns(t)
 	links := newTestLinks(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -161,24 +154,24 @@ func TestIntegrationLinksSubscribe(t *testing.T) {
 		t.Fatalf("Subscribe: %v", err)
 	}
 
-	a, _ := addVeth(t, "mng1", "mng1p")
-	ev := nextEvent(t, ch, "new mng1", func(e LinkEvent) bool { return e.Link.Name == "mng1" && !e.Deleted })
+	a, _ := netnstest.AddVeth(t, "mng1", "mng1p")
+	ev := nextEvent(t, ch, "new mng1", func(e Event) bool { return e.Link.Name == "mng1" && !e.Deleted })
 	if ev.Link.Kind != "veth" || ev.Link.Index != a.Attrs().Index {
 		t.Errorf("new link event = %+v", ev)
 	}
 
-	mac := mustMAC(t, "02:00:5e:10:00:02")
+	mac := netnstest.MustMAC(t, "02:00:5e:10:00:02")
 	if err := netlink.LinkSetHardwareAddr(a, mac); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, ch, "address change", func(e LinkEvent) bool {
+	nextEvent(t, ch, "address change", func(e Event) bool {
 		return e.Link.Name == "mng1" && bytes.Equal(e.Link.Addr, mac)
 	})
 
 	if err := netlink.LinkDel(a); err != nil {
 		t.Fatal(err)
 	}
-	ev = nextEvent(t, ch, "deletion", func(e LinkEvent) bool { return e.Link.Name == "mng1" && e.Deleted })
+	ev = nextEvent(t, ch, "deletion", func(e Event) bool { return e.Link.Name == "mng1" && e.Deleted })
 	if ev.Link.Index != a.Attrs().Index {
 		t.Errorf("deletion event index %d, want %d", ev.Link.Index, a.Attrs().Index)
 	}
@@ -218,7 +211,7 @@ func TestForwardKeepsReadingWhileConsumerIsSlow(t *testing.T) {
 	in := make(chan netlink.LinkUpdate) // unbuffered: every send needs a reader
 	done := make(chan struct{})
 	cbErrs := make(chan error, 1)
-	out := make(chan LinkEvent)
+	out := make(chan Event)
 	errs := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs)
@@ -260,7 +253,7 @@ func TestForwardReportsReaderError(t *testing.T) {
 	in := make(chan netlink.LinkUpdate, 4)
 	done := make(chan struct{})
 	cbErrs := make(chan error, 1)
-	out := make(chan LinkEvent)
+	out := make(chan Event)
 	errs := make(chan error, 1)
 	go forwardLinkUpdates(context.Background(), in, done, cbErrs, out, errs)
 	in <- update("y")
@@ -284,7 +277,7 @@ func TestForwardReportsReaderError(t *testing.T) {
 func TestForwardReportsOverflow(t *testing.T) {
 	in := make(chan netlink.LinkUpdate)
 	done := make(chan struct{})
-	out := make(chan LinkEvent)
+	out := make(chan Event)
 	errs := make(chan error, 1)
 	go forwardLinkUpdates(context.Background(), in, done, make(chan error, 1), out, errs)
 	stopped := make(chan struct{})
