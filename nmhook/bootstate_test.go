@@ -461,39 +461,6 @@ func TestLoadBootState(t *testing.T) {
 	}
 }
 
-// TestReadBootStateFile: check reads the per-boot file without changing it
-// and ignores one of another boot.
-func TestReadBootStateFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "boot.json")
-	if bs, stale, err := readBootStateFile(p, "b1"); bs != nil || stale || err != nil {
-		t.Fatalf("missing: %v %v %v", bs, stale, err)
-	}
-	off := false
-	b := state.NewBoot("b1")
-	b.Spoof = &off
-	if err := b.Save(p); err != nil {
-		t.Fatal(err)
-	}
-	if bs, stale, err := readBootStateFile(p, "b1"); bs == nil || stale || err != nil || bs.Spoof == nil {
-		t.Fatalf("this boot: %+v %v %v", bs, stale, err)
-	}
-	for _, id := range []string{"b2", ""} {
-		if bs, stale, err := readBootStateFile(p, id); bs != nil || !stale || err != nil {
-			t.Fatalf("boot %q: %+v %v %v, want ignored as stale", id, bs, stale, err)
-		}
-	}
-	if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := readBootStateFile(p, "b1"); err == nil {
-		t.Fatal("corrupt: no error")
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Fatalf("check changed the runtime dir: %v", ents)
-	}
-}
-
 // TestFreshStateIsSaved: the persistent state (its stable-mode secret) is
 // written at the first start, not only when something else is recorded
 // (first-seen addresses no longer go there), and a restart keeps the secret.

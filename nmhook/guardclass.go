@@ -14,10 +14,6 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
-// realFromCarried is where the real address of a virtual device that
-// carries a guarded device's real address comes from.
-const realFromCarried = "real address of the device it carries it from: "
-
 // refreshCarries finds, for a virtual device, the device guarded on its
 // own account (a card, or one a rule guards) whose real address it carries:
 // its current address, or the address it was first seen with (a bridge,
@@ -29,30 +25,26 @@ func (s *Service) refreshCarries(d *devState) {
 	if d.hw.Class != policy.ClassVirtual {
 		return
 	}
-	pol := s.effectivePolicy()
 	names := make([]string, 0, len(s.devs))
 	for name := range s.devs {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	cs := make([]gate.Carrier, 0, len(names))
 	for _, name := range names {
-		e := s.devs[name]
-		if e == d || !gate.KnownAddress(e.real) {
-			continue
+		if e := s.devs[name]; e != d {
+			cs = append(cs, gate.Carrier{Name: e.iface, Real: e.real, Device: e.policyDevice()})
 		}
-		if !bytes.Equal(d.link.Addr, e.real) && !bytes.Equal(d.real, e.real) {
-			continue
-		}
-		if !pol.GuardedAlone(e.policyDevice()) {
-			continue
-		}
-		d.carries = e.iface
-		if !bytes.Equal(d.real, e.real) {
-			d.real, d.realSource = append(net.HardwareAddr(nil), e.real...), realFromCarried+e.iface
-			s.log.Info("gate: virtual device carries the real address of a guarded device", slog.String("device", d.iface),
-				slog.String("of", e.iface), slog.String("real", d.real.String()))
-		}
+	}
+	c, ok := gate.Carried(s.effectivePolicy(), d.link.Addr, d.real, cs)
+	if !ok {
 		return
+	}
+	d.carries = c.Name
+	if !bytes.Equal(d.real, c.Real) {
+		d.real, d.realSource = append(net.HardwareAddr(nil), c.Real...), gate.RealFromCarried+c.Name
+		s.log.Info("gate: virtual device carries the real address of a guarded device", slog.String("device", d.iface),
+			slog.String("of", c.Name), slog.String("real", d.real.String()))
 	}
 }
 

@@ -205,29 +205,3 @@ func TestServiceFailsClosedToGuardAlways(t *testing.T) {
 		t.Fatal("docker0 kept its address under an unreadable policy")
 	}
 }
-
-// TestCheckSaysVirtualDevicesAreLeftAlone: check shows a Docker-like
-// bridge as not guarded, with the reason, and a bridge carrying the card's
-// real address as guarded (a violation while it shows it).
-func TestCheckSaysVirtualDevicesAreLeftAlone(t *testing.T) {
-	s := baseSnap()
-	s.Links = append(s.Links,
-		links.Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: inspMAC("02:42:ac:11:00:01"), Up: true},
-		links.Link{Index: 4, Name: "br0", Kind: "bridge", Addr: inspMAC(testReal), Up: true})
-	s.State = &state.State{FirstSeen: map[string]state.FirstSeen{}}
-	s.Hardware = map[int]links.Hardware{2: {Class: policy.ClassCard}, 3: {Class: policy.ClassVirtual}, 4: {Class: policy.ClassVirtual}}
-	r := buildReport(s)
-	got := map[string]CheckDevice{}
-	for _, d := range r.Devices {
-		got[d.Interface] = d
-	}
-	if d := got["docker0"]; d.Verdict != VerdictNotGuarded || !strings.Contains(d.Reason, "virtual device without a card's address") || d.Gate != "not guarded" {
-		t.Errorf("docker0: verdict %q reason %q gate %q", d.Verdict, d.Reason, d.Gate)
-	}
-	if d := got["br0"]; d.Verdict != VerdictViolation || d.Real != testReal || !strings.Contains(d.Rule, "carrying the real address of eth0") {
-		t.Errorf("br0: verdict %q real %q rule %q", d.Verdict, d.Real, d.Rule)
-	}
-	if d := got["eth0"]; d.Verdict != VerdictCompliant {
-		t.Errorf("eth0: verdict %q", d.Verdict)
-	}
-}

@@ -53,16 +53,6 @@ func cmdlineOptions(cmdline string) (hold bool, spoof *bool, err error) {
 	return hold, spoof, nil
 }
 
-// bootID identifies this boot; a decision taken in another boot does not
-// end a hold.
-func bootID(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // setupHold decides at start whether devices are held: the policy's hold
 // setting or the command line's, unless a decision exists for this boot
 // (the command line's spoof option, or SetSpoofing earlier in this boot).

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
 // writeNMConf writes a main file and one conf.d file and reads them back.
-func writeNMConf(t *testing.T, main, dropIn string) nmConf {
+func writeNMConf(t *testing.T, main, dropIn string) inspect.NMConf {
 	t.Helper()
 	dir := t.TempDir()
 	mainFile := filepath.Join(dir, "NetworkManager.conf")
@@ -29,7 +30,7 @@ func writeNMConf(t *testing.T, main, dropIn string) nmConf {
 			t.Fatal(err)
 		}
 	}
-	c, err := loadNMConf(mainFile, []string{confD})
+	c, err := inspect.LoadNMConf(mainFile, []string{confD})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestDecideWithNetworkManagerConfDefaults(t *testing.T) {
 			if c.prof.Type == nm.ConnTypeWifi {
 				d.nm.Type = "wifi"
 			}
-			p := effectiveProfile(conf, c.prof, d.confDevice())
+			p := withEffectiveCloned(conf, c.prof, d.confDevice())
 			view := gate.View{Device: d.policyDevice(), State: 30, Profiles: []nm.Profile{p}}
 			dec := gate.Decide(pol, view, nil, nil)
 			if dec.Block != c.block {
@@ -84,7 +85,7 @@ func TestDecideWithNetworkManagerConfDefaults(t *testing.T) {
 		})
 	}
 	// An unreadable configuration fails closed.
-	p := effectiveProfile(unreadableNMConf(nil), plain, dev.confDevice())
+	p := withEffectiveCloned(inspect.UnreadableNMConf(nil), plain, dev.confDevice())
 	if dec := gate.Decide(pol, gate.View{Device: dev.policyDevice(), State: 30, Profiles: []nm.Profile{p}}, nil, nil); !dec.Block {
 		t.Fatalf("an unreadable NetworkManager configuration did not block a profile without its own value: %s", dec.Reason)
 	}

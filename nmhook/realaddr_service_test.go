@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
@@ -26,8 +27,8 @@ func TestServiceAndCheckAgreeOnAllZeroPermanentAddress(t *testing.T) {
 	if real != first.String() || src != gate.RealFromFirstSeen {
 		t.Fatalf("service: real %s (%s), want the first-seen address %s", real, src, first)
 	}
-	b := &builder{s: &inspectSnapshot{BootState: &state.BootState{FirstSeen: map[string]state.FirstSeen{state.Key("veth1"): {Index: 7, Addr: first.String()}}}}}
-	chw, csrc, _ := b.realAddress(&inspectDevice{name: "veth1", inKernel: true, link: links.Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}})
+	bs := &state.BootState{FirstSeen: map[string]state.FirstSeen{state.Key("veth1"): {Index: 7, Addr: first.String()}}}
+	chw, csrc, _ := inspect.RealAddress(links.Link{Index: 7, Name: "veth1", Addr: first, PermAddr: zero}, true, "", bs)
 	if chw.String() != real || csrc != src {
 		t.Fatalf("check: real %s (%s), service %s (%s)", chw, csrc, real, src)
 	}

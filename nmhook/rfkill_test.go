@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
@@ -181,7 +182,7 @@ func TestHoldRadioRecordSurvivesRestart(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		// Read only (LoadBootState would remove the writer's temporary file).
-		bs, _, err := readBootStateFile(m.bootStatePath(), "boot-1")
+		bs, _, err := inspect.ReadBootStateFile(m.bootStatePath(), "boot-1")
 		if err == nil && bs != nil && len(bs.RadiosBeforeHold) == 2 {
 			break
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
@@ -110,9 +111,9 @@ type Service struct {
 	offers      *offerGate
 	onceEx      []policy.Exemption // "use the real address this time" choices
 	profiles    map[dbus.ObjectPath]nm.Profile
-	nmconf      nmConf     // NetworkManager.conf: profile defaults
-	held        bool       // boot-time hold in force
-	radios      *radioHold // the hold's soft-block of wireless radios
+	nmconf      inspect.NMConf // NetworkManager.conf: profile defaults
+	held        bool           // boot-time hold in force
+	radios      *radioHold     // the hold's soft-block of wireless radios
 	heldSince   time.Time
 	reload      chan chan error
 	calls       chan func()
@@ -430,15 +431,9 @@ func (s *Service) relist() error {
 	return nil
 }
 
-// guardable reports whether a link carries an Ethernet-style address the
-// gate is about.
-func guardable(l links.Link) bool {
-	return l.Name != "lo" && len(l.Addr) == 6
-}
-
 func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 	l := ev.Link
-	if !guardable(l) {
+	if !gate.Guardable(l.Name, l.Addr) {
 		return
 	}
 	if ev.Deleted {
@@ -736,13 +731,13 @@ func (s *Service) viewNetwork(d *devState) policy.Network {
 // profile has none).
 func (s *Service) profilesFor(d *devState) []nm.Profile {
 	var out []nm.Profile
-	var cd *confDevice
+	var cd *inspect.ConfDevice
 	for _, p := range s.profiles {
 		if p.Autoconnect && p.AppliesTo(d.iface, d.nm.Type) {
 			if cd == nil {
 				cd = d.confDevice()
 			}
-			out = append(out, effectiveProfile(s.nmconf, p, cd))
+			out = append(out, withEffectiveCloned(s.nmconf, p, cd))
 		}
 	}
 	slices.SortFunc(out, func(a, b nm.Profile) int { return strings.Compare(string(a.Path), string(b.Path)) })

@@ -14,7 +14,7 @@ import (
 // first-seen addresses) into it when it is of this boot, dropping it
 // otherwise.
 func (s *Service) loadBootState() {
-	s.bootID = bootID(s.cfg.BootIDPath)
+	s.bootID = state.BootID(s.cfg.BootIDPath)
 	bs, stale, err := state.LoadBoot(s.cfg.BootStatePath, s.bootID)
 	switch {
 	case err != nil:

@@ -137,7 +137,7 @@ func (s *Service) adoptNMDevice(ctx context.Context, nd nm.Device, t0 time.Time)
 	if !ok {
 		// NM knows a device netlink has not reported (yet): read it now.
 		l, err := s.cfg.Links.Get(nd.Interface)
-		if err != nil || !guardable(l) {
+		if err != nil || !gate.Guardable(l.Name, l.Addr) {
 			return
 		}
 		s.onLink(ctx, links.Event{Link: l}, t0)
@@ -169,7 +169,7 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 			d.forgetConnection()
 			return
 		}
-		p = effectiveProfile(s.nmconf, p, d.confDevice())
+		p = withEffectiveCloned(s.nmconf, p, d.confDevice())
 		d.network, d.profile, d.cloned, d.profileAC = p.Network(), p.Path, p.ClonedMAC, d.nm.ActiveConnection
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -57,9 +57,9 @@ func runCheck(t *testing.T, b *bed.Bed, args ...string) (int, string) {
 }
 
 // decodeReport parses the JSON report at the start of out (stderr follows).
-func decodeReport(t *testing.T, out string) nmhook.CheckReport {
+func decodeReport(t *testing.T, out string) inspect.CheckReport {
 	t.Helper()
-	var r nmhook.CheckReport
+	var r inspect.CheckReport
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
@@ -68,13 +68,13 @@ func decodeReport(t *testing.T, out string) nmhook.CheckReport {
 	return r
 }
 
-func reportDevice(r nmhook.CheckReport, name string) (nmhook.CheckDevice, bool) {
+func reportDevice(r inspect.CheckReport, name string) (inspect.CheckDevice, bool) {
 	for _, d := range r.Devices {
 		if d.Interface == name {
 			return d, true
 		}
 	}
-	return nmhook.CheckDevice{}, false
+	return inspect.CheckDevice{}, false
 }
 
 // TestIntegrationCheckProfilePermanent: a profile with
@@ -87,24 +87,24 @@ func TestIntegrationCheckProfilePermanent(t *testing.T) {
 	b.AddProfile(t, bed.Profile{Name: "chk-preserve", Interface: "nmt1", ClonedMAC: "preserve"})
 
 	code, out := runCheck(t, b, "--json")
-	if code != nmhook.CheckExitFindings {
-		t.Fatalf("check --json exit code = %d, want %d\n%s", code, nmhook.CheckExitFindings, out)
+	if code != inspect.CheckExitFindings {
+		t.Fatalf("check --json exit code = %d, want %d\n%s", code, inspect.CheckExitFindings, out)
 	}
 	r := decodeReport(t, out)
-	if r.Format != nmhook.CheckFormat || r.ExitCode != code || r.Compliant {
-		t.Errorf("report format %d exit_code %d compliant %t; want %d, %d, false", r.Format, r.ExitCode, r.Compliant, nmhook.CheckFormat, code)
+	if r.Format != inspect.CheckFormat || r.ExitCode != code || r.Compliant {
+		t.Errorf("report format %d exit_code %d compliant %t; want %d, %d, false", r.Format, r.ExitCode, r.Compliant, inspect.CheckFormat, code)
 	}
 	if !r.NM.Running || r.NM.Version == "" || r.NM.Profiles < 2 {
 		t.Errorf("networkmanager = %+v, want running with a version and >= 2 profiles", r.NM)
 	}
-	var named []nmhook.Finding
+	var named []inspect.Finding
 	for _, f := range r.Findings {
-		if f.Kind == nmhook.KindProfileCloned {
+		if f.Kind == inspect.KindProfileCloned {
 			named = append(named, f)
 		}
 	}
 	if len(named) != 1 || named[0].Profile != "chk-permanent" || named[0].UUID != uuid ||
-		named[0].Severity != nmhook.SeverityViolation || !slices.Equal(named[0].Devices, []string{"nmt0"}) ||
+		named[0].Severity != inspect.SeverityViolation || !slices.Equal(named[0].Devices, []string{"nmt0"}) ||
 		!strings.Contains(named[0].Fix, uuid) {
 		t.Errorf("profile findings = %+v, want one violation naming chk-permanent (%s) on nmt0 with a fix naming it", named, uuid)
 	}
@@ -117,14 +117,14 @@ func TestIntegrationCheckProfilePermanent(t *testing.T) {
 			t.Errorf("%s = %+v, want NM veth, disconnected, address %s, mode keep-vendor", name, d, bed.DeviceMAC(i))
 		}
 		// A veth has no permanent address and this bed has no service state.
-		if d.RealSource != "unknown" || d.Verdict != nmhook.VerdictViolation {
+		if d.RealSource != "unknown" || d.Verdict != inspect.VerdictViolation {
 			t.Errorf("%s real source %q verdict %q, want unknown / violation (fail closed)", name, d.RealSource, d.Verdict)
 		}
 	}
 
 	// The same in text, for people, with the profile named.
 	code, out = runCheck(t, b, "nmt0")
-	if code != nmhook.CheckExitFindings {
+	if code != inspect.CheckExitFindings {
 		t.Fatalf("check nmt0 exit code = %d, want 1\n%s", code, out)
 	}
 	for _, want := range []string{"DEVICE", "nmt0", `"chk-permanent"`, "cloned-mac-address=permanent", "violation(s)"} {
@@ -146,7 +146,7 @@ func TestIntegrationCheckUnknownInterface(t *testing.T) {
 	bed.Require(t)
 	b := bed.New(t, bed.Options{Devices: 1})
 	code, out := runCheck(t, b, "nosuch0")
-	if code != nmhook.CheckExitNoCheck || !strings.Contains(out, "unknown interface: nosuch0") {
+	if code != inspect.CheckExitNoCheck || !strings.Contains(out, "unknown interface: nosuch0") {
 		t.Errorf("check nosuch0: exit %d, output:\n%s\nwant exit 2 and \"unknown interface: nosuch0\"", code, out)
 	}
 }
@@ -159,8 +159,8 @@ func TestIntegrationCheckNMStopped(t *testing.T) {
 	b.StopNM(t)
 
 	code, out := runCheck(t, b)
-	if code != nmhook.CheckExitNoCheck {
-		t.Fatalf("exit code = %d, want %d\n%s", code, nmhook.CheckExitNoCheck, out)
+	if code != inspect.CheckExitNoCheck {
+		t.Fatalf("exit code = %d, want %d\n%s", code, inspect.CheckExitNoCheck, out)
 	}
 	if !strings.Contains(out, "mac-nmguard: could not check: NetworkManager is not running") {
 		t.Errorf("output does not say NetworkManager is not running:\n%s", out)
@@ -172,11 +172,11 @@ func TestIntegrationCheckNMStopped(t *testing.T) {
 	}
 
 	code, out = runCheck(t, b, "--json")
-	if code != nmhook.CheckExitNoCheck {
-		t.Fatalf("--json exit code = %d, want %d\n%s", code, nmhook.CheckExitNoCheck, out)
+	if code != inspect.CheckExitNoCheck {
+		t.Fatalf("--json exit code = %d, want %d\n%s", code, inspect.CheckExitNoCheck, out)
 	}
 	r := decodeReport(t, out)
-	if r.NM.Running || r.NM.Error == "" || r.ExitCode != nmhook.CheckExitNoCheck || r.Compliant {
+	if r.NM.Running || r.NM.Error == "" || r.ExitCode != inspect.CheckExitNoCheck || r.Compliant {
 		t.Errorf("report networkmanager %+v exit %d compliant %t; want not running with an error, 2, false", r.NM, r.ExitCode, r.Compliant)
 	}
 	for i, d := range b.Devices() {
@@ -226,8 +226,8 @@ func BenchmarkCheckVsNmcli(b *testing.B) {
 	}
 	// Warm up both (page cache), and check that check sees all 50.
 	run(nmcli, 0)
-	run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
-	var r nmhook.CheckReport
+	run(check, inspect.CheckExitCompliant, inspect.CheckExitFindings)
+	var r inspect.CheckReport
 	if err := json.NewDecoder(&out).Decode(&r); err != nil {
 		b.Fatalf("check --json: %v", err)
 	}
@@ -238,7 +238,7 @@ func BenchmarkCheckVsNmcli(b *testing.B) {
 	lost := 0
 	b.ResetTimer()
 	for range b.N {
-		c := run(check, nmhook.CheckExitCompliant, nmhook.CheckExitFindings)
+		c := run(check, inspect.CheckExitCompliant, inspect.CheckExitFindings)
 		m := run(nmcli, 0)
 		tCheck += c
 		tNmcli += m
@@ -271,7 +271,7 @@ func TestIntegrationCheckBulkMatchesPerObject(t *testing.T) {
 	}
 	b.WaitState(t, "nmt2", 100, 30*time.Second)
 
-	report := func(args ...string) nmhook.CheckReport {
+	report := func(args ...string) inspect.CheckReport {
 		t.Helper()
 		code, out := runCheck(t, b, append([]string{"--json"}, args...)...)
 		r := decodeReport(t, out)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -111,7 +111,7 @@ func TestIntegrationGuardLeavesDockerBridgeAlone(t *testing.T) {
 
 	_, out := runCheck(t, b, "--json", "br-test")
 	r := decodeReport(t, out)
-	if len(r.Devices) != 1 || r.Devices[0].Verdict != nmhook.VerdictNotGuarded ||
+	if len(r.Devices) != 1 || r.Devices[0].Verdict != inspect.VerdictNotGuarded ||
 		!strings.Contains(r.Devices[0].Reason, "virtual device without a card's address") {
 		t.Errorf("check br-test: %+v", r.Devices)
 	}

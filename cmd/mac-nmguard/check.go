@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 )
 
 func init() { subcommands = append(subcommands, newCheckCmd) }
@@ -53,15 +53,15 @@ still shown).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&co.json, "json", false, "print the report as JSON (the format is documented in README.md)")
-	f.StringVar(&co.nmConf, "nm-conf", nmhook.DefaultNMConfFile, "NetworkManager's main configuration file")
-	f.StringArrayVar(&co.nmConfDirs, "nm-conf-dir", nmhook.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
+	f.StringVar(&co.nmConf, "nm-conf", inspect.DefaultNMConfFile, "NetworkManager's main configuration file")
+	f.StringArrayVar(&co.nmConfDirs, "nm-conf-dir", inspect.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
 	f.BoolVar(&co.perObject, "nm-per-object", false, "read NetworkManager object by object instead of in one call (slower; same report; for debugging)")
 	_ = f.MarkHidden("nm-per-object")
 	return cmd
 }
 
 func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces []string) error {
-	rep, err := nmhook.Inspect(cmd.Context(), nmhook.InspectOptions{
+	rep, err := inspect.Inspect(cmd.Context(), inspect.InspectOptions{
 		PolicyFile:    opts.policyFile,
 		PolicyDir:     opts.policyDir,
 		StatePath:     filepath.Join(opts.stateDir, "state.json"),
@@ -73,7 +73,7 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 		PerObject:     co.perObject,
 	})
 	if err != nil {
-		return &exitError{code: nmhook.CheckExitNoCheck, err: err}
+		return &exitError{code: inspect.CheckExitNoCheck, err: err}
 	}
 	out := cmd.OutOrStdout()
 	if co.json {
@@ -90,11 +90,11 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 
 // checkExit turns the report's exit code into the command's error; the
 // message goes to stderr.
-func checkExit(rep nmhook.CheckReport) error {
+func checkExit(rep inspect.CheckReport) error {
 	switch rep.ExitCode {
-	case nmhook.CheckExitCompliant:
+	case inspect.CheckExitCompliant:
 		return nil
-	case nmhook.CheckExitNoCheck:
+	case inspect.CheckExitNoCheck:
 		var why []string
 		if rep.NM.Error != "" {
 			why = append(why, rep.NM.Error)
@@ -102,18 +102,18 @@ func checkExit(rep nmhook.CheckReport) error {
 		if rep.Kernel.Error != "" {
 			why = append(why, "kernel: "+rep.Kernel.Error)
 		}
-		return &exitError{code: nmhook.CheckExitNoCheck, err: errors.New("could not check: " + strings.Join(why, "; ") + " (shown: what could be read)")}
+		return &exitError{code: inspect.CheckExitNoCheck, err: errors.New("could not check: " + strings.Join(why, "; ") + " (shown: what could be read)")}
 	}
 	v, f := 0, 0
 	for _, x := range rep.Findings {
 		switch x.Severity {
-		case nmhook.SeverityViolation:
+		case inspect.SeverityViolation:
 			v++
-		case nmhook.SeverityFinding:
+		case inspect.SeverityFinding:
 			f++
 		}
 	}
-	return &exitError{code: nmhook.CheckExitFindings, err: fmt.Errorf("%d violation(s), %d finding(s)", v, f)}
+	return &exitError{code: inspect.CheckExitFindings, err: fmt.Errorf("%d violation(s), %d finding(s)", v, f)}
 }
 
 // useColour reports whether w is a terminal and NO_COLOR is not set.
@@ -150,9 +150,9 @@ func (p painter) paint(colour, s string) string {
 
 func (p painter) verdict(v string) string {
 	switch v {
-	case nmhook.VerdictViolation:
+	case inspect.VerdictViolation:
 		return p.paint(ansiRed, v)
-	case nmhook.VerdictCompliant:
+	case inspect.VerdictCompliant:
 		return p.paint(ansiGreen, v)
 	}
 	return v
@@ -160,9 +160,9 @@ func (p painter) verdict(v string) string {
 
 func (p painter) severity(s string) string {
 	switch s {
-	case nmhook.SeverityViolation:
+	case inspect.SeverityViolation:
 		return p.paint(ansiRed, strings.ToUpper(s))
-	case nmhook.SeverityFinding:
+	case inspect.SeverityFinding:
 		return p.paint(ansiYellow, strings.ToUpper(s))
 	}
 	return strings.ToUpper(s)
@@ -190,7 +190,7 @@ func (e *errWriter) printf(format string, args ...any) {
 // writeCheckText writes the report for people: a summary, the devices
 // aligned like nmcli (colour only in the last column, so alignment holds),
 // then each device's details, the service's view and the findings.
-func writeCheckText(w io.Writer, r nmhook.CheckReport, colour bool) error {
+func writeCheckText(w io.Writer, r inspect.CheckReport, colour bool) error {
 	r = sanitized(r) // names come from outside: nothing raw reaches the terminal
 	p := painter(colour)
 	ew := &errWriter{w: w}

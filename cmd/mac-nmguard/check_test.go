@@ -12,23 +12,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mac-nmguard/mac-nmguard/nmhook"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 )
 
-func sampleReport() nmhook.CheckReport {
-	return nmhook.CheckReport{
-		Format: nmhook.CheckFormat,
-		Policy: nmhook.CheckPolicy{BuiltinDefault: true, Spoof: true},
-		NM:     nmhook.CheckNM{Running: true, Version: "1.42.4"},
-		Devices: []nmhook.CheckDevice{
+func sampleReport() inspect.CheckReport {
+	return inspect.CheckReport{
+		Format: inspect.CheckFormat,
+		Policy: inspect.CheckPolicy{BuiltinDefault: true, Spoof: true},
+		NM:     inspect.CheckNM{Running: true, Version: "1.42.4"},
+		Devices: []inspect.CheckDevice{
 			{Interface: "eth0", NMType: "ethernet", NMState: "disconnected", Address: "00:1b:21:11:22:33", Real: "00:1b:21:aa:bb:cc",
 				RealSource: "kernel permanent address", Mode: "keep-vendor", Enforcement: "refuse", Rule: "built-in default",
-				Verdict: nmhook.VerdictCompliant, Reason: "fine", Gate: "allows it", Backstop: "guarding 00:1b:21:aa:bb:cc", Dropped: 3},
+				Verdict: inspect.VerdictCompliant, Reason: "fine", Gate: "allows it", Backstop: "guarding 00:1b:21:aa:bb:cc", Dropped: 3},
 			{Interface: "enx00e04c680001", Address: "00:e0:4c:68:00:01", RealSource: "unknown", Mode: "keep-vendor",
-				Enforcement: "refuse", Rule: "built-in default", Verdict: nmhook.VerdictViolation, Reason: "unknown real", Gate: "keeps it down", Backstop: "none"},
+				Enforcement: "refuse", Rule: "built-in default", Verdict: inspect.VerdictViolation, Reason: "unknown real", Gate: "keeps it down", Backstop: "none"},
 		},
-		Findings: []nmhook.Finding{{Severity: nmhook.SeverityViolation, Kind: nmhook.KindRealUnknown, Message: "the real address is unknown", Fix: "run the service"}},
-		ExitCode: nmhook.CheckExitFindings,
+		Findings: []inspect.Finding{{Severity: inspect.SeverityViolation, Kind: inspect.KindRealUnknown, Message: "the real address is unknown", Fix: "run the service"}},
+		ExitCode: inspect.CheckExitFindings,
 	}
 }
 
@@ -110,17 +110,17 @@ func TestCheckTextWriteError(t *testing.T) {
 
 func TestCheckExit(t *testing.T) {
 	r := sampleReport()
-	r.ExitCode = nmhook.CheckExitCompliant
+	r.ExitCode = inspect.CheckExitCompliant
 	if err := checkExit(r); err != nil {
 		t.Errorf("compliant: %v", err)
 	}
-	r.ExitCode = nmhook.CheckExitFindings
-	r.Findings = append(r.Findings, nmhook.Finding{Severity: nmhook.SeverityFinding}, nmhook.Finding{Severity: nmhook.SeverityNote})
+	r.ExitCode = inspect.CheckExitFindings
+	r.Findings = append(r.Findings, inspect.Finding{Severity: inspect.SeverityFinding}, inspect.Finding{Severity: inspect.SeverityNote})
 	err := checkExit(r)
 	if exitCode(err) != 1 || err.Error() != "1 violation(s), 1 finding(s)" {
 		t.Errorf("findings: %v (exit %d)", err, exitCode(err))
 	}
-	r.ExitCode = nmhook.CheckExitNoCheck
+	r.ExitCode = inspect.CheckExitNoCheck
 	r.NM.Error = "NetworkManager is not running"
 	err = checkExit(r)
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "could not check: NetworkManager is not running") {
@@ -175,7 +175,7 @@ func TestCheckCommandWithoutBus(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "could not check: cannot connect to the system bus") {
 		t.Errorf("err = %v (exit %d), want exit 2 saying the bus could not be reached", err, exitCode(err))
 	}
-	var r nmhook.CheckReport
+	var r inspect.CheckReport
 	dec := json.NewDecoder(&out)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
@@ -199,7 +199,7 @@ func TestCheckCommandUnknownInterface(t *testing.T) {
 	root.SetOut(&bytes.Buffer{})
 	root.SetArgs([]string{"check", "--policy", filepath.Join(dir, "p.toml"), "--state-dir", dir, "no-such-dev0"})
 	err := root.Execute()
-	if exitCode(err) != 2 || !errors.Is(err, nmhook.ErrUnknownInterface) || !strings.Contains(err.Error(), "no-such-dev0") {
+	if exitCode(err) != 2 || !errors.Is(err, inspect.ErrUnknownInterface) || !strings.Contains(err.Error(), "no-such-dev0") {
 		t.Errorf("err = %v (exit %d)", err, exitCode(err))
 	}
 }
@@ -224,7 +224,7 @@ func TestCheckJSONIsDocumented(t *testing.T) {
 		}
 		// The service's own types (APIStatus, ...) are documented with its API.
 		ours := strings.HasPrefix(ty.Name(), "Check") || ty.Name() == "Finding"
-		if ty.Kind() != reflect.Struct || ty.PkgPath() != reflect.TypeOf(nmhook.CheckReport{}).PkgPath() || !ours || seen[ty] {
+		if ty.Kind() != reflect.Struct || ty.PkgPath() != reflect.TypeOf(inspect.CheckReport{}).PkgPath() || !ours || seen[ty] {
 			return
 		}
 		seen[ty] = true
@@ -240,12 +240,12 @@ func TestCheckJSONIsDocumented(t *testing.T) {
 			walk(f.Type)
 		}
 	}
-	walk(reflect.TypeOf(nmhook.CheckReport{}))
-	for _, k := range []string{nmhook.KindPolicyInvalid, nmhook.KindStateUnreadable, nmhook.KindNMUnavailable, nmhook.KindKernelUnavailable,
-		nmhook.KindServiceDown, nmhook.KindServiceError, nmhook.KindDeviceViolation, nmhook.KindRealUnknown, nmhook.KindBackstopMissing,
-		nmhook.KindBackstopUnknown, nmhook.KindProfileCloned, nmhook.KindConfCloned, nmhook.KindScanRandOff, nmhook.KindConfUnreadable,
-		nmhook.KindDHCPHostname, nmhook.KindDHCPClientID, nmhook.KindIPv6EUI64Address, nmhook.KindIPv6AddrGenEUI64, nmhook.KindDHCPv6DUID,
-		nmhook.KindWifiManagement, nmhook.KindSuspicion} {
+	walk(reflect.TypeOf(inspect.CheckReport{}))
+	for _, k := range []string{inspect.KindPolicyInvalid, inspect.KindStateUnreadable, inspect.KindNMUnavailable, inspect.KindKernelUnavailable,
+		inspect.KindServiceDown, inspect.KindServiceError, inspect.KindDeviceViolation, inspect.KindRealUnknown, inspect.KindBackstopMissing,
+		inspect.KindBackstopUnknown, inspect.KindProfileCloned, inspect.KindConfCloned, inspect.KindScanRandOff, inspect.KindConfUnreadable,
+		inspect.KindDHCPHostname, inspect.KindDHCPClientID, inspect.KindIPv6EUI64Address, inspect.KindIPv6AddrGenEUI64, inspect.KindDHCPv6DUID,
+		inspect.KindWifiManagement, inspect.KindSuspicion} {
 		if !strings.Contains(sect, "`"+k+"`") {
 			t.Errorf("README's check section does not list finding kind %q", k)
 		}

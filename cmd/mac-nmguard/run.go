@@ -18,6 +18,7 @@ import (
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/backstop"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 )
 
@@ -104,8 +105,8 @@ STATE-DIR/heap.pprof (for long-run checks).`,
 	}
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().BoolVar(&jsonLog, "log-json", false, "log as JSON lines")
-	cmd.Flags().StringVar(&nmConf, "nm-conf", nmhook.DefaultNMConfFile, "NetworkManager's main configuration file")
-	cmd.Flags().StringArrayVar(&nmConfDirs, "nm-conf-dir", nmhook.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
+	cmd.Flags().StringVar(&nmConf, "nm-conf", inspect.DefaultNMConfFile, "NetworkManager's main configuration file")
+	cmd.Flags().StringArrayVar(&nmConfDirs, "nm-conf-dir", inspect.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
 	cmd.Flags().StringVar(&cmdline, "kernel-cmdline", "/proc/cmdline", "file with the kernel command line (mac-nmguard.hold=1, mac-nmguard.spoof=0|1)")
 	// Tests simulate a new boot with another boot id.
 	cmd.Flags().StringVar(&bootIDFile, "boot-id-file", bootIDPath, "file identifying the boot")

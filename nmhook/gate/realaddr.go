@@ -2,7 +2,12 @@
 
 package gate
 
-import "net"
+import (
+	"bytes"
+	"net"
+
+	"github.com/mac-nmguard/mac-nmguard/policy"
+)
 
 // The real-address rule, one for the service (learnReal) and check
 // (builder.realAddress): a card's real address is the kernel's permanent
@@ -59,4 +64,45 @@ func ParseKnownAddress(s string) (net.HardwareAddr, bool) {
 		return nil, false
 	}
 	return hw, true
+}
+
+// Guardable reports whether a link (name, address) carries an
+// Ethernet-style address the gate is about.
+func Guardable(name string, addr net.HardwareAddr) bool {
+	return name != "lo" && len(addr) == 6
+}
+
+// RealFromCarried is where the real address of a virtual device that
+// carries a guarded device's real address comes from (followed by that
+// device's name).
+const RealFromCarried = "real address of the device it carries it from: "
+
+// Carrier is a device the carried-address rule may find behind a virtual
+// device.
+type Carrier struct {
+	Name   string
+	Real   net.HardwareAddr
+	Device policy.Device
+}
+
+// Carried is the carried-address rule, one for the service and check: a
+// virtual device (current address cur, real address real) carries the real
+// address of the first of cs guarded on its own account (a card, or one a
+// rule guards) whose known real address is cur or real: a bridge, bond,
+// VLAN or macvlan that inherited a card's address, then perhaps was given
+// a private one. That address is then the one to hide on the virtual
+// device too. cs must not hold the virtual device itself.
+func Carried(p *policy.Policy, cur, real net.HardwareAddr, cs []Carrier) (Carrier, bool) {
+	for _, c := range cs {
+		if !KnownAddress(c.Real) {
+			continue
+		}
+		if !bytes.Equal(cur, c.Real) && !bytes.Equal(real, c.Real) {
+			continue
+		}
+		if p.GuardedAlone(c.Device) {
+			return c, true
+		}
+	}
+	return Carrier{}, false
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -112,4 +113,14 @@ func (b *BootState) Save(path string) error {
 		return fmt.Errorf("encode per-boot state: %w", err)
 	}
 	return WriteFileAtomic(path, append(data, '\n'), 0o600)
+}
+
+// BootID identifies this boot; a decision taken in another boot does not
+// end a hold.
+func BootID(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

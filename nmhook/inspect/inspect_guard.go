@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"bytes"
@@ -12,7 +12,8 @@ import (
 
 // classifyDevices gives each device what sysfs says is behind it and, for a
 // virtual device, the device guarded on its own account whose real address
-// it carries, as the service's refreshCarries does: the guard setting
+// it carries, by the carried-address rule the service applies too
+// (gate.Carried): the guard setting
 // (guard = "auto") leaves the other virtual devices alone.
 func (b *builder) classifyDevices() {
 	for _, d := range b.devs {
@@ -29,24 +30,22 @@ func (b *builder) classifyDevices() {
 		if d.pd.Class != policy.ClassVirtual {
 			continue
 		}
+		var cs []gate.Carrier
 		for _, e := range b.devs {
-			if e == d || !gate.KnownAddress(e.real) {
-				continue
+			if e != d {
+				cs = append(cs, gate.Carrier{Name: e.name, Real: e.real, Device: e.pd})
 			}
-			if !bytes.Equal(d.current, e.real) && !bytes.Equal(d.real, e.real) {
-				continue
+		}
+		c, ok := gate.Carried(b.pol, d.current, d.real, cs)
+		if !ok {
+			continue
+		}
+		d.pd.Carries = c.Name
+		if !bytes.Equal(d.real, c.Real) {
+			d.real, d.source, d.why = append(net.HardwareAddr(nil), c.Real...), gate.RealFromCarried+c.Name, ""
+			if m, err := policy.FromHardwareAddr(d.real); err == nil {
+				d.pd.Real, d.pd.RealKnown = m, true
 			}
-			if !b.pol.GuardedAlone(e.pd) {
-				continue
-			}
-			d.pd.Carries = e.name
-			if !bytes.Equal(d.real, e.real) {
-				d.real, d.source, d.why = append(net.HardwareAddr(nil), e.real...), realFromCarried+e.name, ""
-				if m, err := policy.FromHardwareAddr(d.real); err == nil {
-					d.pd.Real, d.pd.RealKnown = m, true
-				}
-			}
-			break
 		}
 	}
 }

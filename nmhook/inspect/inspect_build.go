@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"bytes"
@@ -37,9 +37,9 @@ type inspectDevice struct {
 	active   *profileInfo
 }
 
-// confDevice is the device as NetworkManager.conf match specs see it.
-func (d *inspectDevice) confDevice() *confDevice {
-	cd := &confDevice{Interface: d.name, Driver: d.nm.Driver, Type: d.nm.Type}
+// ConfDevice is the device as NetworkManager.conf match specs see it.
+func (d *inspectDevice) confDevice() *ConfDevice {
+	cd := &ConfDevice{Interface: d.name, Driver: d.nm.Driver, Type: d.nm.Type}
 	for _, a := range []net.HardwareAddr{d.current, d.real} {
 		if len(a) == 6 {
 			cd.MACs = append(cd.MACs, a.String())
@@ -187,7 +187,7 @@ func (b *builder) collectDevices() {
 		return d
 	}
 	for _, l := range s.Links {
-		if !guardable(l) {
+		if !gate.Guardable(l.Name, l.Addr) {
 			continue
 		}
 		d := get(l.Name)
@@ -223,7 +223,7 @@ func (b *builder) collectDevices() {
 		if !d.inKernel {
 			d.current, _ = net.ParseMAC(d.nm.HwAddress)
 		}
-		d.real, d.source, d.why = b.realAddress(d)
+		d.real, d.source, d.why = RealAddress(d.link, d.inKernel, d.nm.PermHwAddress, b.s.BootState)
 		d.pd = policy.Device{Interface: d.name, Type: d.nm.Type, Driver: d.nm.Driver}
 		if m, err := policy.FromHardwareAddr(d.current); err == nil {
 			d.pd.Current = m
@@ -255,23 +255,25 @@ func (b *builder) collectDevices() {
 	}
 }
 
-// realAddress is the service's real-address rule (realaddr.go), read-only:
-// the kernel's permanent address, NM's PermHwAddress, the first address the
-// service saw (its per-boot state, same ifindex only), else unknown.
-func (b *builder) realAddress(d *inspectDevice) (net.HardwareAddr, string, string) {
-	if hw, src := gate.PermanentAddress(d.link.PermAddr, d.nm.PermHwAddress); hw != nil {
+// RealAddress is the service's real-address rule (gate.PermanentAddress,
+// then the first-seen address), read-only, for a link (inKernel: the kernel
+// knows it) whose NetworkManager PermHwAddress is nmPerm: the kernel's
+// permanent address, NM's PermHwAddress, the first address the service saw
+// (its per-boot state st, same ifindex only), else unknown. It returns the
+// address, where it came from and, when unknown, why.
+func RealAddress(link links.Link, inKernel bool, nmPerm string, st *state.BootState) (net.HardwareAddr, string, string) {
+	if hw, src := gate.PermanentAddress(link.PermAddr, nmPerm); hw != nil {
 		return hw, src, ""
 	}
-	st := b.s.BootState
 	if st == nil {
 		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and no per-boot state of the service for this boot to say which address it saw first"
 	}
-	fs, ok := st.FirstSeen[state.Key(d.name)]
+	fs, ok := st.FirstSeen[state.Key(link.Name)]
 	if !ok {
 		return nil, gate.RealUnknown, "no permanent address in the kernel or NetworkManager, and the service has not recorded a first-seen address for it in this boot"
 	}
-	if d.inKernel && fs.Index != d.link.Index {
-		return nil, gate.RealUnknown, fmt.Sprintf("no permanent address; the service's first-seen address %s belongs to an earlier device of this name (ifindex %d, now %d)", fs.Addr, fs.Index, d.link.Index)
+	if inKernel && fs.Index != link.Index {
+		return nil, gate.RealUnknown, fmt.Sprintf("no permanent address; the service's first-seen address %s belongs to an earlier device of this name (ifindex %d, now %d)", fs.Addr, fs.Index, link.Index)
 	}
 	if fs.Addr == "" {
 		return nil, gate.RealUnknown, "no permanent address, and the service lost its record of this card's first address while the card was up: its real address cannot be known in this boot"

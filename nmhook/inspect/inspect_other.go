@@ -2,7 +2,7 @@
 
 //go:build !linux
 
-package nmhook
+package inspect
 
 import "errors"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"errors"
@@ -76,10 +76,10 @@ func withProfile(s *inspectSnapshot, edit func(*profileInfo)) {
 	s.NMDevices[1].AvailableConnections = append(s.NMDevices[1].AvailableConnections, p.Path)
 }
 
-func confOf(t *testing.T, files ...string) nmConf {
+func confOf(t *testing.T, files ...string) NMConf {
 	t.Helper()
 	var names []string
-	var per [][]nmConfSection
+	var per [][]NMConfSection
 	for i, f := range files {
 		n := filepath.Join("/etc/NetworkManager/conf.d", string(rune('a'+i))+".conf")
 		names = append(names, n)
@@ -613,7 +613,7 @@ func TestBuildReport(t *testing.T) {
 }
 
 func TestMatchDeviceSpec(t *testing.T) {
-	dev := confDevice{Interface: "wlan0", Driver: "iwlwifi", Type: "wifi", MACs: []string{"00:1b:21:aa:bb:cc"}}
+	dev := ConfDevice{Interface: "wlan0", Driver: "iwlwifi", Type: "wifi", MACs: []string{"00:1b:21:aa:bb:cc"}}
 	tests := []struct {
 		spec         string
 		match, known bool
@@ -660,7 +660,7 @@ func TestNMConfPrecedence(t *testing.T) {
 	write("lib/20-y.conf", "[connection-wl]\nmatch-device=interface-name:wl*\nipv6.ip6-privacy=1\n[connection]\nipv6.addr-gen-mode=eui64\n")
 	write("etc/.hidden.conf", "[connection]\nipv6.ip6-privacy=9\n")
 	write("etc/note.txt", "[connection]\nipv6.ip6-privacy=9\n")
-	c, err := loadNMConf(main, []string{filepath.Join(dir, "lib"), filepath.Join(dir, "missing"), filepath.Join(dir, "etc")})
+	c, err := LoadNMConf(main, []string{filepath.Join(dir, "lib"), filepath.Join(dir, "missing"), filepath.Join(dir, "etc")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -668,8 +668,8 @@ func TestNMConfPrecedence(t *testing.T) {
 	if diff := cmp.Diff(wantFiles, c.Files); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	get := func(key string, dev *confDevice) string {
-		v, ok, _ := c.lookup("connection", key, dev)
+	get := func(key string, dev *ConfDevice) string {
+		v, ok, _ := c.Lookup("connection", key, dev)
 		if !ok {
 			return "<unset>"
 		}
@@ -678,13 +678,13 @@ func TestNMConfPrecedence(t *testing.T) {
 	if got := get("ipv6.ip6-privacy", nil); got != "2" {
 		t.Errorf("ip6-privacy for any device = %s, want 2 (etc/10-x.conf)", got)
 	}
-	if got := get("ipv6.ip6-privacy", &confDevice{Interface: "wlan0"}); got != "1" {
+	if got := get("ipv6.ip6-privacy", &ConfDevice{Interface: "wlan0"}); got != "1" {
 		t.Errorf("ip6-privacy for wlan0 = %s, want 1 ([connection-wl] in the latest file)", got)
 	}
 	if got := get("ipv6.addr-gen-mode", nil); got != "eui64" {
 		t.Errorf("addr-gen-mode = %s", got)
 	}
-	if v, ok := c.mainValue("dhcp"); !ok || v.Value != "internal" || v.where() != main+":2" {
+	if v, ok := c.mainValue("dhcp"); !ok || v.Value != "internal" || v.Where() != main+":2" {
 		t.Errorf("main dhcp = %+v, %t", v, ok)
 	}
 	if got := get("ethernet.cloned-mac-address", nil); got != "<unset>" {
@@ -698,7 +698,7 @@ func TestNMConfUnreadable(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, maxNMConfSize+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadNMConf("", []string{dir}); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := LoadNMConf("", []string{dir}); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("loadNMConf with a huge file: %v", err)
 	}
 }
@@ -767,5 +767,64 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestCheckSaysVirtualDevicesAreLeftAlone: check shows a Docker-like
+// bridge as not guarded, with the reason, and a bridge carrying the card's
+// real address as guarded (a violation while it shows it).
+func TestCheckSaysVirtualDevicesAreLeftAlone(t *testing.T) {
+	s := baseSnap()
+	s.Links = append(s.Links,
+		links.Link{Index: 3, Name: "docker0", Kind: "bridge", Addr: inspMAC("02:42:ac:11:00:01"), Up: true},
+		links.Link{Index: 4, Name: "br0", Kind: "bridge", Addr: inspMAC(testReal), Up: true})
+	s.State = &state.State{FirstSeen: map[string]state.FirstSeen{}}
+	s.Hardware = map[int]links.Hardware{2: {Class: policy.ClassCard}, 3: {Class: policy.ClassVirtual}, 4: {Class: policy.ClassVirtual}}
+	r := buildReport(s)
+	got := map[string]CheckDevice{}
+	for _, d := range r.Devices {
+		got[d.Interface] = d
+	}
+	if d := got["docker0"]; d.Verdict != VerdictNotGuarded || !strings.Contains(d.Reason, "virtual device without a card's address") || d.Gate != "not guarded" {
+		t.Errorf("docker0: verdict %q reason %q gate %q", d.Verdict, d.Reason, d.Gate)
+	}
+	if d := got["br0"]; d.Verdict != VerdictViolation || d.Real != testReal || !strings.Contains(d.Rule, "carrying the real address of eth0") {
+		t.Errorf("br0: verdict %q real %q rule %q", d.Verdict, d.Real, d.Rule)
+	}
+	if d := got["eth0"]; d.Verdict != VerdictCompliant {
+		t.Errorf("eth0: verdict %q", d.Verdict)
+	}
+}
+
+// TestReadBootStateFile: check reads the per-boot file without changing it
+// and ignores one of another boot.
+func TestReadBootStateFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "boot.json")
+	if bs, stale, err := ReadBootStateFile(p, "b1"); bs != nil || stale || err != nil {
+		t.Fatalf("missing: %v %v %v", bs, stale, err)
+	}
+	off := false
+	b := state.NewBoot("b1")
+	b.Spoof = &off
+	if err := b.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if bs, stale, err := ReadBootStateFile(p, "b1"); bs == nil || stale || err != nil || bs.Spoof == nil {
+		t.Fatalf("this boot: %+v %v %v", bs, stale, err)
+	}
+	for _, id := range []string{"b2", ""} {
+		if bs, stale, err := ReadBootStateFile(p, id); bs != nil || !stale || err != nil {
+			t.Fatalf("boot %q: %+v %v %v, want ignored as stale", id, bs, stale, err)
+		}
+	}
+	if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadBootStateFile(p, "b1"); err == nil {
+		t.Fatal("corrupt: no error")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("check changed the runtime dir: %v", ents)
 	}
 }

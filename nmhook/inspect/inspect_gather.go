@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"context"
@@ -119,8 +119,8 @@ func gatherFiles(s *inspectSnapshot, o InspectOptions) {
 		s.Policy, s.PolicyErr = policy.LoadFiles(files...)
 	}
 	s.State, s.StateErr = readStateFile(o.StatePath)
-	s.BootState, s.BootStale, s.BootStateErr = readBootStateFile(o.BootStatePath, bootID(o.BootIDPath))
-	s.Conf, s.ConfErr = loadNMConf(o.NMConfFile, o.NMConfDirs)
+	s.BootState, s.BootStale, s.BootStateErr = ReadBootStateFile(o.BootStatePath, state.BootID(o.BootIDPath))
+	s.Conf, s.ConfErr = LoadNMConf(o.NMConfFile, o.NMConfDirs)
 	if data, err := os.ReadFile(useTempaddrPath); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
 			s.UseTempaddr = n
@@ -151,10 +151,10 @@ func readStateFile(path string) (*state.State, error) {
 	return st, nil
 }
 
-// readBootStateFile reads the service's per-boot file without changing it.
+// ReadBootStateFile reads the service's per-boot file without changing it.
 // No file gives nil; a file of another boot (or when this boot's id is
 // unknown) gives nil and stale.
-func readBootStateFile(path, id string) (bs *state.BootState, stale bool, err error) {
+func ReadBootStateFile(path, id string) (bs *state.BootState, stale bool, err error) {
 	if path == "" {
 		return nil, false, nil
 	}

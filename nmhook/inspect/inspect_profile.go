@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"fmt"
@@ -35,27 +35,21 @@ var placeholderReal = policy.MAC{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01}
 // NetworkManager.conf's [connection] sections; from says where a default
 // came from ("" for the profile's own).
 func (b *builder) effectiveCloned(p *profileInfo, d *inspectDevice) (value, from string) {
-	if p.ClonedMAC != "" {
-		return p.ClonedMAC, ""
-	}
-	var cd *confDevice
+	var cd *ConfDevice
 	if d != nil {
 		cd = d.confDevice()
 	}
-	if v, ok, _ := b.s.Conf.lookup("connection", p.MACSetting(), cd); ok {
-		return strings.ToLower(v.Value), v.where()
-	}
-	return "", ""
+	return b.s.Conf.EffectiveCloned(p.Profile, cd)
 }
 
 // connDefault is NetworkManager.conf's default for a per-profile key,
 // judged for the profile's first device (or any device).
-func (b *builder) connDefault(key string, devs []*inspectDevice) (nmConfValue, bool) {
-	var cd *confDevice
+func (b *builder) connDefault(key string, devs []*inspectDevice) (NMConfValue, bool) {
+	var cd *ConfDevice
 	if len(devs) > 0 {
 		cd = devs[0].confDevice()
 	}
-	v, ok, _ := b.s.Conf.lookup("connection", key, cd)
+	v, ok, _ := b.s.Conf.Lookup("connection", key, cd)
 	return v, ok
 }
 
@@ -232,7 +226,7 @@ func (b *builder) profileClientID(p *profileInfo, devs []*inspectDevice) {
 	cid, from := p.ClientID, "the profile"
 	if cid == "" {
 		if v, ok := b.connDefault("ipv4.dhcp-client-id", devs); ok {
-			cid, from = v.Value, "NetworkManager's default from "+v.where()
+			cid, from = v.Value, "NetworkManager's default from "+v.Where()
 		}
 	}
 	plugin := "internal"
@@ -280,7 +274,7 @@ func (b *builder) profileAddrGen(p *profileInfo, devs []*inspectDevice) {
 			case "1", "stable-privacy":
 				mode = addrGenStablePrivacy
 			}
-			from = "NetworkManager's default from " + v.where()
+			from = "NetworkManager's default from " + v.Where()
 		}
 	}
 	if mode != addrGenEUI64 {
@@ -308,7 +302,7 @@ func (b *builder) ip6Privacy(p *profileInfo, devs []*inspectDevice) (int32, stri
 	}
 	if v, ok := b.connDefault("ipv6.ip6-privacy", devs); ok {
 		if n, err := strconv.Atoi(v.Value); err == nil && n >= 0 {
-			return int32(n), "NetworkManager's default from " + v.where()
+			return int32(n), "NetworkManager's default from " + v.Where()
 		}
 	}
 	if b.s.UseTempaddr >= 0 {
@@ -325,7 +319,7 @@ func (b *builder) profileDUID(p *profileInfo, devs []*inspectDevice) {
 	if duid == "" {
 		duid, from = "lease", "NetworkManager's built-in default"
 		if v, ok := b.connDefault("ipv6.dhcp-duid", devs); ok && v.Value != "" {
-			duid, from = v.Value, "NetworkManager's default from "+v.where()
+			duid, from = v.Value, "NetworkManager's default from "+v.Where()
 		}
 	}
 	fix := fmt.Sprintf("nmcli connection modify %s ipv6.dhcp-duid stable-uuid (derived from the profile and a per-host key: one DUID per network)", p.nmcliRef())
@@ -350,19 +344,19 @@ func (b *builder) nmConfFindings() {
 		if d.nm.Type != "wifi" {
 			continue
 		}
-		v, ok, exact := c.lookup("device", key, d.confDevice())
+		v, ok, exact := c.Lookup("device", key, d.confDevice())
 		if !ok {
 			continue
 		}
 		if on, valid := parseNMBool(v.Value); valid && on {
 			continue
 		}
-		reported[v.where()] = true
-		msg := fmt.Sprintf("%s=%s at %s applies to %s: NetworkManager scans with the real address, which every access point in range sees", key, v.Value, v.where(), d.name)
+		reported[v.Where()] = true
+		msg := fmt.Sprintf("%s=%s at %s applies to %s: NetworkManager scans with the real address, which every access point in range sees", key, v.Value, v.Where(), d.name)
 		if !exact {
 			msg += " (its match-device has a part check does not evaluate; taken to match)"
 		}
-		b.add(Finding{Severity: SeverityFinding, Kind: KindScanRandOff, Devices: []string{d.name}, File: v.where(), Message: msg,
+		b.add(Finding{Severity: SeverityFinding, Kind: KindScanRandOff, Devices: []string{d.name}, File: v.Where(), Message: msg,
 			Fix: fmt.Sprintf("remove %s from %s (the default is yes) and restart NetworkManager", key, v.File)})
 	}
 	// Settings that no present Wi-Fi device uses now.
@@ -371,7 +365,7 @@ func (b *builder) nmConfFindings() {
 			continue
 		}
 		v, ok := s.Keys[key]
-		if !ok || reported[v.where()] {
+		if !ok || reported[v.Where()] {
 			continue
 		}
 		if on, valid := parseNMBool(v.Value); valid && on {
@@ -382,13 +376,13 @@ func (b *builder) nmConfFindings() {
 			if overriddenForAll(c.Sections[:i], key) {
 				continue
 			}
-			b.add(Finding{Severity: SeverityFinding, Kind: KindScanRandOff, File: v.where(),
-				Message: fmt.Sprintf("%s=%s at %s applies to every Wi-Fi device: NetworkManager would scan with the real address", key, v.Value, v.where()),
+			b.add(Finding{Severity: SeverityFinding, Kind: KindScanRandOff, File: v.Where(),
+				Message: fmt.Sprintf("%s=%s at %s applies to every Wi-Fi device: NetworkManager would scan with the real address", key, v.Value, v.Where()),
 				Fix:     fmt.Sprintf("remove %s from %s (the default is yes) and restart NetworkManager", key, v.File)})
 			continue
 		}
-		b.add(Finding{Severity: SeverityNote, Kind: KindScanRandOff, File: v.where(),
-			Message: fmt.Sprintf("%s=%s at %s applies to devices matching %q; none present now matches", key, v.Value, v.where(), spec.Value)})
+		b.add(Finding{Severity: SeverityNote, Kind: KindScanRandOff, File: v.Where(),
+			Message: fmt.Sprintf("%s=%s at %s applies to devices matching %q; none present now matches", key, v.Value, v.Where(), spec.Value)})
 	}
 	// A [connection] default that makes NM use the real address.
 	for _, k := range []string{"ethernet.cloned-mac-address", "wifi.cloned-mac-address"} {
@@ -403,8 +397,8 @@ func (b *builder) nmConfFindings() {
 			if !gate.Spoofs(b.pol.Select(policy.Device{}, policy.Network{}, nil)) {
 				continue
 			}
-			b.add(Finding{Severity: SeverityFinding, Kind: KindConfCloned, File: v.where(),
-				Message: fmt.Sprintf("%s=permanent at %s makes the real address NetworkManager's default for every profile that leaves %s unset, but the policy spoofs by default", k, v.where(), k),
+			b.add(Finding{Severity: SeverityFinding, Kind: KindConfCloned, File: v.Where(),
+				Message: fmt.Sprintf("%s=permanent at %s makes the real address NetworkManager's default for every profile that leaves %s unset, but the policy spoofs by default", k, v.Where(), k),
 				Fix:     fmt.Sprintf("remove %s from %s and restart NetworkManager", k, v.File)})
 		}
 	}
@@ -412,7 +406,7 @@ func (b *builder) nmConfFindings() {
 
 // overriddenForAll reports whether a section of higher precedence without
 // match-device sets key to yes.
-func overriddenForAll(higher []nmConfSection, key string) bool {
+func overriddenForAll(higher []NMConfSection, key string) bool {
 	for _, s := range higher {
 		if sectionFamily(s.Name) != "device" {
 			continue

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 )
 
 // NetworkManager has no D-Bus API for NetworkManager.conf: check reads the
@@ -37,29 +39,29 @@ func DefaultNMConfDirs() []string {
 // maxNMConfSize bounds what check reads of one NM configuration file.
 const maxNMConfSize = 1 << 20
 
-// nmConfValue is one key's value and where it was set.
-type nmConfValue struct {
+// NMConfValue is one key's value and where it was set.
+type NMConfValue struct {
 	Value string
 	File  string
 	Line  int
 }
 
-// where is "file:line".
-func (v nmConfValue) where() string { return fmt.Sprintf("%s:%d", v.File, v.Line) }
+// Where is "file:line".
+func (v NMConfValue) Where() string { return fmt.Sprintf("%s:%d", v.File, v.Line) }
 
-// nmConfSection is one [section] of one file.
-type nmConfSection struct {
+// NMConfSection is one [section] of one file.
+type NMConfSection struct {
 	Name string // "main", "device", "device-wifi", "connection", ...
 	File string
 	Line int
-	Keys map[string]nmConfValue
+	Keys map[string]NMConfValue
 }
 
-// nmConf is NetworkManager's configuration, sections in precedence order
+// NMConf is NetworkManager's configuration, sections in precedence order
 // (the first one that matches and sets a key decides).
-type nmConf struct {
+type NMConf struct {
 	Files    []string
-	Sections []nmConfSection
+	Sections []NMConfSection
 }
 
 // nmConfFiles lists the files NM reads, in reading order.
@@ -103,17 +105,17 @@ func nmConfFiles(mainFile string, dirs []string) ([]string, error) {
 	return files, nil
 }
 
-// loadNMConf reads NM's configuration files.
-func loadNMConf(mainFile string, dirs []string) (nmConf, error) {
+// LoadNMConf reads NM's configuration files.
+func LoadNMConf(mainFile string, dirs []string) (NMConf, error) {
 	files, err := nmConfFiles(mainFile, dirs)
 	if err != nil {
-		return nmConf{}, err
+		return NMConf{}, err
 	}
-	var perFile [][]nmConfSection
+	var perFile [][]NMConfSection
 	for _, f := range files {
 		data, err := readLimitedFile(f, maxNMConfSize)
 		if err != nil {
-			return nmConf{Files: files}, fmt.Errorf("read NetworkManager config: %w", err)
+			return NMConf{Files: files}, fmt.Errorf("read NetworkManager config: %w", err)
 		}
 		perFile = append(perFile, parseNMConf(f, data))
 	}
@@ -122,10 +124,10 @@ func loadNMConf(mainFile string, dirs []string) (nmConf, error) {
 
 // orderNMConf puts the sections of files (in reading order) in precedence
 // order.
-func orderNMConf(files []string, perFile [][]nmConfSection) nmConf {
-	c := nmConf{Files: files}
+func orderNMConf(files []string, perFile [][]NMConfSection) NMConf {
+	c := NMConf{Files: files}
 	for i := len(perFile) - 1; i >= 0; i-- {
-		var plain []nmConfSection
+		var plain []NMConfSection
 		for _, s := range perFile[i] {
 			if s.Name == "device" || s.Name == "connection" {
 				plain = append(plain, s)
@@ -157,8 +159,8 @@ func readLimitedFile(name string, limit int64) ([]byte, error) {
 // parseNMConf parses a GKeyFile: [section] headers, key=value lines, '#'
 // comments. Lines it does not understand are skipped, as NM skips them.
 // Same-named sections of one file are merged (later keys win).
-func parseNMConf(file string, data []byte) []nmConfSection {
-	var secs []nmConfSection
+func parseNMConf(file string, data []byte) []NMConfSection {
+	var secs []NMConfSection
 	idx := map[string]int{}
 	cur := -1
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -174,7 +176,7 @@ func parseNMConf(file string, data []byte) []nmConfSection {
 				cur = i
 				continue
 			}
-			secs = append(secs, nmConfSection{Name: name, File: file, Line: line, Keys: map[string]nmConfValue{}})
+			secs = append(secs, NMConfSection{Name: name, File: file, Line: line, Keys: map[string]NMConfValue{}})
 			cur = len(secs) - 1
 			idx[name] = cur
 		default:
@@ -182,14 +184,14 @@ func parseNMConf(file string, data []byte) []nmConfSection {
 			if !ok || cur < 0 {
 				continue
 			}
-			secs[cur].Keys[strings.TrimSpace(k)] = nmConfValue{Value: strings.TrimSpace(v), File: file, Line: line}
+			secs[cur].Keys[strings.TrimSpace(k)] = NMConfValue{Value: strings.TrimSpace(v), File: file, Line: line}
 		}
 	}
 	return secs
 }
 
-// confDevice is what a match-device spec can look at.
-type confDevice struct {
+// ConfDevice is what a match-device spec can look at.
+type ConfDevice struct {
 	Interface string
 	Driver    string
 	Type      string   // NM device type name
@@ -207,12 +209,12 @@ func sectionFamily(name string) string {
 	return ""
 }
 
-// lookup returns the value NM uses for key of family ("device" or
+// Lookup returns the value NM uses for key of family ("device" or
 // "connection") on device dev: the first section in precedence order that
 // matches dev and sets key. dev nil means any device: only sections without
 // match-device count. exact is false when a match-device spec was not
 // understood and was taken to match (fail closed).
-func (c nmConf) lookup(family, key string, dev *confDevice) (v nmConfValue, found, exact bool) {
+func (c NMConf) Lookup(family, key string, dev *ConfDevice) (v NMConfValue, found, exact bool) {
 	exact = true
 	for _, s := range c.Sections {
 		if sectionFamily(s.Name) != family {
@@ -237,11 +239,11 @@ func (c nmConf) lookup(family, key string, dev *confDevice) (v nmConfValue, foun
 		}
 		return val, true, exact
 	}
-	return nmConfValue{}, false, exact
+	return NMConfValue{}, false, exact
 }
 
 // mainValue returns key of the [main] section (later files win).
-func (c nmConf) mainValue(key string) (nmConfValue, bool) {
+func (c NMConf) mainValue(key string) (NMConfValue, bool) {
 	for _, s := range c.Sections {
 		if s.Name == "main" {
 			if v, ok := s.Keys[key]; ok {
@@ -249,13 +251,13 @@ func (c nmConf) mainValue(key string) (nmConfValue, bool) {
 			}
 		}
 	}
-	return nmConfValue{}, false
+	return NMConfValue{}, false
 }
 
 // matchDeviceSpec evaluates an NM device spec list (NetworkManager.conf(5),
 // "Device List Format") against dev. known is false when an item has a form
 // check does not evaluate; such an item is taken to match.
-func matchDeviceSpec(spec string, dev confDevice) (match, known bool) {
+func matchDeviceSpec(spec string, dev ConfDevice) (match, known bool) {
 	known = true
 	var pos, neg, anyPos bool
 	for _, item := range splitSpec(spec) {
@@ -318,7 +320,7 @@ func globMatch(pattern, s string) bool {
 	return err == nil && ok
 }
 
-func matchSpecItem(item string, dev confDevice) (match, known bool) {
+func matchSpecItem(item string, dev ConfDevice) (match, known bool) {
 	prefix, val, hasPrefix := strings.Cut(item, ":")
 	if !hasPrefix {
 		if item == "*" {
@@ -375,4 +377,30 @@ func parseNMBool(s string) (value, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// UnreadableNMConf stands for a configuration that could not be read: fail
+// closed, as if it made every profile without its own value use the real
+// address.
+func UnreadableNMConf(files []string) NMConf {
+	keys := map[string]NMConfValue{}
+	for _, k := range []string{"ethernet.cloned-mac-address", "wifi.cloned-mac-address"} {
+		keys[k] = NMConfValue{Value: "permanent", File: "(unreadable NetworkManager configuration)"}
+	}
+	return NMConf{Files: files, Sections: []NMConfSection{{Name: "connection", File: keys["wifi.cloned-mac-address"].File, Keys: keys}}}
+}
+
+// EffectiveCloned is the cloned-mac-address NetworkManager applies for
+// profile p on device dev (nil: any device): the profile's own, else the
+// configuration's default for its type (from says where that default is
+// set), else "" (NetworkManager's built-in default). The service and check
+// both judge a profile by it.
+func (c NMConf) EffectiveCloned(p nm.Profile, dev *ConfDevice) (value, from string) {
+	if p.ClonedMAC != "" {
+		return p.ClonedMAC, ""
+	}
+	if v, ok, _ := c.Lookup("connection", p.MACSetting(), dev); ok {
+		return strings.ToLower(v.Value), v.Where()
+	}
+	return "", ""
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package nmhook
+package inspect
 
 import (
 	"fmt"
@@ -54,7 +54,7 @@ type inspectSnapshot struct {
 	Hostname     string
 	HostnameFrom string
 
-	Conf    nmConf
+	Conf    NMConf
 	ConfErr error
 
 	Service serviceView
