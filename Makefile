@@ -58,7 +58,7 @@ unit:
 
 # Each fuzz target runs for FUZZTIME; the seeds also run in every plain `go test`.
 fuzz:
-	@set -e; for pkg in ./policy ./detect ./nmhook ./notify ./cmd/mac-nmguard; do \
+	@set -e; for pkg in ./policy ./detect ./nmhook ./nmhook/backstop ./notify; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \

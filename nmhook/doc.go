@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// Package nmhook is mac-nmguard's service and what it needs of the system:
-// the service loop and the gate that applies the policy to every device
-// before, during and after activation (evaluate, actions, hold, restore),
-// the D-Bus API server and polkit, NetworkManager over D-Bus, the kernel
-// over netlink, the nftables egress backstop, the state files, and check's
-// gathering and report (Inspect). The API's contract (names, wire types)
-// is package api, which clients import instead of this one.
+// Package nmhook is mac-nmguard's service: the loop that follows
+// NetworkManager (through nm) and the kernel (through links), evaluates
+// every device with the gate's decision (gate) and carries it out (link
+// down, address, backstop, disconnect, in-memory profile addresses), the
+// boot-time hold, restore and reconnect, the offers of the detector's
+// suspicions, the D-Bus API server (contract in api) and its polkit checks.
+// check is package inspect; the files are package state.
 package nmhook
