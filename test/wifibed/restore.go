@@ -16,7 +16,66 @@ const (
 	RestoreOpen   = "restore window open"
 	RestoreClosed = "restore window closed"
 	RestoreTook   = "restore took"
+	// RestoreRound starts the line that gives one round's outcome:
+	// "restore round 3: pass" or "restore round 3: FAIL: why".
+	RestoreRound = "restore round"
 )
+
+// RoundResult is one restore round's outcome, from the scenario's log.
+type RoundResult struct {
+	Round int
+	Pass  bool
+	Err   string // why it failed
+}
+
+// RestoreRoundResults are the scenario's round outcomes, in order.
+func RestoreRoundResults(s Scenario) []RoundResult {
+	var out []RoundResult
+	for _, l := range s.Log {
+		i := strings.Index(l, RestoreRound+" ")
+		if i < 0 {
+			continue
+		}
+		rest := l[i+len(RestoreRound)+1:]
+		n, verdict, ok := strings.Cut(rest, ": ")
+		var r RoundResult
+		if _, err := fmt.Sscanf(n, "%d", &r.Round); err != nil || !ok {
+			continue
+		}
+		switch {
+		case verdict == "pass":
+			r.Pass = true
+		case strings.HasPrefix(verdict, "FAIL"):
+			r.Err = strings.TrimPrefix(strings.TrimPrefix(verdict, "FAIL"), ": ")
+		default:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// CheckRounds fails unless want rounds were run and every one passed; it
+// returns one line per round for the log.
+func CheckRounds(rs []RoundResult, want int) ([]string, error) {
+	var lines []string
+	var failed []string
+	for _, r := range rs {
+		if r.Pass {
+			lines = append(lines, fmt.Sprintf("round %d: pass", r.Round))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("round %d: FAIL: %s", r.Round, r.Err))
+		failed = append(failed, fmt.Sprintf("%d", r.Round))
+	}
+	switch {
+	case len(failed) > 0:
+		return lines, fmt.Errorf("%d of %d restore rounds failed (rounds %s)", len(failed), want, strings.Join(failed, ", "))
+	case len(rs) != want:
+		return lines, fmt.Errorf("%d of %d restore rounds ran", len(rs), want)
+	}
+	return lines, nil
+}
 
 // RestoreScenarios are the scenarios whose frames with the real address are
 // judged against their restore windows.

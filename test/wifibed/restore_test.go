@@ -3,6 +3,7 @@
 package wifibed
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,31 @@ func TestRestoreWindowsAndTimes(t *testing.T) {
 	}
 	if p := Percentile(vs, 95); p != 10 {
 		t.Errorf("p95 = %v", p)
+	}
+}
+
+func TestRestoreRoundResults(t *testing.T) {
+	s := Scenario{Log: []string{
+		"  2.0s " + RestoreOpen + " round 1",
+		" 12.0s " + RestoreRound + " 1: pass",
+		" 30.0s " + RestoreRound + " 2: FAIL: restore: exit status 1: NetworkManager failed the connection (reason 53)",
+		" 50.0s " + RestoreRound + " 3: pass",
+	}}
+	rs := RestoreRoundResults(s)
+	if len(rs) != 3 || !rs[0].Pass || rs[1].Pass || rs[1].Round != 2 || !strings.Contains(rs[1].Err, "reason 53") || !rs[2].Pass {
+		t.Fatalf("results %+v", rs)
+	}
+	lines, err := CheckRounds(rs, 3)
+	if err == nil || !strings.Contains(err.Error(), "1 of 3") || len(lines) != 3 || !strings.HasPrefix(lines[1], "round 2: FAIL") {
+		t.Fatalf("lines %q, error %v: want round 2 failed", lines, err)
+	}
+	if _, err := CheckRounds(rs[:1], 3); err == nil || !strings.Contains(err.Error(), "1 of 3 restore rounds ran") {
+		t.Fatalf("rounds missing: error %v", err)
+	}
+	if _, err := CheckRounds([]RoundResult{{Round: 1, Pass: true}, {Round: 2, Pass: true}}, 2); err != nil {
+		t.Fatalf("all passed: %v", err)
+	}
+	if _, err := CheckRounds(nil, 10); err == nil {
+		t.Fatal("no round ran: no error")
 	}
 }

@@ -76,6 +76,29 @@ func (s *sc) waitSuspicion(ns int, timeout time.Duration) error {
 	return fmt.Errorf("no suspicion within %v", timeout)
 }
 
+// waitClonedPrivate waits until profile name's cloned-mac-address (in
+// NetworkManager's memory) is an address other than the real one.
+func (s *sc) waitClonedPrivate(name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		out, err := s.nmcli("-g", "802-11-wireless.cloned-mac-address", "connection", "show", name)
+		last = strings.ReplaceAll(strings.TrimSpace(out), `\:`, ":")
+		if err == nil && len(last) == 17 && !strings.EqualFold(last, s.g.res.Real) {
+			s.logf("%s: cloned-mac-address %s", name, last)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: cloned-mac-address %q after %v, want a private address", name, last, timeout)
+		}
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // private fails unless the client is connected with a private address.
 func (s *sc) private(name string) error {
 	if a := s.address(); strings.EqualFold(a, s.g.res.Real) {
@@ -92,7 +115,11 @@ func restoreScenario(s *sc, always bool) error {
 	if err := s.addProfile("acl", "aclreal"); err != nil {
 		return err
 	}
-	time.Sleep(time.Second) // the service gives both their address in memory
+	for _, p := range []string{"cafe", "acl"} { // the service gives both their address in memory
+		if err := s.waitClonedPrivate(p, 30*time.Second); err != nil {
+			return err
+		}
+	}
 	sums := keyfileSums()
 	if err := s.upOK("cafe"); err != nil {
 		return err
@@ -116,66 +143,109 @@ func restoreScenario(s *sc, always bool) error {
 			return err
 		}
 	}
-	for round := range restoreRounds() {
-		args := []string{filepath.Join(wifibed.GuestMount, wifibed.ServiceBin), "restore", client, "--connection", "acl", "--timeout", "90s"}
-		if always {
-			args = append(args, "--always")
+	n := restoreRounds()
+	if always {
+		n = 1 // acl keeps the real address: nothing to restore twice
+	}
+	var failed []string
+	for round := 1; round <= n; round++ {
+		err := restoreRound(s, round, always, sums)
+		if err == nil {
+			s.logf("%s %d: pass", wifibed.RestoreRound, round)
+			continue
 		}
-		s.logf("%s round %d", wifibed.RestoreOpen, round+1)
-		t := time.Now()
-		out, err := run(s.ctx, args...)
-		took := time.Since(t)
-		if err != nil {
+		s.logf("%s %d: FAIL: %v", wifibed.RestoreRound, round, err)
+		failed = append(failed, fmt.Sprintf("round %d: %v", round, err))
+		if s.ctx.Err() != nil {
+			break
+		}
+		// The next round starts from a disconnected card.
+		if err := s.down(); err != nil {
+			failed = append(failed, fmt.Sprintf("after round %d: %v", round, err))
+			break
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d restore rounds failed: %s", len(failed), n, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// restoreRound is one round: from the second on, "acl" is refused again
+// first; then the restore, "acl" with the real address and a lease, and
+// "cafe" private. The restore window is closed whatever happens.
+func restoreRound(s *sc, round int, always bool, sums map[string]string) (err error) {
+	if round > 1 {
+		if err := s.upFails("acl"); err != nil {
+			return err
+		}
+	}
+	args := []string{filepath.Join(wifibed.GuestMount, wifibed.ServiceBin), "restore", client, "--connection", "acl", "--timeout", "90s"}
+	if always {
+		args = append(args, "--always")
+	}
+	s.logf("%s round %d", wifibed.RestoreOpen, round)
+	open := true
+	closeWindow := func() {
+		if open {
 			s.logf("%s", wifibed.RestoreClosed)
-			return fmt.Errorf("restore: %w: %s", err, strings.TrimSpace(out))
+			open = false
 		}
-		s.logf("%s %.3f s: %s, %s, %s", wifibed.RestoreTook, took.Seconds(), strings.TrimSpace(out), s.address(), s.ipv4())
-		if !strings.EqualFold(s.address(), s.g.res.Real) || s.ipv4() == "" {
-			s.logf("%s", wifibed.RestoreClosed)
-			return fmt.Errorf("acl after restore: address %s, IPv4 %q; want the real address and a lease", s.address(), s.ipv4())
+	}
+	defer func() {
+		if open {
+			// Failed inside the window: the card is taken off the
+			// restored network before the window closes.
+			if derr := s.down(); derr != nil && err == nil {
+				err = derr
+			}
+			closeWindow()
 		}
-		if always {
-			// Every connection of acl uses the real address from now on.
-			if err := s.down(); err != nil {
-				return err
-			}
-			if err := s.upOK("acl"); err != nil {
-				s.logf("%s", wifibed.RestoreClosed)
-				return err
-			}
-			if !strings.EqualFold(s.address(), s.g.res.Real) {
-				s.logf("%s", wifibed.RestoreClosed)
-				return fmt.Errorf("acl (always) reconnected with %s, not the real address", s.address())
-			}
-		}
+	}()
+	t := time.Now()
+	out, err := run(s.ctx, args...)
+	took := time.Since(t)
+	if err != nil {
+		return fmt.Errorf("restore: %w: %s", err, strings.TrimSpace(out))
+	}
+	s.logf("%s %.3f s: %s, %s, %s", wifibed.RestoreTook, took.Seconds(), strings.TrimSpace(out), s.address(), s.ipv4())
+	if !strings.EqualFold(s.address(), s.g.res.Real) || s.ipv4() == "" {
+		return fmt.Errorf("acl after restore: address %s, IPv4 %q; want the real address and a lease", s.address(), s.ipv4())
+	}
+	if always {
+		// Every connection of acl uses the real address from now on.
 		if err := s.down(); err != nil {
 			return err
 		}
-		time.Sleep(time.Second) // NetworkManager resets the card; the service makes acl private again
-		s.logf("%s", wifibed.RestoreClosed)
-		if err := s.upOK("cafe"); err != nil {
+		if err := s.upOK("acl"); err != nil {
 			return err
 		}
-		if err := s.private("cafe"); err != nil {
+		if !strings.EqualFold(s.address(), s.g.res.Real) {
+			return fmt.Errorf("acl (always) reconnected with %s, not the real address", s.address())
+		}
+	}
+	if err := s.down(); err != nil {
+		return err
+	}
+	// The connection ended: the service makes acl private again (in
+	// NetworkManager's memory).
+	if !always {
+		if err := s.waitClonedPrivate("acl", 30*time.Second); err != nil {
 			return err
 		}
-		if err := s.down(); err != nil {
-			return err
-		}
-		if !always {
-			if err := sameSums(sums, keyfileSums()); err != nil {
-				return err
-			}
-		}
-		if round+1 < restoreRounds() {
-			// The next round starts from a refusal again.
-			if always {
-				return nil
-			}
-			if err := s.upFails("acl"); err != nil {
-				return err
-			}
-		}
+	}
+	closeWindow()
+	if err := s.upOK("cafe"); err != nil {
+		return err
+	}
+	if err := s.private("cafe"); err != nil {
+		return err
+	}
+	if err := s.down(); err != nil {
+		return err
+	}
+	if !always {
+		return sameSums(sums, keyfileSums())
 	}
 	return nil
 }
