@@ -3,6 +3,7 @@
 package wifibed
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,12 +14,20 @@ import (
 // scenario, the frames by address class and kind (real / private / ap),
 // the time from the decisive event (wpa_supplicant's or NetworkManager's)
 // to the service's Suspicion, and that Suspicion's time from
-// NetworkManager's first FAILED (negative: before it).
+// NetworkManager's first FAILED (negative: before it); for the restore
+// scenarios the time from the request (agent-story: the pick on dunst) to
+// "connected" with the real address (restore-s, the median), and for
+// agent-story the time from the Suspicion to the offer on dunst.
 //
 //	flock /tmp/mng-integ.lock go test -run '^$' -bench WifiBed -benchtime 1x ./test/wifibed/
+//
+// MAC_NMGUARD_WIFIBED_SCENARIOS (ScenariosEnv) boots with only those.
 func BenchmarkWifiBed(b *testing.B) {
 	Require(b)
 	names := planScenarios()
+	if only := os.Getenv(ScenariosEnv); only != "" {
+		names = strings.Split(only, ",")
+	}
 	var r *Run
 	for range b.N {
 		if r == nil {
@@ -48,6 +57,12 @@ func BenchmarkWifiBed(b *testing.B) {
 				if f, ok := firstFailed(s); ok {
 					b.ReportMetric(s.Suspicions[0].Time.Sub(f).Seconds(), "suspicion-vs-nm-failed-s")
 				}
+			}
+			if ts := RestoreTimes(s); len(ts) > 0 {
+				b.ReportMetric(Percentile(ts, 50), "restore-s")
+			}
+			if d, ok := StoryOfferAfter(s); ok {
+				b.ReportMetric(d.Seconds(), "offer-after-suspicion-s")
 			}
 			b.Logf("%s: %s", s.Name, FormatCounts(counts))
 		})

@@ -79,7 +79,7 @@ func CheckRounds(rs []RoundResult, want int) ([]string, error) {
 
 // RestoreScenarios are the scenarios whose frames with the real address are
 // judged against their restore windows.
-var RestoreScenarios = map[string]bool{"restore-once": true, "restore-always": true}
+var RestoreScenarios = map[string]bool{"restore-once": true, "restore-always": true, StoryScenario: true}
 
 // logTime is the time of one scenario log line ("  12.3s ...").
 func logTime(s Scenario, line string) (time.Time, bool) {

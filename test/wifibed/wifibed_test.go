@@ -26,6 +26,7 @@ func planScenarios() []string {
 		"corpacl-refused", "open-connect", "openacl-refused", "dhcpacl-refused",
 		"hotplug",
 		"restore-once", "restore-always",
+		StoryScenario, // restarts the service: last
 	}
 }
 
@@ -74,6 +75,11 @@ func TestIntegrationWifi(t *testing.T) {
 					t.Logf("KNOWN FAILURE (%s): %s", why, msg)
 				} else {
 					t.Error(msg)
+				}
+			}
+			if name == StoryScenario {
+				for _, p := range storyProblems(r, s) {
+					t.Error(p)
 				}
 			}
 			if d, ok := detectScenarios()[name]; ok {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mac-nmguard/mac-nmguard/test/wifibed"
 )
 
 // scenarios are the scenarios the runner knows, by name. Each starts with
@@ -15,6 +17,7 @@ import (
 // and name it in a Plan (see ../README.md).
 func scenarios() map[string]func(*sc) error {
 	return map[string]func(*sc) error{
+		wifibed.StoryScenario: agentStory,
 		// The gate: the service guards the client while it connects.
 		"first-connection": func(s *sc) error {
 			if err := s.addProfile("cafe", "cafe"); err != nil {
