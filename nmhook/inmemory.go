@@ -164,6 +164,8 @@ func (m inMemory) savedWithOurs(ctx context.Context, st nm.ProfileStore, path db
 	if err != nil {
 		return false, err
 	}
+	// Nor the refusal term (unavailable.go): it is marked again in memory.
+	next = nm.WithRefusal(next, false)
 	if err := st.UpdateToDisk(ctx, path, next); err != nil {
 		return false, err
 	}
@@ -340,6 +342,7 @@ func (s *Service) syncProfiles(ctx context.Context, why string) {
 		}
 		s.syncProfile(ctx, st, path, p, s.profileDevice(p), why)
 	}
+	s.syncAllUnavailable(ctx)
 }
 
 // profileDevice is the guarded device a profile is given an address for:

@@ -274,6 +274,7 @@ func (s *Service) Run(ctx context.Context) error {
 	// On the way out, with the bus still open: give the profiles their own
 	// cloned-mac-address back.
 	defer s.undoProfiles()
+	defer s.undoUnavailable()
 	defer s.resyncRetry.Stop()
 
 	reconnect := time.NewTimer(0)

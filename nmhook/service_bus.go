@@ -303,6 +303,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 				s.profiles[path] = p
 			}
 			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
+			s.syncUnavailable(ctx, st, path)
 		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
 	case nm.BusName + ".Settings.ConnectionRemoved":

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -159,6 +160,9 @@ func (b *builder) profileCloned(p *profileInfo, devs []*inspectDevice) {
 	}
 	if p.Autoconnect && b.s.Service.Running {
 		on += "; the gate blocks its autoconnect"
+	}
+	if p.Unavailable {
+		on += "; the service keeps NetworkManager from activating it (match.kernel-command-line " + nm.RefusalTerm + ", in memory)"
 	}
 	f.Message = fmt.Sprintf("%s (%s)", why, on)
 	f.Fix = fmt.Sprintf("nmcli connection modify %s %s preserve", p.nmcliRef(), p.MACSetting())

@@ -73,6 +73,9 @@ type Profile struct {
 	// KeyMgmt is 802-11-wireless-security.key-mgmt ("" when the profile has
 	// no such setting: an open network). See OpenWiFi.
 	KeyMgmt string
+	// Unavailable: the profile carries the service's mark (RefusalTerm), so
+	// NetworkManager does not activate it.
+	Unavailable bool
 }
 
 // Network is the detect.Connection this profile identifies.
@@ -291,6 +294,7 @@ func ProfileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Vari
 	p.AutoconnectPriority, _ = con["autoconnect-priority"].Value().(int32)
 	p.Timestamp, _ = con["timestamp"].Value().(uint64)
 	p.KeyMgmt, _ = s["802-11-wireless-security"]["key-mgmt"].Value().(string)
+	p.Unavailable = HasRefusalTerm(s)
 	for _, sect := range []string{"802-3-ethernet", "802-11-wireless"} {
 		set, ok := s[sect]
 		if !ok {

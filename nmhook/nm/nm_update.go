@@ -126,20 +126,7 @@ func WithCloned(s Settings, value string) (Settings, error) {
 	if sect == "" {
 		return nil, fmt.Errorf("profile type %v has no cloned MAC address", s["connection"]["type"].Value())
 	}
-	out := make(Settings, len(s)+1)
-	for name, props := range s {
-		cp := make(map[string]dbus.Variant, len(props)+1)
-		for k, v := range props {
-			cp[k] = v
-		}
-		out[name] = cp
-	}
-	for _, ip := range []string{"ipv4", "ipv6"} {
-		if props, ok := out[ip]; ok {
-			delete(props, "addresses")
-			delete(props, "routes")
-		}
-	}
+	out := copySettings(s)
 	if out[sect] == nil {
 		out[sect] = map[string]dbus.Variant{}
 	}
