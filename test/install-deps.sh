@@ -8,6 +8,7 @@ set -euo pipefail
 pkgs=(network-manager dbus dnsmasq-base hostapd wpasupplicant tcpdump iproute2
       ethtool nftables libglib2.0-bin polkitd xvfb dunst xdotool imagemagick
       libxml2-utils openssl systemd zsh fish groff-base
+      dbus-user-session libpam-systemd
       qemu-system-x86 linux-image-amd64 busybox-static iw
       debhelper dpkg-dev fakeroot lintian git)
 

@@ -11,12 +11,16 @@ import (
 // Files on the shared folder (the host's temp dir, /mnt/wifibed in the
 // guest).
 const (
-	PlanFile    = "plan.json"    // what the guest runs (Plan), written by the host
-	ResultsFile = "results.json" // what the guest saw (Results), written at the end
-	CaptureFile = "hwsim0.pcap"  // every frame of the boot, from hwsim0
-	GuestBinary = "guest"        // the guest runner, PID 1 after switch_root
-	ServiceBin  = "mac-nmguard"  // the service binary built on the host
-	LogDir      = "logs"         // daemons' logs, copied out at the end
+	PlanFile    = "plan.json"       // what the guest runs (Plan), written by the host
+	ResultsFile = "results.json"    // what the guest saw (Results), written at the end
+	CaptureFile = "hwsim0.pcap"     // every frame of the boot, from hwsim0
+	GuestBinary = "guest"           // the guest runner, PID 1 after switch_root
+	ServiceBin  = "mac-nmguard"     // the service binary built on the host
+	LogDir      = "logs"            // daemons' logs, copied out at the end
+	DebFile     = "mac-nmguard.deb" // the package the systemd boot installs
+	// KeepTag is the 9p tag of Options.Keep, mounted on KeepMount.
+	KeepTag   = "keep"
+	KeepMount = "/var/lib/mac-nmguard"
 	// GuestMount is where the shared folder is mounted in the guest (never
 	// under /tmp: see ../../../shared/notes/systemd-vm-facts.md).
 	GuestMount = "/mnt/wifibed"
@@ -30,7 +34,17 @@ type Plan struct {
 	ScenarioTimeout time.Duration `json:"scenario_timeout"`
 	// RestoreRounds repeats the restore of the restore scenarios (0: once).
 	RestoreRounds int `json:"restore_rounds,omitempty"`
+	// Boot is how the guest boots: "" (BootRunner) runs the scenarios
+	// from the runner as PID 1; BootSystemd installs the project's .deb
+	// and boots this machine's systemd, which runs them from a unit.
+	Boot string `json:"boot,omitempty"`
 }
+
+// The two ways to boot the one guest image (Plan.Boot).
+const (
+	BootRunner  = ""        // the guest runner is PID 1 and starts every daemon itself
+	BootSystemd = "systemd" // systemd is PID 1; see systemd.go and guest/systemd.go
+)
 
 // Network is one access point of the bed.
 type Network struct {

@@ -31,6 +31,13 @@ type Options struct {
 	// Timeout bounds the whole boot; 0: 150 s plus Plan.ScenarioTimeout
 	// per scenario.
 	Timeout time.Duration
+	// Deb is the project's .deb, copied to the share as DebFile (the
+	// systemd boot installs it).
+	Deb string
+	// Keep is a host folder shared writable with the guest, which mounts it
+	// on /var/lib/mac-nmguard before systemd starts: the service's state
+	// outlives the boot ("" none).
+	Keep string
 }
 
 // Run is one finished boot.
@@ -108,6 +115,15 @@ func Boot(t testing.TB, o Options) *Run {
 			t.Fatalf("wifibed: build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
+	if o.Deb != "" {
+		b, err := os.ReadFile(o.Deb)
+		if err != nil {
+			t.Fatalf("wifibed: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(share, DebFile), b, 0o644); err != nil {
+			t.Fatalf("wifibed: %v", err)
+		}
+	}
 	if err := copyDist(share); err != nil {
 		t.Fatalf("wifibed: %v", err)
 	}
@@ -133,6 +149,9 @@ func Boot(t testing.TB, o Options) *Run {
 		"-append", "console=ttyS0 panic=-1 loglevel=4 rw",
 		"-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
 		"-virtfs", "local,path=" + share + ",mount_tag=share,security_model=none,multidevs=remap",
+	}
+	if o.Keep != "" {
+		r.qemuArgs = append(r.qemuArgs, "-virtfs", "local,path="+o.Keep+",mount_tag="+KeepTag+",security_model=none,multidevs=remap")
 	}
 	start := time.Now()
 	q, err := testproc.Start(testproc.Spec{Dir: root, Name: "qemu", Args: r.qemuArgs})

@@ -7,6 +7,11 @@
 // scenarios of the plan in order, writes the results and the hwsim0 capture
 // to the shared folder and powers the guest off. Everything it starts dies
 // with the guest.
+//
+// In the systemd boot (Plan.Boot "systemd") it only prepares the overlay
+// root (the project's .deb installed, units for the capture, the access
+// points and itself) and executes systemd, which starts it again as a unit
+// (`guest systemd-run`) once the system is up: see systemd.go.
 package main
 
 import (
@@ -21,6 +26,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == systemdRunArg {
+		// Started by systemd's unit in the systemd boot (systemd.go).
+		os.Exit(runUnderSystemd())
+	}
+	if len(os.Args) > 1 && os.Args[1] == sessionArg {
+		// Started by a user's ~/.profile at login (session.go).
+		os.Exit(runSession())
+	}
 	// Whatever happens, power off: qemu exits and the host reads what
 	// was written.
 	defer poweroff()
@@ -43,6 +56,12 @@ func main() {
 	plan, err := readPlan()
 	if err != nil {
 		res.SetupErr = err.Error()
+		g.writeResults()
+		return
+	}
+	if plan.Boot == wifibed.BootSystemd {
+		err := g.bootSystemd() // returns only on failure
+		res.SetupErr = fmt.Sprintf("systemd boot: %v", err)
 		g.writeResults()
 		return
 	}

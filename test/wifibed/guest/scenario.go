@@ -23,6 +23,9 @@ type sc struct {
 	profiles []string
 	reals    []string // real addresses of radios hotplugged in this scenario
 	t0       time.Time
+	// since, when set, starts the scenario's window earlier than its own
+	// start (the systemd boot's first scenario judges the whole boot).
+	since time.Time
 }
 
 func (s *sc) logf(format string, args ...any) {
@@ -124,13 +127,15 @@ func (s *sc) ipv4() string {
 // NetworkManager running.
 func (s *sc) cleanup() error {
 	var errs []error
-	if s.g.service == nil || s.g.service.exited() {
+	if s.g.systemd {
+		errs = append(errs, unitsRunning(s.ctx))
+	} else if s.g.service == nil || s.g.service.exited() {
 		errs = append(errs, errors.New("the service was not running at the end"))
 		if err := s.g.runService(s.ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if s.g.nm == nil || s.g.nm.exited() {
+	if !s.g.systemd && (s.g.nm == nil || s.g.nm.exited()) {
 		errs = append(errs, errors.New("NetworkManager was not running at the end"))
 		if err := s.g.runNM(s.ctx); err != nil {
 			errs = append(errs, err)
@@ -156,7 +161,11 @@ func (s *sc) cleanup() error {
 // are killed with its context).
 func (g *guest) runScenario(name string, timeout time.Duration) wifibed.Scenario {
 	res := wifibed.Scenario{Name: name}
-	f, ok := scenarios()[name]
+	all := scenarios()
+	if g.systemd {
+		all = systemdScenarios()
+	}
+	f, ok := all[name]
 	ne, ns := g.rec.mark()
 	res.Start = time.Now()
 	fmt.Printf("wifibed-guest: scenario %s at %.1f s\n", name, uptime())
@@ -190,6 +199,9 @@ func (g *guest) runScenario(name string, timeout time.Duration) wifibed.Scenario
 	ccancel()
 	time.Sleep(time.Second) // what follows at once is part of the scenario
 	res.End = time.Now()
+	if !s.since.IsZero() {
+		res.Start = s.since
+	}
 	if err != nil {
 		res.Err = err.Error()
 	}

@@ -37,6 +37,9 @@ type guest struct {
 	nm      *daemon
 	service *daemon
 	rec     *recorder
+	// systemd: the runner runs under systemd (the systemd boot), which
+	// started the service and NetworkManager.
+	systemd bool
 }
 
 // networks are the bed's access points, one radio each (wlan1...). "REAL"
