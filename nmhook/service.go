@@ -483,9 +483,15 @@ func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 }
 
 // keptDown reports whether a device must stay down whoever raises it: its
-// address could not be set, or it is held until the decision.
+// address could not be set, it is held until the decision, or it was
+// refused and still has the real address it must not use (NetworkManager,
+// setting a profile's cloned-mac-address, takes the link down, sets the
+// address and raises it: the refusal, reacting to the address, can come
+// between the last two, and the raise would let the card authenticate with
+// the real address before NetworkManager ends the activation).
 func (s *Service) keptDown(d *devState) bool {
-	return d.gate == gateFailed || (d.gate == gateHeld && s.held)
+	return d.gate == gateFailed || (d.gate == gateHeld && s.held) ||
+		(d.gate == gateBlocked && d.guarded != nil && bytes.Equal(d.link.Addr, d.guarded))
 }
 
 // takeDownAgain takes down a kept-down device that came up (root, or
@@ -496,6 +502,12 @@ func (s *Service) takeDownAgain(d *devState, t0 time.Time) {
 		return
 	}
 	d.link.Up = false
+	if d.gate == gateBlocked {
+		// Part of the refusal already logged at warning.
+		s.log.Info("link: raised with the real address after a refusal; taken down again", slog.String("device", d.iface),
+			slog.Duration("reaction", time.Since(t0)))
+		return
+	}
 	s.log.Warn("link: raised while kept down; taken down again", slog.String("device", d.iface),
 		slog.String("gate", string(d.gate)), slog.Duration("reaction", time.Since(t0)))
 }

@@ -257,3 +257,53 @@ func TestBlockOneViolationWhenActivationEnds(t *testing.T) {
 		t.Fatalf("%d violations for one refused activation, want 1", n)
 	}
 }
+
+// TestBlockedRealAddressKeptDown: NetworkManager sets a profile's
+// cloned-mac-address=permanent by taking the link down, setting the address
+// and raising the link; the refusal reacts to the address change, and the
+// raise that follows it must not stand while the card has the real address
+// (seen on the systemd boot of test/wifibed: one authentication frame with
+// the real address after the refusal).
+func TestBlockedRealAddressKeptDown(t *testing.T) {
+	real0 := hw(t, "02:00:00:00:00:00")
+	k := newFakeKernel(Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	svc := startService(t, k, "")
+	waitGate(t, svc, "wlan0", gateSpoofed)
+	// NetworkManager took the link down and set the real address; the
+	// service saw the change and refused.
+	if err := svc.do(context.Background(), func() {
+		k.mu.Lock()
+		l := k.links["wlan0"]
+		l.Addr, l.Up = real0, false
+		k.links["wlan0"] = l
+		k.mu.Unlock()
+		d := svc.devs["wlan0"]
+		d.link = l
+		d.nm.ActiveConnection = "/org/freedesktop/NetworkManager/ActiveConnection/7"
+		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitGate(t, svc, "wlan0", gateBlocked)
+	raise := func(addr net.HardwareAddr) {
+		t.Helper()
+		k.mu.Lock()
+		l := k.links["wlan0"]
+		l.Addr, l.Up = addr, true
+		k.links["wlan0"] = l
+		k.mu.Unlock()
+		k.events <- LinkEvent{Link: l}
+	}
+	// NetworkManager raises the link.
+	raise(real0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if l, _ := k.Get("wlan0"); !l.Up {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused card was raised with its real address and left up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
