@@ -139,7 +139,7 @@ func desktop(dir string) error {
 	if err := startLogged(dir, "xvfb", "Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 30*time.Second, "Xvfb", func() bool {
+	if err := waitFor(ctx, 60*time.Second, "Xvfb", func() bool {
 		_, err := os.Stat("/tmp/.X11-unix/X" + strings.TrimPrefix(display, ":"))
 		return err == nil
 	}); err != nil {
@@ -156,7 +156,7 @@ func desktop(dir string) error {
 	if err := startLogged(dir, "dunst", "dunst", "-config", rc); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 30*time.Second, "dunst on the session bus", func() bool {
+	if err := waitFor(ctx, 60*time.Second, "dunst on the session bus", func() bool {
 		return sessionNameHasOwner("org.freedesktop.Notifications")
 	}); err != nil {
 		return err

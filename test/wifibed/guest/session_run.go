@@ -208,7 +208,12 @@ func sessionStory(s *sc) error {
 	if r, err := inSession(s.ctx, sessionUser, "dunstctl context", 30*time.Second); err != nil || r.Exit != 0 {
 		return fmt.Errorf("dunstctl context: %v %+v", err, r)
 	}
-	menu, _ := os.ReadFile(filepath.Join(userDir(sessionUser), "menu.txt"))
+	// dunst runs the dmenu script after dunstctl returns.
+	var menu []byte
+	_ = waitFor(s.ctx, 30*time.Second, "dunst's menu", func() bool {
+		menu, _ = os.ReadFile(filepath.Join(userDir(sessionUser), "menu.txt"))
+		return strings.Contains(string(menu), "]")
+	})
 	s.logf("dunst's menu: %q", menu)
 	if !strings.Contains(string(menu), ",restore]") || !strings.Contains(string(menu), ",restore-always]") {
 		return fmt.Errorf("the notification's menu lacks the restore actions: %q", menu)
@@ -277,13 +282,17 @@ func sessionStory(s *sc) error {
 	return nil
 }
 
-// refuse has profile refused twice (as NetworkManager's autoconnect would
-// retry) and waits for the service's suspicion.
+// refuse has profile refused (a second time, as NetworkManager's
+// autoconnect would retry, when the first raised nothing) and waits for the
+// service's suspicion.
 func (s *sc) refuse(profile string) error {
 	_, ns := s.g.rec.mark()
 	for range 2 {
 		if err := s.upFails(profile); err != nil {
 			return err
+		}
+		if _, sus := s.g.rec.since(0, ns); len(sus) > 0 {
+			break
 		}
 	}
 	return s.waitSuspicion(ns, 60*time.Second)

@@ -83,6 +83,9 @@ func stateFirstBoot(s *sc) error {
 	if err := s.addVeth(vethAddr(1)); err != nil {
 		return err
 	}
+	// From the decision on, the real address is what the administrator
+	// wants: the host judges the frames before it only.
+	s.logf("%s: decide --no-spoof", wifibed.RestoreOpen)
 	if out, err := run(s.ctx, "mac-nmguard", "decide", "--no-spoof"); err != nil {
 		return fmt.Errorf("decide --no-spoof: %w: %s", err, out)
 	}

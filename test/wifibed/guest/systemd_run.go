@@ -227,8 +227,30 @@ func bootInstalled(s *sc) error {
 // one gives and blocks the profile. A user would connect again: so does
 // this, once, and says so.
 func (s *sc) waitAutoconnect() error {
-	err := s.g.waitClientState(s.ctx, 100*time.Second, "connected")
-	if err == nil {
+	// Connected: done. An attempt that ended (connecting, then
+	// disconnected for 5 s) is not retried by NetworkManager when it
+	// wanted secrets: connect by hand then, not after the whole wait.
+	tried, connected := false, false
+	var since time.Time
+	err := waitFor(s.ctx, 100*time.Second, "autoconnect", func() bool {
+		out, err := s.nmcli("-g", "GENERAL.STATE", "device", "show", client)
+		st := strings.TrimSpace(out)
+		switch {
+		case err != nil:
+		case strings.HasPrefix(st, "100"):
+			connected = true
+			return true
+		case strings.HasPrefix(st, "30"): // disconnected
+			if since.IsZero() {
+				since = time.Now()
+			}
+			return tried && time.Since(since) > 5*time.Second
+		default:
+			tried, since = true, time.Time{}
+		}
+		return false
+	})
+	if connected {
 		return nil
 	}
 	s.logf("autoconnect did not connect (%v); connecting %s by hand", err, bootProfile)
