@@ -266,7 +266,7 @@ func TestBlockOneViolationWhenActivationEnds(t *testing.T) {
 // the real address after the refusal).
 func TestBlockedRealAddressKeptDown(t *testing.T) {
 	real0 := hw(t, "02:00:00:00:00:00")
-	k := newFakeKernel(Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	k := newFakeKernel(links.Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
 	svc := startService(t, k, "")
 	waitGate(t, svc, "wlan0", gateSpoofed)
 	// NetworkManager took the link down and set the real address; the
@@ -280,7 +280,7 @@ func TestBlockedRealAddressKeptDown(t *testing.T) {
 		d := svc.devs["wlan0"]
 		d.link = l
 		d.nm.ActiveConnection = "/org/freedesktop/NetworkManager/ActiveConnection/7"
-		svc.block(context.Background(), d, decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
+		svc.block(context.Background(), d, gate.Decision{Block: true, Disconnect: true, Reason: "address equals the real address"}, "address changed", time.Now())
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestBlockedRealAddressKeptDown(t *testing.T) {
 		l.Addr, l.Up = addr, true
 		k.links["wlan0"] = l
 		k.mu.Unlock()
-		k.events <- LinkEvent{Link: l}
+		k.events <- links.Event{Link: l}
 	}
 	// NetworkManager raises the link.
 	raise(real0)

@@ -66,7 +66,7 @@ func runSession() int {
 	}
 	fmt.Printf("session: %s at %.1f s, XDG_SESSION_ID=%s, DBUS_SESSION_BUS_ADDRESS=%s\n", os.Getenv("USER"), uptime(), os.Getenv("XDG_SESSION_ID"), os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	if os.Getenv("USER") == sessionUser {
-		if err := desktop(dir); err != nil {
+		if err := startSessionDesktop(dir); err != nil {
 			fmt.Println("session: desktop:", err)
 			_ = os.WriteFile(filepath.Join(dir, "failed"), []byte(err.Error()), 0o644)
 			return 1
@@ -131,8 +131,8 @@ cat > "$HOME/` + sessionDir + `/menu.txt"
 grep -F ",$(cat "$HOME/` + sessionDir + `/want-action")]" "$HOME/` + sessionDir + `/menu.txt" | head -n 1
 `
 
-// desktop starts Xvfb, dunst and the autostart entry.
-func desktop(dir string) error {
+// startSessionDesktop starts Xvfb, dunst and the autostart entry.
+func startSessionDesktop(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	os.Setenv("DISPLAY", display)
