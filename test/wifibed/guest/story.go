@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -113,7 +114,7 @@ func agentStory(s *sc) error {
 	took := time.Since(t)
 	if err != nil {
 		s.logf("%s", wifibed.RestoreClosed)
-		return fmt.Errorf("%w (agent: %s)", err, strings.Join(d.agentLines()[after:], "\n"))
+		return fmt.Errorf("%w%s (agent: %s)", err, s.duplicateAssociation(), strings.Join(d.agentLines()[after:], "\n"))
 	}
 	s.logf("%s %.3f s: %q, %s, %s", wifibed.RestoreTook, took.Seconds(), done.summary, s.address(), s.ipv4())
 	if err := waitFor(s.ctx, 30*time.Second, "acl connected with a lease", func() bool { return s.ipv4() != "" }); err != nil {
@@ -157,4 +158,33 @@ func agentStory(s *sc) error {
 		return fmt.Errorf("the agent exited during the scenario")
 	}
 	return nil
+}
+
+// duplicateAssociation says, for a failed reconnection, whether hostapd
+// saw the real address associate more than once without a new
+// authentication: mac80211's association request sent again when the
+// answer came late (an emulated CPU under load), which makes hostapd
+// restart the 4-way handshake and drop the card. "" when it did not.
+func (s *sc) duplicateAssociation() string {
+	b, err := os.ReadFile(logPath("hostapd"))
+	if err != nil {
+		return ""
+	}
+	dup := 0
+	prev := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "STA "+s.g.res.Real+" IEEE 802.11: ") {
+			continue
+		}
+		ev := l[strings.Index(l, "IEEE 802.11: ")+len("IEEE 802.11: "):]
+		if strings.HasPrefix(ev, "associated") && strings.HasPrefix(prev, "associated") {
+			dup++
+		}
+		prev = ev
+	}
+	if dup == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (hostapd saw the real address associate again without authenticating %d time(s) in this boot: "+
+		"a repeated association request of the emulated radio under load, see \"What hwsim cannot show\" in README.md)", dup)
 }
