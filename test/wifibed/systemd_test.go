@@ -24,14 +24,6 @@ func systemdBoots() [][]string {
 	}
 }
 
-// ciBoots are the scenarios TestIntegrationBoot runs unless
-// MAC_NMGUARD_WIFIBED_SCENARIOS names others of systemdBoots: those that
-// passed on this bed before they landed (the others are in the README's
-// "Not yet in CI").
-func ciBoots() [][]string {
-	return [][]string{{"boot-installed"}}
-}
-
 // windowed are the systemd scenarios in which the real address is wanted
 // between their restore markers (or from the opening one to their end:
 // state-first-boot turns spoofing off).
@@ -44,9 +36,8 @@ var windowed = map[string]bool{"session-story": true, "state-first-boot": true}
 // window of session-story).
 func TestIntegrationBoot(t *testing.T) {
 	testproc.Require(t, SystemdMissing())
-	boots := ciBoots()
+	boots := systemdBoots()
 	if only := os.Getenv(ScenariosEnv); only != "" {
-		boots = systemdBoots()
 		want := strings.Split(only, ",")
 		for i, b := range boots {
 			boots[i] = slices.DeleteFunc(b, func(n string) bool { return !slices.Contains(want, n) })

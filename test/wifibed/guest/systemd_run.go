@@ -115,10 +115,15 @@ func saveJournal(ctx context.Context) {
 	_ = os.WriteFile(logPath("journal"), []byte(out), 0o644)
 }
 
-// unitsRunning fails when the service or NetworkManager is not active.
+// unitsRunning fails when NetworkManager, or the service while its package
+// is installed (purge removes it), is not active.
 func unitsRunning(ctx context.Context) error {
 	var errs []error
-	for _, u := range []string{"mac-nmguard.service", "NetworkManager.service"} {
+	units := []string{"NetworkManager.service"}
+	if out, err := run(ctx, "dpkg-query", "-W", "-f=${Status}", "mac-nmguard"); err == nil && strings.HasPrefix(out, "install ok installed") {
+		units = append(units, "mac-nmguard.service")
+	}
+	for _, u := range units {
 		if out, err := run(ctx, "systemctl", "is-active", u); err != nil {
 			errs = append(errs, fmt.Errorf("%s is %s at the end", u, strings.TrimSpace(out)))
 		}
