@@ -6,5 +6,7 @@
 // down, address, backstop, disconnect, in-memory profile addresses), the
 // boot-time hold, restore and reconnect, the offers of the detector's
 // suspicions, the D-Bus API server (contract in api) and its polkit checks.
+// NetworkManager, like the kernel's Links and Backstop, is an interface the
+// service owns: nm.Client on the system bus, a fake in the unit tests.
 // check is package inspect; the files are package state.
 package nmhook

@@ -245,7 +245,7 @@ func (s *Service) memStore() nm.ProfileStore {
 	if s.cfg.profiles != nil {
 		return s.cfg.profiles
 	}
-	if s.conn == nil {
+	if s.nm == nil {
 		return nil
 	}
 	return s.nm
@@ -439,7 +439,7 @@ func (s *Service) undoProfiles() {
 			}
 		}
 		if path == "" {
-			if s.conn == nil {
+			if s.nm == nil {
 				continue
 			}
 			p, err := s.nm.ProfileByUUID(ctx, rec.UUID)

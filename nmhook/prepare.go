@@ -27,7 +27,7 @@ import (
 // caller then does not decide on this state again: the profile it reads
 // next may already be unreadable, the activation being gone).
 func (s *Service) refuseAtPrepare(ctx context.Context, d *devState, t0 time.Time) bool {
-	if s.held || !d.nmKnown || s.conn == nil || d.restoring != nil {
+	if s.held || !d.nmKnown || s.nm == nil || d.restoring != nil {
 		return false
 	}
 	if d.gate == gateBlocked && time.Since(d.refusedAt) < 3*time.Second {

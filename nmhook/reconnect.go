@@ -30,7 +30,7 @@ import (
 // else (the disconnect comes first: it must not wait for a read) every
 // profile for the card that could be it.
 func (s *Service) disconnect(ctx context.Context, d *devState) {
-	if !d.nmKnown || s.conn == nil {
+	if !d.nmKnown || s.nm == nil {
 		return
 	}
 	if err := s.nm.Disconnect(ctx, d.nm.Path); err != nil {
@@ -75,7 +75,7 @@ func (s *Service) activate(ctx context.Context, d *devState, profile dbus.Object
 // back on (unblock leaves it off until then, so that NM does not start a
 // worse profile first).
 func (s *Service) reconnect(ctx context.Context, d *devState) {
-	if !d.nmKnown || s.conn == nil || s.held || d.restoring != nil || d.nm.State != detect.StateDisconnected {
+	if !d.nmKnown || s.nm == nil || s.held || d.restoring != nil || d.nm.State != detect.StateDisconnected {
 		return
 	}
 	switch d.gate {

@@ -31,7 +31,7 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 	if !ok {
 		return fmt.Errorf("no device %q", device)
 	}
-	if !d.nmKnown || s.conn == nil {
+	if !d.nmKnown || s.nm == nil {
 		return fmt.Errorf("device %s is not managed by NetworkManager (or NetworkManager is not running)", device)
 	}
 	if len(d.real) != 6 {
@@ -310,7 +310,7 @@ func (s *Service) apiStatus() api.Status {
 		Exemptions: append(append([]policy.Exemption{}, s.state.Exemptions...), s.onceEx...),
 		Violations: append([]api.Violation{}, s.violations...),
 		Held:       s.held,
-		NMRunning:  s.conn != nil && len(s.byPath) > 0,
+		NMRunning:  s.nm != nil && len(s.byPath) > 0,
 	}
 	if s.held {
 		t := s.heldSince.UTC()

@@ -101,7 +101,7 @@ type Service struct {
 	supIfaces map[dbus.ObjectPath]string // wpa_supplicant interface paths -> interface names
 
 	conn    *dbus.Conn
-	nm      nm.Client
+	nm      NetworkManager // nil while not connected to the bus
 	sigs    chan *dbus.Signal
 	busDone <-chan struct{}
 	trust   nm.Sender // NetworkManager's unique name: whose signals count
@@ -633,7 +633,7 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	// NM applies a profile's address in PREPARE and says so afterwards: an
 	// address change seen "at rest" may belong to an activation whose
 	// signal has not arrived. Ask NM before treating it as at rest.
-	if d.nmKnown && s.conn != nil && !gate.Activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
+	if d.nmKnown && s.nm != nil && !gate.Activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
 		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != d.nm.State {
 			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", nm.StateName(st)))
 			d.nm.State = st
@@ -761,7 +761,7 @@ func (s *Service) profilesFor(d *devState) []nm.Profile {
 // installed NM snippet) to NM, once the gate is satisfied with it. A device
 // blocked, failed or held stays unmanaged: NM never brings it up.
 func (s *Service) release(ctx context.Context, d *devState) {
-	if !d.nmKnown || s.conn == nil || d.released || d.nm.State != detect.StateUnmanaged {
+	if !d.nmKnown || s.nm == nil || d.released || d.nm.State != detect.StateUnmanaged {
 		return
 	}
 	switch d.gate {
@@ -856,7 +856,7 @@ func (s *Service) block(ctx context.Context, d *devState, dec gate.Decision, cau
 	if dec.Disconnect {
 		s.disconnect(ctx, d)
 	}
-	if d.nmKnown && s.conn != nil && !d.autoconnOff {
+	if d.nmKnown && s.nm != nil && !d.autoconnOff {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err != nil {
 			s.log.Warn("nm: cannot turn autoconnect off", slog.String("device", d.iface), slog.String("error", err.Error()))
 		} else {
@@ -878,7 +878,7 @@ func (s *Service) hold(ctx context.Context, d *devState, dec gate.Decision) {
 	if dec.Disconnect {
 		s.disconnect(ctx, d)
 	}
-	if d.nmKnown && s.conn != nil && !d.autoconnOff {
+	if d.nmKnown && s.nm != nil && !d.autoconnOff {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err == nil {
 			d.autoconnOff = true
 		}
@@ -895,7 +895,7 @@ func (s *Service) unblock(ctx context.Context, d *devState) bool {
 	}
 	// With a profile NM blocks because of the service, autoconnect stays
 	// off until reconnect has activated it (NM would start another first).
-	if d.autoconnOff && d.nmKnown && s.conn != nil && !s.blockedCandidate(d) {
+	if d.autoconnOff && d.nmKnown && s.nm != nil && !s.blockedCandidate(d) {
 		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, true); err != nil {
 			s.log.Warn("nm: cannot turn autoconnect back on", slog.String("device", d.iface), slog.String("error", err.Error()))
 			return false
@@ -919,7 +919,7 @@ func (s *Service) unblock(ctx context.Context, d *devState) bool {
 // autoconnect is switched back on and the link brought up on NM's word,
 // never on a signal's alone. Without an answer from NM the block stays.
 func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
-	if !d.nmKnown || s.conn == nil {
+	if !d.nmKnown || s.nm == nil {
 		return true // nothing of NM's to confirm: the decision was the kernel's
 	}
 	profs, err := s.nm.Profiles(ctx)

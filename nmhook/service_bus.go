@@ -47,7 +47,7 @@ func (s *Service) closeBus() {
 		return
 	}
 	s.conn.Close()
-	s.conn, s.sigs, s.busDone = nil, nil, nil
+	s.conn, s.nm, s.sigs, s.busDone = nil, nil, nil, nil
 	s.trust.Owner, s.trust.SupplicantOwner = "", ""
 	s.forgetNM()
 }
@@ -70,7 +70,7 @@ func (s *Service) forgetNM() {
 // for as long as NetworkManager owns its name.
 func (s *Service) resyncNM(ctx context.Context, why string) {
 	s.resyncRetry.Stop()
-	if s.conn == nil {
+	if s.nm == nil {
 		s.resyncDelay = 0
 		return
 	}

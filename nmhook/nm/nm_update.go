@@ -25,7 +25,7 @@ const (
 // (secrets left out).
 type Settings = map[string]map[string]dbus.Variant
 
-// profileStore is the part of NetworkManager that gives an activation its
+// ProfileStore is the part of NetworkManager that gives an activation its
 // address: a profile's settings, read and changed in memory. Client is the
 // real one; tests use a fake.
 type ProfileStore interface {
