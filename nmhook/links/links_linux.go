@@ -24,7 +24,8 @@ const listAttempts = 5
 type Netlink struct {
 	ns     netns.NsHandle
 	Handle *netlink.Handle
-	sysfs  string // where Classify reads sysfs ("" DefaultSysfs)
+	sysfs  string    // where Classify reads sysfs ("" DefaultSysfs)
+	trip   *tripwire // links the subscription takes down (tripwire.go)
 }
 
 var _ Links = (*Netlink)(nil)
@@ -48,7 +49,7 @@ func New() (*Netlink, error) {
 		ns.Close()
 		return nil, fmt.Errorf("open rtnetlink handle: %w", err)
 	}
-	return &Netlink{ns: ns, Handle: h}, nil
+	return &Netlink{ns: ns, Handle: h, trip: newTripwire()}, nil
 }
 
 // Close releases the netlink handle and the namespace reference. Running
