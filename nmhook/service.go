@@ -106,20 +106,25 @@ type Service struct {
 	busDone <-chan struct{}
 	trust   nm.Sender // NetworkManager's unique name: whose signals count
 
-	violations  []api.Violation
-	suspicions  []detect.Suspicion // pending and offered (see offerGate)
-	offers      *offerGate
-	onceEx      []policy.Exemption // "use the real address this time" choices
-	profiles    map[dbus.ObjectPath]nm.Profile
-	nmconf      inspect.NMConf // NetworkManager.conf: profile defaults
-	held        bool           // boot-time hold in force
-	radios      *radioHold     // the hold's soft-block of wireless radios
-	heldSince   time.Time
-	reload      chan chan error
-	calls       chan func()
-	stopped     chan struct{} // closed when Run returns
-	ready       bool
-	lastBackoff time.Duration
+	violations []api.Violation
+	suspicions []detect.Suspicion // pending and offered (see offerGate)
+	offers     *offerGate
+	onceEx     []policy.Exemption // "use the real address this time" choices
+	profiles   map[dbus.ObjectPath]nm.Profile
+	// refusedProfiles holds, by profile UUID, the reason of every profile
+	// made unavailable whose violation was reported: one episode per
+	// profile, however often NetworkManager forgets the in-memory mark
+	// (each NM restart re-reads the profiles from disk).
+	refusedProfiles map[string]string
+	nmconf          inspect.NMConf // NetworkManager.conf: profile defaults
+	held            bool           // boot-time hold in force
+	radios          *radioHold     // the hold's soft-block of wireless radios
+	heldSince       time.Time
+	reload          chan chan error
+	calls           chan func()
+	stopped         chan struct{} // closed when Run returns
+	ready           bool
+	lastBackoff     time.Duration
 
 	// resyncRetry fires the next attempt of a resync NetworkManager was
 	// not ready for (stopped when none is due); only the loop touches it.

@@ -324,6 +324,7 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 				s.saveState()
 			}
 			delete(s.profiles, path)
+			delete(s.refusedProfiles, p.UUID)
 			s.reevaluateAtRest(ctx, "profile removed", t0)
 		}
 	case nm.DeviceIface + ".StateChanged":

@@ -38,10 +38,13 @@ import (
 // refusalOf reports whether profile p must be kept unavailable: on a guarded
 // device NetworkManager knows and p applies to, the address p would make
 // NetworkManager set (NetworkManager.conf's default when p has none, or the
-// one the service gave it) is refused; with that device and why.
-func (s *Service) refusalOf(p nm.Profile) (*devState, string, bool) {
+// one the service gave it) is refused; with that device and why. judged is
+// false when no such device could be judged (NetworkManager does not know
+// the devices yet, e.g. right after it restarted, or no real address is
+// known): then nothing is known about p and its mark stays as it is.
+func (s *Service) refusalOf(p nm.Profile) (d *devState, why string, refuse, judged bool) {
 	if p.Type != "802-3-ethernet" && p.Type != "802-11-wireless" {
-		return nil, "", false
+		return nil, "", false, true
 	}
 	names := make([]string, 0, len(s.devs))
 	for name, d := range s.devs {
@@ -57,12 +60,13 @@ func (s *Service) refusalOf(p nm.Profile) (*devState, string, bool) {
 		if !dev.RealKnown {
 			continue // kept down as such: nothing to judge the profile against
 		}
+		judged = true
 		if bad, why := gate.ProfileViolates(pol, dev, withEffectiveCloned(s.nmconf, p, d.confDevice()), ex); bad {
 			why, _, _ = strings.Cut(why, "; autoconnect is blocked")
-			return d, why, true
+			return d, why, true, true
 		}
 	}
-	return nil, "", false
+	return nil, "", false, judged
 }
 
 // syncUnavailable puts the mark on the profile at path, or takes it off,
@@ -83,8 +87,8 @@ func (s *Service) syncUnavailable(ctx context.Context, st nm.ProfileStore, path 
 			s.profiles[path] = p
 		}
 	}
-	d, why, refuse := s.refusalOf(p)
-	if refuse == p.Unavailable {
+	d, why, refuse, judged := s.refusalOf(p)
+	if !judged || refuse == p.Unavailable {
 		return
 	}
 	if err := s.setUnavailable(ctx, st, path, refuse); err != nil {
@@ -95,10 +99,22 @@ func (s *Service) syncUnavailable(ctx context.Context, st nm.ProfileStore, path 
 	p.Unavailable = refuse
 	s.profiles[path] = p
 	if !refuse {
+		delete(s.refusedProfiles, p.UUID)
 		s.log.Info("gate: profile available to NetworkManager again", slog.String("profile", p.ID), slog.String("uuid", p.UUID))
 		return
 	}
-	s.recordViolation(d, "refused", why+"; "+unavailableNote, 0)
+	reason := why + "; " + unavailableNote
+	if s.refusedProfiles[p.UUID] == reason {
+		// The same refusal, marked again (NetworkManager restarted and
+		// read the profile from disk): not a new violation.
+		s.log.Info("gate: profile kept from activating again", slog.String("profile", p.ID), slog.String("uuid", p.UUID))
+		return
+	}
+	if s.refusedProfiles == nil {
+		s.refusedProfiles = map[string]string{}
+	}
+	s.refusedProfiles[p.UUID] = reason
+	s.recordViolation(d, "refused", reason, 0)
 }
 
 // unavailableNote ends the reason of a profile made unavailable; tests and

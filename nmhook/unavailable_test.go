@@ -77,6 +77,25 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 		t.Errorf("the same mark reported %d times", len(vs))
 	}
 
+	// NetworkManager restarted: it read the profile from disk and forgot
+	// the mark. Marked again, but the same refusal: no second violation.
+	f.mu.Lock()
+	f.mem[bad.Path] = nm.WithRefusal(f.mem[bad.Path], false)
+	f.mu.Unlock()
+	doIn(t, svc, func() {
+		p := svc.profiles[bad.Path]
+		p.Unavailable = false
+		svc.profiles[bad.Path] = p
+	})
+	sync("NetworkManager restarted")
+	if mem, _ := marked(bad.Path); !mem {
+		t.Fatal("not marked again after NetworkManager forgot the mark")
+	}
+	doIn(t, svc, func() { vs = slices.Clone(svc.violations) })
+	if len(vs) != 1 {
+		t.Errorf("a mark NetworkManager forgot and the service put back reported as %d violations, want 1", len(vs))
+	}
+
 	// Saved by the user with the mark (nmcli connection modify): written
 	// back to disk without it, the user's change kept, marked in memory.
 	f.save(bad.Path, "connection", "autoconnect-priority", int32(5))
