@@ -485,14 +485,6 @@ func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 		s.evaluateCarriers(ctx, d, t0)
 		return
 	}
-	if ev.Tripped && s.keptDown(d) {
-		// Raised while kept down: the subscription took it down again
-		// (the same episode, as takeDownAgain).
-		d.link.Up = false
-		s.log.Warn("link: raised while kept down; taken down again", slog.String("device", d.iface),
-			slog.String("gate", string(d.gate)), slog.Duration("reaction", ev.TripReaction))
-		return
-	}
 	if ev.Tripped {
 		// Up with the real address: the subscription took it down already.
 		d.tripped = fastDown{done: true, wasUp: true, reaction: ev.TripReaction}
