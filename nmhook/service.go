@@ -642,10 +642,8 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	}
 	defer func() {
 		// Taken down on suspicion, then found allowed (an exempt network,
-		// a policy that keeps the real address, or a private address by
-		// now: the subscription's message was older than a change the
-		// service made): give the link back.
-		if d.fast.done && (d.gate == gateAllowed || d.gate == gateIgnored || d.gate == gateAudit || (d.gate == gateSpoofed && d.verdict.Allowed)) {
+		// a policy that keeps the real address): give the link back.
+		if d.fast.done && (d.gate == gateAllowed || d.gate == gateIgnored || d.gate == gateAudit) {
 			if cur, err := s.cfg.Links.Get(d.iface); err == nil && !cur.Up {
 				if err := s.cfg.Links.SetUp(d.iface); err != nil {
 					s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))

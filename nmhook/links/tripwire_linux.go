@@ -19,15 +19,11 @@ func (l *Netlink) Arm(index int, addr net.HardwareAddr) { l.trip.Arm(index, addr
 func (l *Netlink) Disarm(index int) { l.trip.Disarm(index) }
 
 // tripDown takes the link of ev down when it trips the tripwire, in the
-// subscription's goroutine before the event is queued (netlink requests by
-// index: no D-Bus, no loop between the kernel's message and the link down),
-// and records it in ev. The link is read again first: the message may be
-// older than a change the service made since (a private address set).
+// subscription's goroutine before the event is queued (one netlink request
+// by index: no lookup, no D-Bus, no loop between the kernel's message and
+// the link down), and records it in ev.
 func (l *Netlink) tripDown(ev *Event) {
 	if ev.Deleted || !l.trip.trips(ev.Link) {
-		return
-	}
-	if cur, err := l.Handle.LinkByIndex(ev.Link.Index); err != nil || !l.trip.trips(linkFromNetlink(cur)) {
 		return
 	}
 	if err := l.Handle.LinkSetDown(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: ev.Link.Index}}); err != nil {
