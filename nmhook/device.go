@@ -59,7 +59,6 @@ type devState struct {
 	refusedAC   dbus.ObjectPath  // the active connection last refused
 	refusedAt   time.Time        // when
 	fast        fastDown         // set during one evaluate
-	tripped     fastDown         // the subscription took the link down (tripwire), for the next evaluate
 }
 
 // restore is a "use the real address for this network" under way, or the

@@ -291,29 +291,3 @@ func mustPMAC(t *testing.T, s string) policy.MAC {
 	}
 	return m
 }
-
-// trippedLinks is a fakeKernel whose tripwire records what the service
-// arms (its subscription trips nothing by itself: tests send Tripped
-// events).
-type trippedLinks struct {
-	*fakeKernel
-	armed map[int]string
-}
-
-func (k *trippedLinks) Arm(index int, addr net.HardwareAddr) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.armed[index] = addr.String()
-}
-
-func (k *trippedLinks) Disarm(index int) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.armed, index)
-}
-
-func (k *trippedLinks) armedFor(index int) string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.armed[index]
-}

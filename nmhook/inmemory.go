@@ -343,7 +343,6 @@ func (s *Service) syncProfiles(ctx context.Context, why string) {
 		s.syncProfile(ctx, st, path, p, s.profileDevice(p), why)
 	}
 	s.syncAllUnavailable(ctx)
-	s.armTripwires() // realWantedOn may have changed
 }
 
 // profileDevice is the guarded device a profile is given an address for:

@@ -318,11 +318,7 @@ func (s *Service) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			t0 := ev.Received // read from the kernel: the reaction counts from then
-			if t0.IsZero() {
-				t0 = time.Now()
-			}
-			s.onLink(ctx, ev, t0)
+			s.onLink(ctx, ev, time.Now())
 		case sig, ok := <-s.sigs:
 			if !ok {
 				s.sigs = nil
@@ -452,9 +448,6 @@ func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 			return
 		}
 		s.log.Info("netlink: device removed", slog.String("device", l.Name))
-		if tw, ok := s.cfg.Links.(links.Tripwire); ok {
-			tw.Disarm(l.Index)
-		}
 		if d.guarded != nil || d.held {
 			if err := s.cfg.Backstop.Unguard(l.Name); err != nil {
 				s.log.Debug("backstop: unguard of removed device", slog.String("device", l.Name), slog.String("error", err.Error()))
@@ -483,16 +476,6 @@ func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 			slog.String("real", d.real.String()), slog.String("real_source", d.realSource))
 		s.evaluate(ctx, d, "device appeared", t0)
 		s.evaluateCarriers(ctx, d, t0)
-		return
-	}
-	if ev.Tripped {
-		// Up with the real address: the subscription took it down already.
-		d.tripped = fastDown{done: true, wasUp: true, reaction: ev.TripReaction}
-		cause := "link up with the real address"
-		if prev.Addr.String() != l.Addr.String() {
-			cause = causeAddressChanged + l.Addr.String()
-		}
-		s.evaluate(ctx, d, cause, t0)
 		return
 	}
 	if prev.Addr.String() != l.Addr.String() {
@@ -629,12 +612,12 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	// The real address on a card whose backstop guards it: take the link
 	// down before anything else (a D-Bus round trip below can take
 	// milliseconds); whatever is decided next starts with the link down.
-	d.fast, d.tripped = d.tripped, fastDown{}
+	d.fast = fastDown{}
 	// Not when a profile of the card carries the real address in memory:
 	// that may be NetworkManager applying it for an exempt network (a
 	// link down would break the association on Wi-Fi); the backstop drops
 	// the frames meanwhile and the decision below still refuses the rest.
-	if !d.fast.done && len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up && !s.realWantedOn(d) {
+	if len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up && !s.realWantedOn(d) {
 		if err := s.cfg.Links.SetDown(d.iface); err == nil {
 			d.fast = fastDown{done: true, wasUp: true, reaction: time.Since(t0)}
 			d.link.Up = false
@@ -673,9 +656,6 @@ func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 ti
 	view := s.viewOf(d)
 	wasHeld := d.gate == gateHeld
 	dec := gate.Decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
-	// Before any action: the service may put the real address on the card
-	// itself below (a restore, a permanent rule).
-	s.armTripwire(d, dec.Verdict)
 	if s.exemptStartedUnderBackstop(d, dec) {
 		// NetworkManager gave the exempt network the real address (the
 		// profile's, in memory) before the service could lift the

@@ -304,7 +304,6 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 			}
 			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
 			s.syncUnavailable(ctx, st, path)
-			s.armTripwires()
 		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)
 	case nm.BusName + ".Settings.ConnectionRemoved":

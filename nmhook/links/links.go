@@ -5,7 +5,6 @@ package links
 import (
 	"context"
 	"net"
-	"time"
 )
 
 // Link is what the kernel says about one network interface.
@@ -23,14 +22,6 @@ type Link struct {
 type Event struct {
 	Link    Link
 	Deleted bool
-	// Received is when the subscription read the event from the kernel
-	// (zero: not from a subscription).
-	Received time.Time
-	// Tripped: the subscription took the link down at once, for it was up
-	// with the address armed for it (Tripwire); TripReaction is the time
-	// from Received to the link down. Link.Up is then false.
-	Tripped      bool
-	TripReaction time.Duration
 }
 
 // Links is the gate's view of kernel links (netlink). The Linux

@@ -24,8 +24,7 @@ const listAttempts = 5
 type Netlink struct {
 	ns     netns.NsHandle
 	Handle *netlink.Handle
-	sysfs  string    // where Classify reads sysfs ("" DefaultSysfs)
-	trip   *tripwire // links the subscription takes down (tripwire.go)
+	sysfs  string // where Classify reads sysfs ("" DefaultSysfs)
 }
 
 var _ Links = (*Netlink)(nil)
@@ -49,7 +48,7 @@ func New() (*Netlink, error) {
 		ns.Close()
 		return nil, fmt.Errorf("open rtnetlink handle: %w", err)
 	}
-	return &Netlink{ns: ns, Handle: h, trip: newTripwire()}, nil
+	return &Netlink{ns: ns, Handle: h}, nil
 }
 
 // Close releases the netlink handle and the namespace reference. Running

@@ -214,7 +214,7 @@ func TestForwardKeepsReadingWhileConsumerIsSlow(t *testing.T) {
 	out := make(chan Event)
 	errs := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs, nil)
+	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs)
 
 	// Nobody reads out, yet the reader side must never block.
 	sent := make(chan struct{})
@@ -255,7 +255,7 @@ func TestForwardReportsReaderError(t *testing.T) {
 	cbErrs := make(chan error, 1)
 	out := make(chan Event)
 	errs := make(chan error, 1)
-	go forwardLinkUpdates(context.Background(), in, done, cbErrs, out, errs, nil)
+	go forwardLinkUpdates(context.Background(), in, done, cbErrs, out, errs)
 	in <- update("y")
 	if ev := <-out; ev.Link.Name != "y" {
 		t.Fatalf("event = %+v", ev)
@@ -279,7 +279,7 @@ func TestForwardReportsOverflow(t *testing.T) {
 	done := make(chan struct{})
 	out := make(chan Event)
 	errs := make(chan error, 1)
-	go forwardLinkUpdates(context.Background(), in, done, make(chan error, 1), out, errs, nil)
+	go forwardLinkUpdates(context.Background(), in, done, make(chan error, 1), out, errs)
 	stopped := make(chan struct{})
 	go func() {
 		defer fakeReader(in, done, stopped)

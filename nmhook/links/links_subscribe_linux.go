@@ -5,7 +5,6 @@ package links
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -74,17 +73,16 @@ func (l *Netlink) SubscribeWithErrors(ctx context.Context) (<-chan Event, <-chan
 	}
 	out := make(chan Event)
 	errs := make(chan error, 1)
-	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs, l.tripDown)
+	go forwardLinkUpdates(ctx, in, done, cbErrs, out, errs)
 	return out, errs, nil
 }
 
 // forwardLinkUpdates runs as the subscription's only sender: it owns and
 // closes out and errs, and it always closes done (which closes the netlink
 // socket) and drains in until the library closes it, so neither goroutine
-// is left behind. react (nil: none) sees each event as it is read, before
-// it is queued (the tripwire).
+// is left behind.
 func forwardLinkUpdates(ctx context.Context, in <-chan netlink.LinkUpdate, done chan<- struct{},
-	cbErrs <-chan error, out chan<- Event, errs chan<- error, react func(*Event)) {
+	cbErrs <-chan error, out chan<- Event, errs chan<- error) {
 	defer close(errs)
 	defer close(out)
 	stop := func() {
@@ -125,15 +123,10 @@ func forwardLinkUpdates(ctx context.Context, in <-chan netlink.LinkUpdate, done 
 				errs <- fmt.Errorf("%w: consumer too slow, %d events queued", ErrSubscriptionLost, len(queue))
 				return
 			}
-			ev := Event{
-				Link:     linkFromNetlink(u.Link),
-				Deleted:  u.Header.Type == unix.RTM_DELLINK,
-				Received: time.Now(),
-			}
-			if react != nil {
-				react(&ev)
-			}
-			queue = append(queue, ev)
+			queue = append(queue, Event{
+				Link:    linkFromNetlink(u.Link),
+				Deleted: u.Header.Type == unix.RTM_DELLINK,
+			})
 		case send <- next:
 			queue[0] = Event{}
 			queue = queue[1:]
