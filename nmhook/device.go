@@ -69,6 +69,7 @@ type restore struct {
 	scope   policy.Scope // "" for the reconnect of an exempt network
 	started time.Time
 	phase   restorePhase
+	retried bool // the activation was asked for once more (see restoreActivate)
 }
 
 // restorePhase: the card is first disconnected (NM resets its address when

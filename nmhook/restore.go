@@ -113,9 +113,15 @@ func (s *Service) restoreSetAddress(ctx context.Context, d *devState) {
 	// The address change took the link down and up: NM reports the carrier
 	// loss and return (UNAVAILABLE, then DISCONNECTED); activating before
 	// that gets the activation cancelled.
-	// NM reports the carrier coming back; a timer makes sure nothing waits
-	// for ever if it does not.
+	s.restoreSettle(d)
+}
+
+// restoreSettle waits for NM to see the card DISCONNECTED (ready) before
+// the activation; a timer makes sure nothing waits for ever if NM does not
+// report it.
+func (s *Service) restoreSettle(d *devState) {
 	iface, r := d.iface, d.restoring
+	r.phase = restoreSettling
 	time.AfterFunc(3*time.Second, func() {
 		s.post(func() {
 			if d2, ok := s.devs[iface]; ok && d2.restoring == r && r.phase == restoreSettling {
@@ -125,11 +131,27 @@ func (s *Service) restoreSetAddress(ctx context.Context, d *devState) {
 	})
 }
 
+// restoreActivate asks NM for the connection. NM refuses or cancels an
+// activation asked for while the card's carrier is still coming back
+// ("Authorization request cancelled": seen in the agent's end-to-end test
+// under load, when the address change's carrier loss was reported after
+// the request); the first such failure waits for the card to be ready and
+// asks once more, a second one fails the restore.
 func (s *Service) restoreActivate(ctx context.Context, d *devState) {
-	d.restoring.phase = restoreActivating
-	if err := s.activate(ctx, d, d.restoring.profile); err != nil {
-		s.failRestore(d, err.Error())
+	r := d.restoring
+	r.phase = restoreActivating
+	err := s.activate(ctx, d, r.profile)
+	if err == nil {
+		return
 	}
+	if !r.retried {
+		r.retried = true
+		s.log.Info("restore: NetworkManager did not take the activation; asking again once the card is ready",
+			slog.String("device", d.iface), slog.String("connection", r.conn.ID), slog.String("error", err.Error()))
+		s.restoreSettle(d)
+		return
+	}
+	s.failRestore(d, err.Error())
 }
 
 func hasExemption(list []policy.Exemption, ex policy.Exemption) bool {

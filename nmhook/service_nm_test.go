@@ -302,6 +302,8 @@ func TestRestoreProgress(t *testing.T) {
 		phase     restorePhase
 		done      bool // the restore ended (restoring nil)
 		onceLeft  bool // the once exemption is still there
+		// failActivate: NetworkManager does not take any activation.
+		failActivate bool
 	}{
 		{name: "at rest: the real address is set, then nothing until NetworkManager sees the card back",
 			phase: restoreSettling, onceLeft: true},
@@ -321,6 +323,13 @@ func TestRestoreProgress(t *testing.T) {
 			activates: 1, phase: restoreActivating, onceLeft: true},
 		{name: "in flight, still deactivating: nothing yet", activeAt: detect.StateActivated,
 			steps: []step{{detect.StateDeactivating, false}}, phase: restoreDisconnecting, onceLeft: true},
+		{name: "NetworkManager does not take the activation: asked once more when the card is ready",
+			failActivate: true, steps: []step{{detect.StateUnavailable, false}, {detect.StateDisconnected, false}},
+			activates: 1, phase: restoreSettling, onceLeft: true},
+		{name: "NetworkManager does not take the activation twice: the restore fails",
+			failActivate: true, steps: []step{{detect.StateUnavailable, false}, {detect.StateDisconnected, false},
+				{detect.StateUnavailable, false}, {detect.StateDisconnected, false}},
+			activates: 2, done: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -333,6 +342,7 @@ func TestRestoreProgress(t *testing.T) {
 				}
 			}
 			b.f.takeCalls()
+			b.f.fail["Activate"] = tc.failActivate
 			if err := b.svc.startRestore(b.ctx, "eth0", uuidGood, policy.ScopeOnce); err != nil {
 				t.Fatal(err)
 			}
