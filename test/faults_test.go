@@ -189,16 +189,7 @@ func TestIntegrationFaultNMKilledDuringActivation(t *testing.T) {
 	}
 	for _, d := range devs {
 		if err := b.Activate(t, uuids[d.Name], d.Name); err != nil {
-			// Known problem, not the gate's: after the SIGKILLs the first
-			// DHCP exchange of a card sometimes gets no lease (dnsmasq
-			// offers, NetworkManager's client sends no request; seen in 2
-			// of about 10 CI runs, private address on the card, no
-			// real-address frame). One more attempt; a second failure
-			// fails the test.
-			t.Logf("%s: activation after the kills failed once (%v); trying once more", d.Name, err)
-			if err := b.Activate(t, uuids[d.Name], d.Name); err != nil {
-				t.Fatalf("%s: activation after the kills, second attempt: %v", d.Name, err)
-			}
+			t.Fatalf("%s: activation after the kills: %v", d.Name, err)
 		}
 		b.WaitState(t, d.Name, detect.StateActivated, 30*time.Second)
 	}
