@@ -25,29 +25,29 @@ func TestInMemorySavedWithOursGivesOwnValueBackOnDisk(t *testing.T) {
 	cafe := f.add("/p/1", "802-11-wireless", uuidCafe, "")
 	acl := f.add("/p/2", "802-3-ethernet", uuidACL, "preserve")
 	m := testMem(t, statePath)
-	if err := m.set(ctx, f, cafe.Path, cafe.UUID, "00:1b:21:12:34:56"); err != nil {
+	if err := m.set(ctx, f, dbus.ObjectPath(cafe.Path), cafe.UUID, "00:1b:21:12:34:56"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.set(ctx, f, acl.Path, acl.UUID, "permanent"); err != nil {
+	if err := m.set(ctx, f, dbus.ObjectPath(acl.Path), acl.UUID, "permanent"); err != nil {
 		t.Fatal(err)
 	}
 	// Not saved: nothing to do.
-	if wrote, err := m.savedWithOurs(ctx, f, cafe.Path, cafe.UUID); err != nil || wrote {
+	if wrote, err := m.savedWithOurs(ctx, f, dbus.ObjectPath(cafe.Path), cafe.UUID); err != nil || wrote {
 		t.Fatalf("unsaved profile: wrote %v, %v", wrote, err)
 	}
-	f.save(cafe.Path, "connection", "autoconnect-priority", int32(7))
-	if _, disk := f.cloned(cafe.Path); disk != "00:1b:21:12:34:56" {
+	f.save(dbus.ObjectPath(cafe.Path), "connection", "autoconnect-priority", int32(7))
+	if _, disk := f.cloned(dbus.ObjectPath(cafe.Path)); disk != "00:1b:21:12:34:56" {
 		t.Fatalf("the fake did not save the in-memory address: %q", disk)
 	}
-	wrote, err := m.savedWithOurs(ctx, f, cafe.Path, cafe.UUID)
+	wrote, err := m.savedWithOurs(ctx, f, dbus.ObjectPath(cafe.Path), cafe.UUID)
 	if err != nil || !wrote {
 		t.Fatalf("saved profile: wrote %v, %v", wrote, err)
 	}
-	if mem, disk := f.cloned(cafe.Path); mem != "" || disk != "" {
+	if mem, disk := f.cloned(dbus.ObjectPath(cafe.Path)); mem != "" || disk != "" {
 		t.Errorf("cafe in memory %q, on disk %q: want its own (NM's default) on disk", mem, disk)
 	}
 	f.mu.Lock()
-	prio := f.disk[cafe.Path]["connection"]["autoconnect-priority"].Value()
+	prio := f.disk[dbus.ObjectPath(cafe.Path)]["connection"]["autoconnect-priority"].Value()
 	f.mu.Unlock()
 	if prio != int32(7) {
 		t.Errorf("the user's change was lost: autoconnect-priority %v", prio)
@@ -60,15 +60,15 @@ func TestInMemorySavedWithOursGivesOwnValueBackOnDisk(t *testing.T) {
 	}
 
 	// Saved by the user with a value of their own: theirs.
-	s, _ := f.ProfileSettings(ctx, acl.Path)
+	s, _ := f.ProfileSettings(ctx, dbus.ObjectPath(acl.Path))
 	theirs, _ := nm.WithCloned(s, "02:00:00:00:00:09")
-	if err := f.UpdateToDisk(ctx, acl.Path, theirs); err != nil {
+	if err := f.UpdateToDisk(ctx, dbus.ObjectPath(acl.Path), theirs); err != nil {
 		t.Fatal(err)
 	}
-	if wrote, err := m.savedWithOurs(ctx, f, acl.Path, acl.UUID); err != nil || wrote {
+	if wrote, err := m.savedWithOurs(ctx, f, dbus.ObjectPath(acl.Path), acl.UUID); err != nil || wrote {
 		t.Fatalf("profile saved with the user's own value: wrote %v, %v", wrote, err)
 	}
-	if _, disk := f.cloned(acl.Path); disk != "02:00:00:00:00:09" {
+	if _, disk := f.cloned(dbus.ObjectPath(acl.Path)); disk != "02:00:00:00:00:09" {
 		t.Errorf("the user's own value replaced on disk: %q", disk)
 	}
 }
@@ -82,16 +82,16 @@ func TestInMemoryRecoverFixesProfileSavedAfterKill(t *testing.T) {
 	f := newFakeProfiles()
 	acl := f.add("/p/2", "802-11-wireless", uuidACL, "")
 	run1 := testMem(t, statePath)
-	if err := run1.set(ctx, f, acl.Path, acl.UUID, "permanent"); err != nil {
+	if err := run1.set(ctx, f, dbus.ObjectPath(acl.Path), acl.UUID, "permanent"); err != nil {
 		t.Fatal(err)
 	}
 	// Killed; the user saves acl.
-	f.save(acl.Path, "connection", "autoconnect-priority", int32(3))
+	f.save(dbus.ObjectPath(acl.Path), "connection", "autoconnect-priority", int32(3))
 	run2 := testMem(t, statePath)
-	if undone := run2.recover(ctx, f, map[dbus.ObjectPath]nm.Profile{acl.Path: acl}); len(undone) != 1 {
+	if undone := run2.recover(ctx, f, map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(acl.Path): acl}); len(undone) != 1 {
 		t.Errorf("undone %v, want acl", undone)
 	}
-	if _, disk := f.cloned(acl.Path); disk != "" {
+	if _, disk := f.cloned(dbus.ObjectPath(acl.Path)); disk != "" {
 		t.Errorf("acl on disk after recovery: %q, want its own (NM's default)", disk)
 	}
 	if len(run2.state.InMemory) != 0 {

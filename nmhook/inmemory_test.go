@@ -77,29 +77,29 @@ func TestInMemoryChangeUndoneByNextStartAfterKill(t *testing.T) {
 	saved := f.add("/p/3", "802-3-ethernet", "0b3e5e2c-1111-4a4a-9b9b-000000000003", "")
 
 	run1 := testMem(t, statePath)
-	if err := run1.set(ctx, f, cafe.Path, cafe.UUID, "00:1b:21:12:34:56"); err != nil {
+	if err := run1.set(ctx, f, dbus.ObjectPath(cafe.Path), cafe.UUID, "00:1b:21:12:34:56"); err != nil {
 		t.Fatal(err)
 	}
-	if err := run1.set(ctx, f, acl.Path, acl.UUID, "permanent"); err != nil {
+	if err := run1.set(ctx, f, dbus.ObjectPath(acl.Path), acl.UUID, "permanent"); err != nil {
 		t.Fatal(err)
 	}
-	if err := run1.set(ctx, f, saved.Path, saved.UUID, "random"); err != nil {
+	if err := run1.set(ctx, f, dbus.ObjectPath(saved.Path), saved.UUID, "random"); err != nil {
 		t.Fatal(err)
 	}
 	// A second change keeps the first original.
-	if err := run1.set(ctx, f, cafe.Path, cafe.UUID, "00:1b:21:12:34:57"); err != nil {
+	if err := run1.set(ctx, f, dbus.ObjectPath(cafe.Path), cafe.UUID, "00:1b:21:12:34:57"); err != nil {
 		t.Fatal(err)
 	}
-	if mem, disk := f.cloned(cafe.Path); mem != "00:1b:21:12:34:57" || disk != "" {
+	if mem, disk := f.cloned(dbus.ObjectPath(cafe.Path)); mem != "00:1b:21:12:34:57" || disk != "" {
 		t.Fatalf("cafe: in memory %q on disk %q", mem, disk)
 	}
-	if mem, disk := f.cloned(acl.Path); mem != "permanent" || disk != "preserve" {
+	if mem, disk := f.cloned(dbus.ObjectPath(acl.Path)); mem != "permanent" || disk != "preserve" {
 		t.Fatalf("acl: in memory %q on disk %q", mem, disk)
 	}
 	// Killed here: no undo. NetworkManager meanwhile reloaded "saved" from
 	// disk (its /run copy gone), so it is no longer unsaved.
 	f.mu.Lock()
-	f.mem[saved.Path], f.unsaved[saved.Path] = f.disk[saved.Path], false
+	f.mem[dbus.ObjectPath(saved.Path)], f.unsaved[dbus.ObjectPath(saved.Path)] = f.disk[dbus.ObjectPath(saved.Path)], false
 	f.mu.Unlock()
 
 	run2 := testMem(t, statePath)
@@ -109,18 +109,18 @@ func TestInMemoryChangeUndoneByNextStartAfterKill(t *testing.T) {
 	if i, _ := run2.find(cafe.UUID); run2.state.InMemory[i].Original != "" {
 		t.Fatalf("cafe's original recorded as %q, want NM's default", run2.state.InMemory[i].Original)
 	}
-	profiles := map[dbus.ObjectPath]nm.Profile{cafe.Path: cafe, acl.Path: acl, saved.Path: saved}
+	profiles := map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(cafe.Path): cafe, dbus.ObjectPath(acl.Path): acl, dbus.ObjectPath(saved.Path): saved}
 	undone := run2.recover(ctx, f, profiles)
 	if len(undone) != 2 {
 		t.Errorf("undone %v, want cafe and acl", undone)
 	}
-	if mem, _ := f.cloned(cafe.Path); mem != "" {
+	if mem, _ := f.cloned(dbus.ObjectPath(cafe.Path)); mem != "" {
 		t.Errorf("cafe in memory after recovery: %q, want NM's default", mem)
 	}
-	if mem, _ := f.cloned(acl.Path); mem != "preserve" {
+	if mem, _ := f.cloned(dbus.ObjectPath(acl.Path)); mem != "preserve" {
 		t.Errorf("acl in memory after recovery: %q, want preserve", mem)
 	}
-	if mem, _ := f.cloned(saved.Path); mem != "" {
+	if mem, _ := f.cloned(dbus.ObjectPath(saved.Path)); mem != "" {
 		t.Errorf("saved profile touched: %q", mem)
 	}
 	if run3 := testMem(t, statePath); len(run3.state.InMemory) != 0 {
@@ -136,23 +136,23 @@ func TestInMemoryUndoLeavesOthersChanges(t *testing.T) {
 	f := newFakeProfiles()
 	p := f.add("/p/1", "802-3-ethernet", uuidCafe, "")
 	m := testMem(t, statePath)
-	if err := m.set(ctx, f, p.Path, p.UUID, "00:1b:21:12:34:56"); err != nil {
+	if err := m.set(ctx, f, dbus.ObjectPath(p.Path), p.UUID, "00:1b:21:12:34:56"); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := f.ProfileSettings(ctx, p.Path)
+	s, _ := f.ProfileSettings(ctx, dbus.ObjectPath(p.Path))
 	mine, _ := nm.WithCloned(s, "02:00:00:00:00:07")
-	if err := f.UpdateInMemory(ctx, p.Path, mine); err != nil {
+	if err := f.UpdateInMemory(ctx, dbus.ObjectPath(p.Path), mine); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.undo(ctx, f, p.Path, p.UUID); err != nil {
+	if err := m.undo(ctx, f, dbus.ObjectPath(p.Path), p.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if mem, _ := f.cloned(p.Path); mem != "02:00:00:00:00:07" {
+	if mem, _ := f.cloned(dbus.ObjectPath(p.Path)); mem != "02:00:00:00:00:07" {
 		t.Errorf("someone else's value replaced: %q", mem)
 	}
 	q := f.add("/p/2", "802-3-ethernet", uuidACL, "")
 	f.failUpd = true
-	if err := m.set(ctx, f, q.Path, q.UUID, "permanent"); err == nil {
+	if err := m.set(ctx, f, dbus.ObjectPath(q.Path), q.UUID, "permanent"); err == nil {
 		t.Fatal("set succeeded although NetworkManager refused the update")
 	}
 	if _, ok := m.find(q.UUID); ok {
@@ -216,7 +216,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 	doIn(t, svc, func() {
 		d := svc.devs["wlan0"]
 		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "wlan0", Type: "wifi", State: detect.StateDisconnected}
-		svc.profiles = map[dbus.ObjectPath]nm.Profile{cafe.Path: cafe, acl.Path: acl, bad.Path: bad}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(cafe.Path): cafe, dbus.ObjectPath(acl.Path): acl, dbus.ObjectPath(bad.Path): bad}
 		svc.syncProfiles(ctx, "test")
 	})
 	realP, _ := policy.FromHardwareAddr(real0)
@@ -236,12 +236,12 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 		}
 		return mem
 	}
-	cafeAddr := private("cafe", cafe.Path)
-	aclAddr := private("acl", acl.Path)
+	cafeAddr := private("cafe", dbus.ObjectPath(cafe.Path))
+	aclAddr := private("acl", dbus.ObjectPath(acl.Path))
 	if cafeAddr == aclAddr {
 		t.Errorf("two networks share the address %s", cafeAddr)
 	}
-	if mem, _ := f.cloned(bad.Path); mem != "permanent" {
+	if mem, _ := f.cloned(dbus.ObjectPath(bad.Path)); mem != "permanent" {
 		t.Errorf("a profile the gate refuses was overridden: %q", mem)
 	}
 	n := f.updates
@@ -255,15 +255,15 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 		svc.onceEx = append(svc.onceEx, policy.Exemption{Interface: "wlan0", UUID: uuidACL, Scope: policy.ScopeOnce})
 		svc.syncProfiles(ctx, "restore")
 	})
-	if mem, _ := f.cloned(acl.Path); mem != "permanent" {
+	if mem, _ := f.cloned(dbus.ObjectPath(acl.Path)); mem != "permanent" {
 		t.Fatalf("acl restored once: in memory %q, want permanent", mem)
 	}
-	if mem, _ := f.cloned(cafe.Path); mem != cafeAddr {
+	if mem, _ := f.cloned(dbus.ObjectPath(cafe.Path)); mem != cafeAddr {
 		t.Fatalf("cafe changed by acl's restore: %q", mem)
 	}
 	// The connection ends: private again.
 	doIn(t, svc, func() { svc.endOnce(svc.devs["wlan0"]) })
-	if got := private("acl after once", acl.Path); got == "" {
+	if got := private("acl after once", dbus.ObjectPath(acl.Path)); got == "" {
 		t.Fatal("unreachable")
 	}
 
@@ -274,7 +274,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 	}
 	done <- nil // for the cleanup
 	for _, p := range []nm.Profile{cafe, acl, bad} {
-		if mem, disk := f.cloned(p.Path); mem != disk {
+		if mem, disk := f.cloned(dbus.ObjectPath(p.Path)); mem != disk {
 			t.Errorf("%s after exit: in memory %q, own %q", p.UUID, mem, disk)
 		}
 	}
@@ -296,10 +296,10 @@ func TestServiceRealAddressExplicitWithoutPermanent(t *testing.T) {
 	doIn(t, svc, func() {
 		d := svc.devs["veth1"]
 		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "veth1", Type: "veth", State: detect.StateDisconnected}
-		svc.profiles = map[dbus.ObjectPath]nm.Profile{p.Path: p}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(p.Path): p}
 		svc.syncProfiles(context.Background(), "test")
 	})
-	if mem, _ := f.cloned(p.Path); mem != first.String() {
+	if mem, _ := f.cloned(dbus.ObjectPath(p.Path)); mem != first.String() {
 		t.Fatalf("in memory %q, want the explicit real address %s", mem, first)
 	}
 }

@@ -149,7 +149,7 @@ func (f *fakeNM) ProfileByUUID(_ context.Context, uuid string) (dbus.ObjectPath,
 	profs, _ := f.Profiles(context.Background())
 	for _, p := range profs {
 		if p.UUID == uuid {
-			return p.Path, nil
+			return dbus.ObjectPath(p.Path), nil
 		}
 	}
 	return "", errors.New("no connection profile with UUID " + uuid)

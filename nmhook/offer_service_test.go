@@ -90,7 +90,7 @@ func failDHCP(t *testing.T, fb *apiFuzzBed, p nm.Profile, at *time.Time) {
 		if s.profiles == nil {
 			s.profiles = map[dbus.ObjectPath]nm.Profile{}
 		}
-		s.profiles[p.Path] = p
+		s.profiles[dbus.ObjectPath(p.Path)] = p
 		d := s.devs["eth0"]
 		d.nm.Type = "wifi"
 		d.link.Carrier = true
@@ -102,7 +102,7 @@ func failDHCP(t *testing.T, fb *apiFuzzBed, p nm.Profile, at *time.Time) {
 				{detect.StateFailed, detect.StateIPConfig, detect.ReasonIPConfigUnavailable},
 				{detect.StateDisconnected, detect.StateFailed, 0},
 			} {
-				d.network, d.profile = p.Network(), p.Path
+				d.network, d.profile = p.Network(), dbus.ObjectPath(p.Path)
 				*at = at.Add(time.Second)
 				s.feedDetector(d, st[0], st[1], st[2], *at)
 			}

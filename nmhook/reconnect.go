@@ -84,8 +84,8 @@ func (s *Service) reconnect(ctx context.Context, d *devState) {
 		return
 	}
 	if s.blockedCandidate(d) {
-		if best, ok := s.bestAutoconnect(ctx, d); ok && s.nmBlocked[best.Path] {
-			if err := s.activate(ctx, d, best.Path); err != nil {
+		if best, ok := s.bestAutoconnect(ctx, d); ok && s.nmBlocked[dbus.ObjectPath(best.Path)] {
+			if err := s.activate(ctx, d, dbus.ObjectPath(best.Path)); err != nil {
 				s.log.Warn("nm: cannot reconnect the profile the service had disconnected", slog.String("device", d.iface),
 					slog.String("connection", best.ID), slog.String("error", err.Error()))
 			} else {

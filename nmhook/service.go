@@ -934,7 +934,7 @@ func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
 	}
 	s.profiles = make(map[dbus.ObjectPath]nm.Profile, len(profs))
 	for _, p := range profs {
-		s.profiles[p.Path] = p
+		s.profiles[dbus.ObjectPath(p.Path)] = p
 	}
 	if dec := gate.Decide(s.effectivePolicy(), s.viewOf(d), s.exemptions(), s.state.SecretBytes()); dec.Block {
 		s.log.Info("gate: NetworkManager's profiles still block the device", slog.String("device", d.iface), slog.String("reason", dec.Reason))

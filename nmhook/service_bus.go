@@ -91,7 +91,7 @@ func (s *Service) resyncNM(ctx context.Context, why string) {
 	s.resyncDelay, s.resyncWhy = 0, ""
 	s.profiles = map[dbus.ObjectPath]nm.Profile{}
 	for _, p := range profs {
-		s.profiles[p.Path] = p
+		s.profiles[dbus.ObjectPath(p.Path)] = p
 	}
 	s.log.Info("nm: resync", slog.String("why", why), slog.Int("devices", len(devs)), slog.Int("profiles", len(profs)))
 	if !s.recovered {
@@ -170,7 +170,7 @@ func (s *Service) refreshConnection(ctx context.Context, d *devState) {
 			return
 		}
 		p = withEffectiveCloned(s.nmconf, p, d.confDevice())
-		d.network, d.profile, d.cloned, d.profileAC = p.Network(), p.Path, p.ClonedMAC, d.nm.ActiveConnection
+		d.network, d.profile, d.cloned, d.profileAC = p.Network(), dbus.ObjectPath(p.Path), p.ClonedMAC, d.nm.ActiveConnection
 	}
 }
 

@@ -51,13 +51,13 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 	doIn(t, svc, func() {
 		d := svc.devs["veth1"]
 		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "veth1", Type: "veth", State: detect.StateDisconnected}
-		svc.profiles = map[dbus.ObjectPath]nm.Profile{bad.Path: bad, good.Path: good}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(bad.Path): bad, dbus.ObjectPath(good.Path): good}
 	})
 	sync("test")
-	if mem, disk := marked(bad.Path); !mem || disk {
+	if mem, disk := marked(dbus.ObjectPath(bad.Path)); !mem || disk {
 		t.Fatalf("violating profile: marked in memory %t, on disk %t; want memory only", mem, disk)
 	}
-	if mem, _ := marked(good.Path); mem {
+	if mem, _ := marked(dbus.ObjectPath(good.Path)); mem {
 		t.Fatal("a profile that complies was made unavailable")
 	}
 	var vs []api.Violation
@@ -80,15 +80,15 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 	// NetworkManager restarted: it read the profile from disk and forgot
 	// the mark. Marked again, but the same refusal: no second violation.
 	f.mu.Lock()
-	f.mem[bad.Path] = nm.WithRefusal(f.mem[bad.Path], false)
+	f.mem[dbus.ObjectPath(bad.Path)] = nm.WithRefusal(f.mem[dbus.ObjectPath(bad.Path)], false)
 	f.mu.Unlock()
 	doIn(t, svc, func() {
-		p := svc.profiles[bad.Path]
+		p := svc.profiles[dbus.ObjectPath(bad.Path)]
 		p.Unavailable = false
-		svc.profiles[bad.Path] = p
+		svc.profiles[dbus.ObjectPath(bad.Path)] = p
 	})
 	sync("NetworkManager restarted")
-	if mem, _ := marked(bad.Path); !mem {
+	if mem, _ := marked(dbus.ObjectPath(bad.Path)); !mem {
 		t.Fatal("not marked again after NetworkManager forgot the mark")
 	}
 	doIn(t, svc, func() { vs = slices.Clone(svc.violations) })
@@ -98,13 +98,13 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 
 	// Saved by the user with the mark (nmcli connection modify): written
 	// back to disk without it, the user's change kept, marked in memory.
-	f.save(bad.Path, "connection", "autoconnect-priority", int32(5))
+	f.save(dbus.ObjectPath(bad.Path), "connection", "autoconnect-priority", int32(5))
 	sync("saved")
-	if mem, disk := marked(bad.Path); !mem || disk {
+	if mem, disk := marked(dbus.ObjectPath(bad.Path)); !mem || disk {
 		t.Fatalf("saved profile: marked in memory %t, on disk %t; want memory only", mem, disk)
 	}
 	f.mu.Lock()
-	prio, _ := f.disk[bad.Path]["connection"]["autoconnect-priority"].Value().(int32)
+	prio, _ := f.disk[dbus.ObjectPath(bad.Path)]["connection"]["autoconnect-priority"].Value().(int32)
 	f.mu.Unlock()
 	if prio != 5 {
 		t.Errorf("the user's change was lost on disk: autoconnect-priority %d", prio)
@@ -115,23 +115,23 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 		svc.state.Exemptions = append(svc.state.Exemptions, policy.Exemption{UUID: uuidCafe, Scope: policy.ScopeAlways})
 	})
 	sync("exemption")
-	if mem, _ := marked(bad.Path); mem {
+	if mem, _ := marked(dbus.ObjectPath(bad.Path)); mem {
 		t.Fatal("a profile allowed the real address stays unavailable")
 	}
 	doIn(t, svc, func() { svc.state.Exemptions = nil })
 	sync("exemption forgotten")
-	if mem, _ := marked(bad.Path); !mem {
+	if mem, _ := marked(dbus.ObjectPath(bad.Path)); !mem {
 		t.Fatal("not marked again after the exemption is forgotten")
 	}
 
 	// Fixed (the user's cloned-mac-address=preserve, in memory): available.
 	f.mu.Lock()
-	fixed := nm.WithRefusal(f.mem[bad.Path], true) // a copy, marked as it is
+	fixed := nm.WithRefusal(f.mem[dbus.ObjectPath(bad.Path)], true) // a copy, marked as it is
 	fixed["802-3-ethernet"] = map[string]dbus.Variant{"assigned-mac-address": dbus.MakeVariant("preserve")}
-	f.mem[bad.Path] = fixed
+	f.mem[dbus.ObjectPath(bad.Path)] = fixed
 	f.mu.Unlock()
 	sync("fixed")
-	if mem, _ := marked(bad.Path); mem {
+	if mem, _ := marked(dbus.ObjectPath(bad.Path)); mem {
 		t.Fatal("a fixed profile stays unavailable")
 	}
 
@@ -141,25 +141,25 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	done <- nil // for the cleanup
-	if mem, _ := marked(bad.Path); mem {
+	if mem, _ := marked(dbus.ObjectPath(bad.Path)); mem {
 		t.Fatal("the mark survived a clean exit")
 	}
 
 	// A crash left a mark on a profile that complies by now: the next
 	// start takes it off.
 	f.mu.Lock()
-	left := nm.WithRefusal(f.mem[good.Path], true)
-	f.mem[good.Path] = left
+	left := nm.WithRefusal(f.mem[dbus.ObjectPath(good.Path)], true)
+	f.mem[dbus.ObjectPath(good.Path)] = left
 	f.mu.Unlock()
 	svc2, _, _ := startServiceWith(t, k, f, statePath, "")
 	waitGate(t, svc2, "veth1", gateSpoofed)
 	doIn(t, svc2, func() {
 		d := svc2.devs["veth1"]
 		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "veth1", Type: "veth", State: detect.StateDisconnected}
-		svc2.profiles = map[dbus.ObjectPath]nm.Profile{good.Path: nm.ProfileFromSettings(good.Path, left)}
+		svc2.profiles = map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(good.Path): nm.ProfileFromSettings(dbus.ObjectPath(good.Path), left)}
 		svc2.syncProfiles(ctx, "resync")
 	})
-	if mem, _ := marked(good.Path); mem {
+	if mem, _ := marked(dbus.ObjectPath(good.Path)); mem {
 		t.Fatal("a mark a crashed run left on a compliant profile was kept")
 	}
 }

@@ -4,5 +4,7 @@
 // device's View (the policy's verdict, guard, spoof, block, disconnect,
 // reactivate), the judgement of a profile's cloned-mac-address
 // (ProfileViolates), and the real-address rule (PermanentAddress,
-// KnownAddress) that the service and check both apply.
+// KnownAddress) that the service and check both apply. It reads profiles as
+// package profile's plain data and links no D-Bus client, netlink or
+// nftables (TestGateLinksNoIO).
 package gate

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/profile"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -20,7 +20,7 @@ type View struct {
 	// ActiveClonedMAC is the active profile's cloned-mac-address ("" none).
 	ActiveClonedMAC string
 	// Profiles are the autoconnect profiles NM could activate on the device.
-	Profiles []nm.Profile
+	Profiles []profile.Profile
 	// Hold is the boot-time hold: keep the device silent.
 	Hold bool
 }
@@ -122,7 +122,7 @@ func Decide(p *policy.Policy, v View, ex []policy.Exemption, secret []byte) Deci
 		// it when its own cache says the card has it already: a profile
 		// that would set a violating address is refused in flight
 		// whatever the card shows yet, as it is blocked at rest.
-		active := nm.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		active := profile.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
 		if bad, why := ProfileViolates(p, v.Device, active, ex); bad {
 			d.Block, d.Disconnect = true, true
 			d.Reason = "the profile being activated is refused: " + why
@@ -143,7 +143,7 @@ func Decide(p *policy.Policy, v View, ex []policy.Exemption, secret []byte) Deci
 		// A profile whose own address violates cannot be remediated: the
 		// reactivation would set it again. One that sets a compliant
 		// address (the one the service gives it in memory) can.
-		active := nm.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
+		active := profile.Profile{ID: v.Network.ID, UUID: v.Network.UUID, SSID: v.Network.SSID, ClonedMAC: v.ActiveClonedMAC}
 		if bad, _ := ProfileViolates(p, v.Device, active, ex); bad {
 			d.Reason = fmt.Sprintf("%s; the profile sets cloned-mac-address=%s, so it cannot be remediated: refused", verdict.Reason, v.ActiveClonedMAC)
 			return d
@@ -174,7 +174,7 @@ func profileSetsMAC(cloned string) bool {
 }
 
 // ProfileViolates checks the address a profile would make NM set.
-func ProfileViolates(p *policy.Policy, dev policy.Device, pr nm.Profile, ex []policy.Exemption) (bool, string) {
+func ProfileViolates(p *policy.Policy, dev policy.Device, pr profile.Profile, ex []policy.Exemption) (bool, string) {
 	v, sets, err := profileVerdict(p, dev, pr, ex)
 	if err != nil {
 		// Fail closed: an address nobody can judge is a violation.
@@ -196,7 +196,7 @@ func violates(v policy.Verdict) bool {
 // preserve) or sets the real address while it is unknown (nothing to judge
 // it against: the unknown real address is handled as such); an error when
 // the cloned-mac-address is not understood.
-func profileVerdict(p *policy.Policy, dev policy.Device, pr nm.Profile, ex []policy.Exemption) (policy.Verdict, bool, error) {
+func profileVerdict(p *policy.Policy, dev policy.Device, pr profile.Profile, ex []policy.Exemption) (policy.Verdict, bool, error) {
 	if !profileSetsMAC(pr.ClonedMAC) {
 		return policy.Verdict{}, false, nil
 	}

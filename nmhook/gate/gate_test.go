@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/profile"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -56,13 +56,13 @@ func TestDecide(t *testing.T) {
 		{"unknown to NM (hotplug), real address: spoof it", def, View{Device: dev(real)},
 			nil, Decision{Guard: true, Spoof: true}},
 		{"at rest, profile would set permanent: block", def, View{Device: dev(spoofed), State: detect.StateDisconnected,
-			Profiles: []nm.Profile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "permanent"}}},
+			Profiles: []profile.Profile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "permanent"}}},
 			nil, Decision{Guard: true, Block: true}},
 		{"at rest, profile with permanent but no autoconnect: fine", def, View{Device: dev(spoofed), State: detect.StateDisconnected,
-			Profiles: []nm.Profile{{ID: "p", UUID: net.UUID, Autoconnect: false, ClonedMAC: "permanent"}}},
+			Profiles: []profile.Profile{{ID: "p", UUID: net.UUID, Autoconnect: false, ClonedMAC: "permanent"}}},
 			nil, Decision{Guard: true}},
 		{"at rest, profile preserve: fine", def, View{Device: dev(spoofed), State: detect.StateDisconnected,
-			Profiles: []nm.Profile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "preserve"}}},
+			Profiles: []profile.Profile{{ID: "p", UUID: net.UUID, Autoconnect: true, ClonedMAC: "preserve"}}},
 			nil, Decision{Guard: true}},
 		{"in flight, real address, refuse", def, View{Device: dev(real), State: detect.StateConfig, Network: net},
 			nil, Decision{Guard: true, Block: true, Disconnect: true}},
@@ -130,7 +130,7 @@ func TestDecideProfileReasonNamesProfile(t *testing.T) {
 	v := View{
 		Device:   policy.Device{Interface: "eth0", Current: mustPMAC(t, "00:1b:21:12:34:56"), Real: real, RealKnown: true},
 		State:    detect.StateDisconnected,
-		Profiles: []nm.Profile{{ID: "office", Autoconnect: true, ClonedMAC: "00:1b:21:aa:bb:cc"}},
+		Profiles: []profile.Profile{{ID: "office", Autoconnect: true, ClonedMAC: "00:1b:21:aa:bb:cc"}},
 	}
 	d := Decide(policy.Default(), v, nil, nil)
 	if !d.Block || !strings.Contains(d.Reason, `"office"`) {

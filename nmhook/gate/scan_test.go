@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
-	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/profile"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -36,7 +36,7 @@ func TestDecideLeavesNMScanAddressAlone(t *testing.T) {
 		{"Wi-Fi connecting with it: refused", View{Device: dev("wifi", scan), State: detect.StateConfig, Network: net}, Decision{Guard: true, Block: true, Disconnect: true}},
 		{"idle Wi-Fi, scan address, a profile that sets permanent: blocked",
 			View{Device: dev("wifi", scan), State: detect.StateDisconnected,
-				Profiles: []nm.Profile{{ID: "p", UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", Autoconnect: true, ClonedMAC: "permanent"}}}, Decision{Guard: true, Block: true}},
+				Profiles: []profile.Profile{{ID: "p", UUID: "0b3e5e2c-1111-4a4a-9b9b-000000000002", Autoconnect: true, ClonedMAC: "permanent"}}}, Decision{Guard: true, Block: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

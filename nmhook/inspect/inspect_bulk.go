@@ -44,7 +44,7 @@ func readNMBulk(ctx context.Context, s *inspectSnapshot, c nm.Client) bool {
 	s.NMDevices = v.Devices
 	byPath := make(map[dbus.ObjectPath]*profileInfo, len(profiles))
 	for i := range profiles {
-		byPath[profiles[i].Path] = &profiles[i]
+		byPath[dbus.ObjectPath(profiles[i].Path)] = &profiles[i]
 	}
 	s.Active = map[dbus.ObjectPath]nm.Profile{}
 	for dev, prof := range v.Active {

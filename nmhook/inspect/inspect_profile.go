@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/mac-nmguard/mac-nmguard/nmhook/gate"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
 	"github.com/mac-nmguard/mac-nmguard/policy"
@@ -59,7 +61,7 @@ func (b *builder) connDefault(key string, devs []*inspectDevice) (NMConfValue, b
 // devices selected on the command line.
 func (b *builder) profileDevices(p *profileInfo) (all, selected []*inspectDevice) {
 	for _, d := range b.allDevs {
-		on := slices.Contains(d.nm.AvailableConnections, p.Path) || (d.active != nil && d.active.Path == p.Path) ||
+		on := slices.Contains(d.nm.AvailableConnections, dbus.ObjectPath(p.Path)) || (d.active != nil && d.active.Path == p.Path) ||
 			(d.inNM && p.AppliesTo(d.name, d.nm.Type))
 		if !on {
 			continue

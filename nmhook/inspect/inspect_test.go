@@ -67,13 +67,13 @@ func baseSnap() *inspectSnapshot {
 
 // withProfile adds a profile NM offers on eth0.
 func withProfile(s *inspectSnapshot, edit func(*profileInfo)) {
-	p := profileInfo{Profile: nm.Profile{Path: testProfile, UUID: testUUID, ID: "Wired 1", Autoconnect: true, Type: nm.ConnTypeEthernet},
+	p := profileInfo{Profile: nm.Profile{Path: string(testProfile), UUID: testUUID, ID: "Wired 1", Autoconnect: true, Type: nm.ConnTypeEthernet},
 		IPv4Method: "auto", IPv6Method: "disabled"}
 	if edit != nil {
 		edit(&p)
 	}
 	s.Profiles = append(s.Profiles, p)
-	s.NMDevices[1].AvailableConnections = append(s.NMDevices[1].AvailableConnections, p.Path)
+	s.NMDevices[1].AvailableConnections = append(s.NMDevices[1].AvailableConnections, dbus.ObjectPath(p.Path))
 }
 
 func confOf(t *testing.T, files ...string) NMConf {
@@ -167,7 +167,7 @@ func TestBuildReport(t *testing.T) {
 			s.Links[1].Addr = inspMAC(testReal)
 			s.NMDevices[1].State = 70
 			s.NMDevices[1].ActiveConnection = "/ac/1"
-			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
+			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: string(testProfile), UUID: testUUID, ID: "Wired 1"}}
 		},
 		exit: CheckExitFindings, problems: []string{KindDeviceViolation},
 		check: func(t *testing.T, r CheckReport) {
@@ -549,7 +549,7 @@ func TestBuildReport(t *testing.T) {
 			s.Links[1].Addr = inspMAC(testReal)
 			s.NMDevices[1].State = 100
 			s.NMDevices[1].ActiveConnection = "/ac/1"
-			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: testProfile, UUID: testUUID, ID: "Wired 1"}}
+			s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: string(testProfile), UUID: testUUID, ID: "Wired 1"}}
 			s.Service.Status.Exemptions = []policy.Exemption{{UUID: testUUID, Scope: policy.ScopeAlways}}
 			s.Service.Devices = []api.Device{{Interface: "eth0", Gate: "allowed"}}
 			s.Service.Suspicions = []api.Suspicion{{ID: "1", Device: "eth0", Kind: "dhcp-failure", Confidence: "high", Reason: "no answer"}}
@@ -741,7 +741,7 @@ func TestProfileInfoFromSettings(t *testing.T) {
 	p := profileInfoFromSettings(testProfile, s)
 	f, eui, priv := false, int32(0), int32(2)
 	want := profileInfo{
-		Profile: nm.Profile{Path: testProfile, UUID: testUUID, ID: "Cafe", SSID: "Cafe", ClonedMAC: "permanent",
+		Profile: nm.Profile{Path: string(testProfile), UUID: testUUID, ID: "Cafe", SSID: "Cafe", ClonedMAC: "permanent",
 			Type: nm.ConnTypeWifi, InterfaceName: "wlan0"},
 		IPv4Method: "auto", IPv6Method: "auto",
 		SendHostname4: &f, Hostname4: "h", ClientID: "perm-mac", DUID: "ll", AddrGenMode: &eui, IP6Privacy: &priv,

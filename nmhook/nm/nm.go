@@ -15,7 +15,7 @@ import (
 	gonm "github.com/Wifx/gonetworkmanager/v2"
 	"github.com/godbus/dbus/v5"
 
-	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/profile"
 )
 
 // NetworkManager's D-Bus names.
@@ -51,37 +51,9 @@ type Device struct {
 	AvailableConnections []dbus.ObjectPath
 }
 
-// Profile is what matters to the gate of one NM connection profile.
-type Profile struct {
-	Path        dbus.ObjectPath
-	UUID        string
-	ID          string
-	SSID        string
-	Autoconnect bool
-	// InterfaceName binds the profile to one device ("" any device).
-	InterfaceName string
-	// Type is connection.type: "802-3-ethernet", "802-11-wireless", ...
-	Type string
-	// AutoconnectPriority and Timestamp (last successful activation, Unix
-	// seconds, 0 never) order autoconnect candidates as NM does.
-	AutoconnectPriority int32
-	Timestamp           uint64
-	// ClonedMAC is what the profile asks NM to set: "" (NM's default,
-	// preserve), "preserve", "permanent", "random", "stable", "stable-ssid"
-	// or an explicit address.
-	ClonedMAC string
-	// KeyMgmt is 802-11-wireless-security.key-mgmt ("" when the profile has
-	// no such setting: an open network). See OpenWiFi.
-	KeyMgmt string
-	// Unavailable: the profile carries the service's mark (RefusalTerm), so
-	// NetworkManager does not activate it.
-	Unavailable bool
-}
-
-// Network is the detect.Connection this profile identifies.
-func (p Profile) Network() detect.Connection {
-	return detect.Connection{UUID: p.UUID, ID: p.ID, SSID: p.SSID}
-}
+// Profile is what matters to the gate of one NM connection profile: the
+// pure type of package profile, so the gate reads it without linking D-Bus.
+type Profile = profile.Profile
 
 // Client reads and drives NetworkManager over one bus connection.
 type Client struct {
@@ -282,7 +254,7 @@ func (c Client) Profile(ctx context.Context, path dbus.ObjectPath) (Profile, err
 // ProfileFromSettings extracts what the gate needs from a GetSettings
 // answer; values of unexpected types are treated as absent.
 func ProfileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Variant) Profile {
-	p := Profile{Path: path, Autoconnect: true}
+	p := Profile{Path: string(path), Autoconnect: true}
 	con := s["connection"]
 	p.UUID, _ = con["uuid"].Value().(string)
 	p.ID, _ = con["id"].Value().(string)
@@ -377,24 +349,6 @@ func (c Client) Activate(ctx context.Context, profile, dev dbus.ObjectPath) erro
 		return fmt.Errorf("activate %s on %s: %w", profile, dev, err)
 	}
 	return nil
-}
-
-// AppliesTo reports whether NM could activate the profile on a device of
-// this interface name and NM type. Unknown types are taken to apply (the
-// gate errs on the side of checking).
-func (p Profile) AppliesTo(iface, devType string) bool {
-	if p.InterfaceName != "" && p.InterfaceName != iface {
-		return false
-	}
-	switch p.Type {
-	case "802-3-ethernet":
-		return devType == "" || devType == "ethernet" || devType == "veth" || devType == "macvlan"
-	case "802-11-wireless":
-		return devType == "" || devType == "wifi"
-	case "":
-		return true
-	}
-	return false
 }
 
 // Profiles lists every connection profile.
@@ -520,35 +474,10 @@ func (c Client) DeviceState(ctx context.Context, dev dbus.ObjectPath) (uint32, e
 
 // NetworkManager's connection types (connection.type) the gate knows.
 const (
-	ConnTypeEthernet = "802-3-ethernet"
-	ConnTypeWifi     = "802-11-wireless"
-	ConnTypeVeth     = "veth"
+	ConnTypeEthernet = profile.ConnTypeEthernet
+	ConnTypeWifi     = profile.ConnTypeWifi
+	ConnTypeVeth     = profile.ConnTypeVeth
 )
-
-// MACSetting is the nmcli name (and NetworkManager.conf key) of the
-// profile's cloned-mac-address.
-func (p Profile) MACSetting() string {
-	if p.Type == ConnTypeWifi {
-		return "wifi.cloned-mac-address"
-	}
-	return "ethernet.cloned-mac-address"
-}
-
-// OpenWiFi reports whether the profile is a Wi-Fi network whose access
-// point anyone can imitate without knowing a secret: no security setting,
-// key-mgmt "none" (static WEP: the access point lets anyone associate, the
-// key is only checked on data, so DHCP is what fails) or "owe" (encrypted,
-// not authenticated).
-func (p Profile) OpenWiFi() bool {
-	if p.Type != ConnTypeWifi && (p.Type != "" || p.SSID == "") {
-		return false
-	}
-	switch p.KeyMgmt {
-	case "", "none", "owe":
-		return true
-	}
-	return false
-}
 
 // ProfileByUUID finds a connection profile's path.
 func (c Client) ProfileByUUID(ctx context.Context, uuid string) (dbus.ObjectPath, error) {
