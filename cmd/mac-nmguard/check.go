@@ -25,6 +25,7 @@ type checkOptions struct {
 	json       bool
 	nmConf     string
 	nmConfDirs []string
+	btConf     string
 	perObject  bool
 }
 
@@ -55,6 +56,7 @@ still shown).`,
 	f.BoolVar(&co.json, "json", false, "print the report as JSON (the format is documented in README.md)")
 	f.StringVar(&co.nmConf, "nm-conf", inspect.DefaultNMConfFile, "NetworkManager's main configuration file")
 	f.StringArrayVar(&co.nmConfDirs, "nm-conf-dir", inspect.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
+	f.StringVar(&co.btConf, "bluetooth-conf", inspect.DefaultBluetoothConf, "BlueZ's main configuration file (its Privacy setting)")
 	f.BoolVar(&co.perObject, "nm-per-object", false, "read NetworkManager object by object instead of in one call (slower; same report; for debugging)")
 	_ = f.MarkHidden("nm-per-object")
 	return cmd
@@ -69,6 +71,7 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 		BootIDPath:    bootIDPath,
 		NMConfFile:    co.nmConf,
 		NMConfDirs:    co.nmConfDirs,
+		BluetoothConf: co.btConf,
 		Interfaces:    ifaces,
 		PerObject:     co.perObject,
 	})

@@ -77,6 +77,8 @@ func buildReport(s *inspectSnapshot) CheckReport {
 	}
 	b.profiles()
 	b.nmConfFindings()
+	b.bluetoothFindings()
+	b.p2pFindings()
 	b.serviceFindings()
 	b.finish()
 	return r

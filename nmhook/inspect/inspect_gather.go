@@ -41,6 +41,8 @@ type InspectOptions struct {
 	// (DefaultNMConfFile, DefaultNMConfDirs()).
 	NMConfFile string
 	NMConfDirs []string
+	// BluetoothConf is BlueZ's main.conf ("" = DefaultBluetoothConf).
+	BluetoothConf string
 	// Interfaces limits the report to these devices ([] = every device).
 	Interfaces []string
 	// Dial connects to the system bus; nil means the system bus named by
@@ -121,6 +123,12 @@ func gatherFiles(s *inspectSnapshot, o InspectOptions) {
 	s.State, s.StateErr = readStateFile(o.StatePath)
 	s.BootState, s.BootStale, s.BootStateErr = ReadBootStateFile(o.BootStatePath, state.BootID(o.BootIDPath))
 	s.Conf, s.ConfErr = LoadNMConf(o.NMConfFile, o.NMConfDirs)
+	btConf := o.BluetoothConf
+	if btConf == "" {
+		btConf = DefaultBluetoothConf
+	}
+	readBluetoothConf(&s.Bluetooth, btConf)
+	readBluetoothSysfs(&s.Bluetooth)
 	if data, err := os.ReadFile(useTempaddrPath); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
 			s.UseTempaddr = n
@@ -187,6 +195,8 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 	if err != nil {
 		s.NMErr = fmt.Errorf("cannot connect to the system bus: %w", err)
 		s.Service.Err = s.NMErr
+		s.Bluetooth.BusErr = s.NMErr
+		s.P2P.Err = s.NMErr
 		if h, herr := os.Hostname(); herr == nil {
 			s.Hostname, s.HostnameFrom = h, "system"
 		}
@@ -194,8 +204,13 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 	}
 	defer conn.Close()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.Service = readService(ctx, conn) }()
+	go func() {
+		defer wg.Done()
+		readBluez(ctx, conn, &s.Bluetooth)
+		s.P2P = readP2P(ctx, conn)
+	}()
 	readNM(ctx, s, nm.Client{Conn: conn}, perObject)
 	wg.Wait()
 }

@@ -104,6 +104,8 @@ func (b *builder) profiles() {
 		b.profileClientID(p, devs)
 		b.profileAddrGen(p, devs)
 		b.profileDUID(p, devs)
+		b.profileIP6Privacy(p, devs)
+		b.profileHidden(p, devs)
 	}
 }
 

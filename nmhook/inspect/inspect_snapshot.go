@@ -58,6 +58,9 @@ type inspectSnapshot struct {
 	ConfErr error
 
 	Service serviceView
+
+	Bluetooth bluetoothView
+	P2P       p2pView
 }
 
 // serviceView is what the service said over its D-Bus API.
@@ -86,6 +89,7 @@ type profileInfo struct {
 	AddrGenMode   *int32 // ipv6.addr-gen-mode
 	IP6Privacy    *int32 // ipv6.ip6-privacy
 	Token         string // ipv6.token
+	Hidden        bool   // 802-11-wireless.hidden
 }
 
 // profileInfoFromSettings reads a GetSettings answer; values of unexpected
@@ -120,6 +124,7 @@ func profileInfoFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.
 	p.AddrGenMode = int32p("ipv6", "addr-gen-mode")
 	p.IP6Privacy = int32p("ipv6", "ip6-privacy")
 	p.Token = str("ipv6", "token")
+	p.Hidden, _ = s["802-11-wireless"]["hidden"].Value().(bool)
 	return p
 }
 

@@ -498,7 +498,7 @@ func TestBuildReport(t *testing.T) {
 		edit: func(t *testing.T, s *inspectSnapshot) {
 			withProfile(s, func(p *profileInfo) { p.IPv6Method, p.DUID = "dhcp", "llt" })
 		},
-		exit: CheckExitFindings, problems: []string{KindDHCPv6DUID},
+		exit: CheckExitFindings, problems: []string{KindDHCPv6DUID, KindIPv6PrivacyOff},
 	}, {
 		name: "scan-rand-mac-address off for a Wi-Fi device",
 		edit: func(t *testing.T, s *inspectSnapshot) {
