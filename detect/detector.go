@@ -32,6 +32,9 @@ type Detector struct {
 	history  map[string]struct{} // connection UUIDs that once activated with the real address
 	histFIFO []string            // insertion order of history, for its bound
 
+	portals    map[string]portalSighting // by connection UUID: the latest private address behind a portal
+	portalFIFO []string                  // insertion order of portals, for its bound
+
 	seq       uint64    // episodes numbered so far
 	now       time.Time // latest event time seen
 	lastSweep time.Time
@@ -51,6 +54,7 @@ func New(cfg Config, log *slog.Logger) (*Detector, error) {
 		episodes: make(map[string]*episode),
 		current:  make(map[string]string),
 		history:  make(map[string]struct{}),
+		portals:  make(map[string]portalSighting),
 	}, nil
 }
 
@@ -64,6 +68,9 @@ func (d *Detector) Feed(ev Event) []Suspicion {
 
 	if ev.Supplicant != nil {
 		return d.feedSupplicant(ev)
+	}
+	if ev.ConnectivityChange {
+		return d.feedPortal(ev)
 	}
 	if _, ok := phaseOf(ev.State); !ok {
 		d.log.Debug("detect: ignoring unknown device state",

@@ -3,7 +3,9 @@
 // Package detect spots networks that probably reject the spoofed address:
 // a pure state machine fed with the ordered stream of device events that
 // raises a Suspicion (auth-loop, auth-failure, dhcp-failure,
-// association-timeout, auth-rejected) while spoofing is in effect. It does no I/O.
+// association-timeout, auth-rejected; and portal-forgets, a captive portal
+// that forgets the private address, see KindPortalForgets) while spoofing
+// is in effect. It does no I/O.
 //
 // Per (device, connection) it follows NM's activation (PREPARE, CONFIG,
 // NEED_AUTH, IP_CONFIG ... ACTIVATED/FAILED) and counts, inside

@@ -61,6 +61,12 @@ type Event struct {
 	// change of a wpa_supplicant interface property (State and Old are
 	// then the device's current NM state).
 	Supplicant *SupplicantSignal `json:"supplicant,omitempty"`
+	// Connectivity is the device's Ip4Connectivity (ConnectivityUnknown
+	// ... ConnectivityFull) when the event was seen; ConnectivityChange is
+	// set on events that are not NM state changes but a change of it
+	// (State and Old are then the device's current NM state).
+	Connectivity       uint32 `json:"connectivity,omitempty"`
+	ConnectivityChange bool   `json:"connectivity_change,omitempty"`
 }
 
 // SupplicantSignal is a change of a property of wpa_supplicant's interface

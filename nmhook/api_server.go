@@ -135,6 +135,46 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 	})
 }
 
+// KeepPrivate gives one network the same private address at every
+// connection from now on (mode stable) and reconnects: the answer to a
+// captive portal that forgets the private address.
+func (a apiObject) KeepPrivate(sender dbus.Sender, device, uuid string) *dbus.Error {
+	if device == "" || len(device) > 15 {
+		return invalidArgs("device %q is not an interface name", device)
+	}
+	if uuid != "" && !uuidPattern.MatchString(uuid) {
+		return invalidArgs("connection %q is not a UUID", uuid)
+	}
+	// The answer to a pending portal-forgets suspicion never reveals the
+	// real address: the active session's, like "this time". For a network
+	// with no such suspicion it is a lasting change of the policy: the
+	// administrator's.
+	var answer string
+	var answers bool
+	if err := a.inLoop(func() *dbus.Error { answer, answers = a.s.answersPortal(device, uuid); return nil }); err != nil {
+		return err
+	}
+	action := api.PolkitActionRestoreAlways
+	if answers {
+		action = api.PolkitActionRestore
+	}
+	if err := a.authorize(sender, action); err != nil {
+		return err
+	}
+	return a.inLoop(func() *dbus.Error {
+		if answers {
+			if _, still := a.s.answersPortal(device, answer); !still {
+				return dbus.NewError(apiErrAccessDenied, []any{fmt.Sprintf("the suspicion on %s is no longer pending; keeping the same private address now needs %s", device, api.PolkitActionRestoreAlways)})
+			}
+			uuid = answer
+		}
+		if err := a.s.startKeepPrivate(context.Background(), device, uuid); err != nil {
+			return invalidArgs("%s", err.Error())
+		}
+		return nil
+	})
+}
+
 // ListExemptions returns []api.Exemption as JSON.
 func (a apiObject) ListExemptions() (string, *dbus.Error) {
 	var out []api.Exemption
@@ -219,6 +259,7 @@ func (a apiObject) methods() map[string]any {
 		"ListSuspicions": a.ListSuspicions,
 		"Status":         a.Status,
 		"Restore":        a.Restore,
+		"KeepPrivate":    a.KeepPrivate,
 		"Dismiss":        a.Dismiss,
 		"SetSpoofing":    a.SetSpoofing,
 

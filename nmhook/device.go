@@ -70,6 +70,9 @@ type restore struct {
 	started time.Time
 	phase   restorePhase
 	retried bool // the activation was asked for once more (see restoreActivate)
+	// keep: the same private address for this network (mode stable), not
+	// the real address.
+	keep bool
 }
 
 // restorePhase: the card is first disconnected (NM resets its address when

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/api"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
@@ -24,7 +25,7 @@ func exemptionID(e policy.Exemption) string {
 func (s *Service) apiExemptions() []api.Exemption {
 	out := []api.Exemption{}
 	for _, e := range s.exemptions() {
-		out = append(out, api.Exemption{ID: exemptionID(e), UUID: e.UUID, SSID: e.SSID, Interface: e.Interface, Scope: string(e.Scope)})
+		out = append(out, api.Exemption{ID: exemptionID(e), UUID: e.UUID, SSID: e.SSID, Interface: e.Interface, Scope: string(e.Scope), Mode: string(e.Mode)})
 	}
 	return out
 }
@@ -73,13 +74,28 @@ func (s *Service) forgetExemptions(ctx context.Context, id string) (int, error) 
 
 // answersSuspicion reports whether a restore of uuid ("" = the suspected
 // one) on device is "this time, for the network that seems to refuse the
-// private address": scope once and a suspicion pending on that device for
-// that connection, whose UUID it returns. Only such a restore is allowed
-// without an administrator.
+// private address": scope once and a suspicion of a rejection kind
+// (detect.Kind.Rejects: not a captive portal that forgets the address)
+// pending on that device for that connection, whose UUID it returns. Only
+// such a restore is allowed without an administrator.
 func (s *Service) answersSuspicion(device, uuid string, scope policy.Scope) (string, bool) {
 	if scope != policy.ScopeOnce {
 		return "", false
 	}
+	return s.pendingFor(device, uuid, func(k detect.Kind) bool { return k.Rejects() })
+}
+
+// answersPortal reports whether keeping the same private address for uuid
+// ("" = the suspected one) on device answers a pending portal-forgets
+// suspicion there, whose UUID it returns. Only such a choice is allowed
+// without an administrator.
+func (s *Service) answersPortal(device, uuid string) (string, bool) {
+	return s.pendingFor(device, uuid, func(k detect.Kind) bool { return k == detect.KindPortalForgets })
+}
+
+// pendingFor finds a pending suspicion on device for uuid ("" = the latest
+// on device) whose kind is wanted.
+func (s *Service) pendingFor(device, uuid string, want func(detect.Kind) bool) (string, bool) {
 	if uuid == "" {
 		uuid = s.suspectedUUID(device)
 	}
@@ -87,7 +103,7 @@ func (s *Service) answersSuspicion(device, uuid string, scope policy.Scope) (str
 		return "", false
 	}
 	for _, sp := range s.suspicions {
-		if sp.Device == device && strings.EqualFold(sp.Connection.UUID, uuid) {
+		if sp.Device == device && strings.EqualFold(sp.Connection.UUID, uuid) && want(sp.Kind) {
 			return sp.Connection.UUID, true
 		}
 	}

@@ -39,7 +39,7 @@ func TestAnswersSuspicion(t *testing.T) {
 		if _, ok := svc.answersSuspicion("eth0", "", policy.ScopeOnce); ok {
 			t.Error("no suspicion: answers")
 		}
-		svc.suspicions = append(svc.suspicions, detect.Suspicion{ID: "s1", Device: "eth0", Connection: detect.Connection{UUID: exUUID1}})
+		svc.suspicions = append(svc.suspicions, detect.Suspicion{ID: "s1", Device: "eth0", Connection: detect.Connection{UUID: exUUID1}, Kind: detect.KindDHCPFailure})
 		for _, c := range []struct {
 			dev, uuid string
 			scope     policy.Scope
@@ -57,6 +57,43 @@ func TestAnswersSuspicion(t *testing.T) {
 			got, ok := svc.answersSuspicion(c.dev, c.uuid, c.scope)
 			if ok != c.want || (ok && got != exUUID1) {
 				t.Errorf("answersSuspicion(%s, %q, %s) = %q, %v; want %v", c.dev, c.uuid, c.scope, got, ok, c.want)
+			}
+		}
+	})
+}
+
+// TestAnswersPortal: a captive portal that forgets the private address is
+// answered by keeping the same private address (the active session's), and
+// never by the real address "this time" without an administrator; a
+// rejection is not answered by keeping the address.
+func TestAnswersPortal(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(links.Link{Index: 2, Name: "eth0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	svc := startService(t, k, "")
+	inLoop(t, svc, func() {
+		if _, ok := svc.answersPortal("eth0", ""); ok {
+			t.Error("no suspicion: answers")
+		}
+		svc.suspicions = append(svc.suspicions,
+			detect.Suspicion{ID: "p1", Device: "eth0", Connection: detect.Connection{UUID: exUUID1}, Kind: detect.KindPortalForgets},
+			detect.Suspicion{ID: "r1", Device: "eth1", Connection: detect.Connection{UUID: exUUID2}, Kind: detect.KindAuthRejected})
+		for _, c := range []struct {
+			dev, uuid          string
+			portal, restoreNow bool
+		}{
+			{"eth0", exUUID1, true, false},
+			{"eth0", "", true, false},
+			{"eth0", exUUID2, false, false},
+			{"eth1", exUUID2, false, true},
+			{"eth1", "", false, true},
+			{"eth1", exUUID1, false, false},
+		} {
+			got, ok := svc.answersPortal(c.dev, c.uuid)
+			if ok != c.portal || (ok && got != exUUID1) {
+				t.Errorf("answersPortal(%s, %q) = %q, %v; want %v", c.dev, c.uuid, got, ok, c.portal)
+			}
+			if _, ok := svc.answersSuspicion(c.dev, c.uuid, policy.ScopeOnce); ok != c.restoreNow {
+				t.Errorf("answersSuspicion(%s, %q, once) = %v; want %v", c.dev, c.uuid, ok, c.restoreNow)
 			}
 		}
 	})

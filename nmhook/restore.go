@@ -27,6 +27,21 @@ import (
 // reports it. uuid "" means the network of the device's pending suspicion,
 // else its active connection.
 func (s *Service) startRestore(ctx context.Context, device, uuid string, scope policy.Scope) error {
+	return s.startChoice(ctx, device, uuid, scope, "")
+}
+
+// startKeepPrivate gives device's network uuid ("" = the network of its
+// pending suspicion) the same private address at every connection from now
+// on (a lasting choice with mode stable, in the state file, listed and
+// forgotten as exemptions are) and reconnects it with that address, as a
+// restore does with the real one.
+func (s *Service) startKeepPrivate(ctx context.Context, device, uuid string) error {
+	return s.startChoice(ctx, device, uuid, policy.ScopeAlways, policy.ModeStable)
+}
+
+// startChoice is startRestore (mode "": the real address) and
+// startKeepPrivate (policy.ModeStable).
+func (s *Service) startChoice(ctx context.Context, device, uuid string, scope policy.Scope, mode policy.Mode) error {
 	d, ok := s.devs[device]
 	if !ok {
 		return fmt.Errorf("no device %q", device)
@@ -55,7 +70,7 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 		return err
 	}
 	conn := prof.Network()
-	ex := policy.Exemption{UUID: conn.UUID, SSID: conn.SSID, Scope: scope}
+	ex := policy.Exemption{UUID: conn.UUID, SSID: conn.SSID, Scope: scope, Mode: mode}
 	if scope == policy.ScopeOnce {
 		ex.Interface = device
 		s.onceEx = append(s.onceEx, ex)
@@ -66,20 +81,30 @@ func (s *Service) startRestore(ctx context.Context, device, uuid string, scope p
 			return fmt.Errorf("record the exemption: %w", err)
 		}
 	}
-	s.log.Info("restore: using the real address for this network", slog.String("device", device),
+	what := "the real address"
+	if mode == policy.ModeStable {
+		what = "the same private address"
+	}
+	s.log.Info("restore: using "+what+" for this network", slog.String("device", device),
 		slog.String("connection", conn.ID), slog.String("uuid", conn.UUID), slog.String("scope", string(scope)))
 	s.det.Resolve(device, conn.UUID)
 	s.dropSuspicions(device, conn.UUID)
-	// NetworkManager applies the real address itself at the activation.
+	// NetworkManager applies the address itself at the activation.
 	s.syncProfiles(ctx, "restore")
 
-	s.beginRestore(ctx, d, conn, path, scope)
+	s.beginChoice(ctx, d, conn, path, scope, mode == policy.ModeStable)
 	return nil
 }
 
 // beginRestore starts the phases of a restore (see restorePhase).
 func (s *Service) beginRestore(ctx context.Context, d *devState, conn detect.Connection, profile dbus.ObjectPath, scope policy.Scope) {
-	d.restoring = &restore{conn: conn, profile: profile, scope: scope, started: time.Now(), phase: restoreDisconnecting}
+	s.beginChoice(ctx, d, conn, profile, scope, false)
+}
+
+// beginChoice is beginRestore, or with keep the same phases for the same
+// private address (startKeepPrivate).
+func (s *Service) beginChoice(ctx context.Context, d *devState, conn detect.Connection, profile dbus.ObjectPath, scope policy.Scope, keep bool) {
+	d.restoring = &restore{conn: conn, profile: profile, scope: scope, started: time.Now(), phase: restoreDisconnecting, keep: keep}
 	if gate.Activating(d.nm.State) || d.nm.State == detect.StateDeactivating {
 		if gate.Activating(d.nm.State) {
 			s.disconnect(ctx, d)
@@ -96,11 +121,19 @@ func (s *Service) restoreSetAddress(ctx context.Context, d *devState) {
 		s.unblock(ctx, d)
 	}
 	before := d.link.Addr.String()
-	s.evaluate(ctx, d, "restore: real address for "+d.restoring.conn.ID, time.Now())
+	what := "restore: real address for "
+	if d.restoring.keep {
+		what = "restore: the same private address for "
+	}
+	s.evaluate(ctx, d, what+d.restoring.conn.ID, time.Now())
 	if d.restoring == nil {
 		return
 	}
-	if d.link.Addr.String() != d.real.String() {
+	switch {
+	case d.restoring.keep && (d.link.Addr.String() == d.real.String() || !d.verdict.Allowed):
+		s.failRestore(d, fmt.Sprintf("could not give %s the same private address for this network (gate %s)", d.iface, d.gate))
+		return
+	case !d.restoring.keep && d.link.Addr.String() != d.real.String():
 		s.failRestore(d, fmt.Sprintf("could not put the real address on %s (gate %s)", d.iface, d.gate))
 		return
 	}
@@ -184,7 +217,11 @@ func (s *Service) restoreProgress(ctx context.Context, d *devState, nw, reason u
 	case restoreActivating:
 		switch nw {
 		case detect.StateActivated:
-			s.log.Info("restore: connected with the real address", slog.String("device", d.iface),
+			what := "the real address"
+			if r.keep {
+				what = "the same private address"
+			}
+			s.log.Info("restore: connected with "+what, slog.String("device", d.iface),
 				slog.String("connection", r.conn.ID), slog.String("address", d.link.Addr.String()),
 				slog.Duration("took", time.Since(r.started)))
 			if r.scope != "" {

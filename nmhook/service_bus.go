@@ -394,6 +394,9 @@ func (s *Service) onPropertiesChanged(ctx context.Context, sig *dbus.Signal, t0 
 	if err := dbus.Store(sig.Body, &iface, &changed, &invalidated); err != nil {
 		return
 	}
+	if c, ok := changed["Ip4Connectivity"]; ok {
+		s.onConnectivity(sig.Path, c, t0)
+	}
 	hw, ok := changed["HwAddress"]
 	if !ok {
 		return

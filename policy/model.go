@@ -162,14 +162,23 @@ const (
 )
 
 // Exemption is a runtime decision of the user: use the real address on
-// this network. The service keeps them in its state file and passes them
-// to Select and Evaluate.
+// this network, or (Mode stable) keep one private address for it. The
+// service keeps them in its state file and passes them to Select and
+// Evaluate.
 type Exemption struct {
 	Interface string // "" = any device
 	UUID      string // match by connection UUID, or
 	SSID      string // by SSID (either may be empty, not both; both set: both must match)
 	Scope     Scope
+	// Mode is "" for the real address (the exemption proper), or
+	// ModeStable: the same private address for this network at every
+	// connection (a captive portal that forgets the address), which
+	// spoof = false still overrides.
+	Mode Mode `json:",omitempty"`
 }
+
+// Real reports whether the exemption gives the network the real address.
+func (e Exemption) Real() bool { return e.Mode == "" }
 
 // Validate reports what is wrong with e.
 func (e Exemption) Validate() error {
@@ -183,6 +192,9 @@ func (e Exemption) Validate() error {
 	}
 	if e.Scope != ScopeOnce && e.Scope != ScopeAlways {
 		return fmt.Errorf("exemption: unknown scope %q (want %q or %q)", e.Scope, ScopeOnce, ScopeAlways)
+	}
+	if e.Mode != "" && e.Mode != ModeStable {
+		return fmt.Errorf("exemption: mode %q (want none for the real address, or %q)", e.Mode, ModeStable)
 	}
 	return nil
 }
@@ -210,7 +222,11 @@ func (e Exemption) describe() string {
 		scope = ScopeOnce
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "exemption (%s)", scope)
+	if e.Mode == ModeStable {
+		fmt.Fprintf(&b, "the user's choice: the same private address (%s)", scope)
+	} else {
+		fmt.Fprintf(&b, "exemption (%s)", scope)
+	}
 	if e.SSID != "" {
 		fmt.Fprintf(&b, " ssid %q", e.SSID)
 	}

@@ -132,10 +132,21 @@ func (p *Policy) selectMode(d Device, n Network, ex []Exemption) Verdict {
 		return v.withEnforcementFrom(enfFrom)
 	}
 	for i := len(ex) - 1; i >= 0; i-- {
-		if ex[i].matches(d, n) {
-			v.Mode, v.Exempt, v.Rule = ModePermanent, true, ex[i].describe()
+		if !ex[i].matches(d, n) {
+			continue
+		}
+		if !ex[i].Real() {
+			// The same private address for this network: only where
+			// the address is hidden at all (spoof = false and a
+			// permanent rule keep the real one).
+			if !p.Spoof || mode == ModePermanent {
+				continue
+			}
+			v.Mode, v.Rule = ModeStable, ex[i].describe()+" instead of "+string(mode)+" from "+modeFrom
 			return v.withEnforcementFrom(enfFrom)
 		}
+		v.Mode, v.Exempt, v.Rule = ModePermanent, true, ex[i].describe()
+		return v.withEnforcementFrom(enfFrom)
 	}
 	if !p.Spoof && mode != ModePermanent {
 		src := p.SpoofSource

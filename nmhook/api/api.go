@@ -26,6 +26,14 @@ const (
 	//       Scope once answering a pending suspicion on that device (and
 	//       that connection, when given): polkit action restore; anything
 	//       else (always, no suspicion): restore-always (administrator).
+	//   KeepPrivate(s device, s connection_uuid)
+	//       the same private address for that network at every connection
+	//       from now on (mode stable, a lasting choice listed and forgotten
+	//       as exemptions are), and reconnects; the outcome comes as
+	//       Restored (with the private address) or RestoreFailed.
+	//       Answering a pending portal-forgets suspicion on that device:
+	//       polkit action restore; anything else: restore-always.
+	//       A Restore "once" answers only the rejection kinds.
 	//   Dismiss(s suspicion_id)
 	//   SetSpoofing(b spoof)                        ends a boot-time hold too
 	//   ListExemptions() -> (s exemptions_json)     []Exemption
@@ -35,6 +43,7 @@ const (
 	ListSuspicions = Interface + ".ListSuspicions"
 	StatusMethod   = Interface + ".Status"
 	Restore        = Interface + ".Restore"
+	KeepPrivate    = Interface + ".KeepPrivate"
 	Dismiss        = Interface + ".Dismiss"
 	SetSpoofing    = Interface + ".SetSpoofing"
 
@@ -74,6 +83,9 @@ type Exemption struct {
 	SSID      string `json:"ssid,omitempty"`
 	Interface string `json:"interface,omitempty"` // "" any device
 	Scope     string `json:"scope"`               // "always" (state file) or "once" (this connection)
+	// Mode is "" for the real address, "stable" for the same private
+	// address at every connection (KeepPrivate).
+	Mode string `json:"mode,omitempty"`
 }
 
 // Device is one device as the service sees it.

@@ -15,6 +15,10 @@ const Introspection = `
     <arg name="connection_uuid" type="s" direction="in"/>
     <arg name="scope" type="s" direction="in"/>
   </method>
+  <method name="KeepPrivate">
+    <arg name="device" type="s" direction="in"/>
+    <arg name="connection_uuid" type="s" direction="in"/>
+  </method>
   <method name="Dismiss"><arg name="suspicion_id" type="s" direction="in"/></method>
   <method name="SetSpoofing"><arg name="spoof" type="b" direction="in"/></method>
   <method name="ListExemptions"><arg name="exemptions_json" type="s" direction="out"/></method>

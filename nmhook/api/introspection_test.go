@@ -30,7 +30,7 @@ func TestIntrospectionMatchesNames(t *testing.T) {
 		signals = append(signals, s.Name)
 	}
 	var wantMethods []string
-	for _, full := range []string{ListDevices, ListSuspicions, StatusMethod, Restore, Dismiss, SetSpoofing, ListExemptions, ForgetExemption, ForgetAllExemptions} {
+	for _, full := range []string{ListDevices, ListSuspicions, StatusMethod, Restore, KeepPrivate, Dismiss, SetSpoofing, ListExemptions, ForgetExemption, ForgetAllExemptions} {
 		name, ok := strings.CutPrefix(full, Interface+".")
 		if !ok {
 			t.Errorf("method %q is not on %s", full, Interface)
