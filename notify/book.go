@@ -118,8 +118,23 @@ func (b *Book) Action(k Key, action string) []Effect {
 	if !ok || k.Slot != SlotNetwork || sl.phase != phaseOffered {
 		return nil
 	}
+	portal := sl.susp.Kind == KindPortalForgets
 	switch action {
+	case ActionKeepSame:
+		if !portal {
+			return nil
+		}
+		sl.scope = ScopeStable
+		sl.phase = phaseRestoring
+		sl.msg = RestoringMessage(b.cat, sl.susp, sl.scope)
+		return []Effect{
+			Show{Key: k, Msg: sl.msg},
+			Call{Key: k, Method: MethodKeepPrivate, Device: sl.susp.Device, UUID: sl.susp.Connection.UUID},
+		}
 	case ActionRestore, ActionRestoreAlways:
+		if portal {
+			return nil // a portal is never offered the real address
+		}
 		sl.scope = ScopeOnce
 		if action == ActionRestoreAlways {
 			sl.scope = ScopeAlways
@@ -191,7 +206,7 @@ func (b *Book) RestoreFailed(device, uuid, reason string) []Effect {
 	}
 	sl.phase = phaseFailed
 	sl.seen = seenNot
-	sl.msg = RestoreFailedMessage(b.cat, sl.name, device, reason)
+	sl.msg = failedMessage(b.cat, sl, device, reason)
 	return []Effect{Show{Key: k, Msg: sl.msg}}
 }
 
@@ -200,7 +215,7 @@ func (b *Book) RestoreFailed(device, uuid, reason string) []Effect {
 // Dismiss leaves things as they are (the suspicion stays pending at the
 // service and is offered again on the next reconnection).
 func (b *Book) CallFailed(c Call, reason string) []Effect {
-	if c.Method != MethodRestore {
+	if c.Method != MethodRestore && c.Method != MethodKeepPrivate {
 		return nil
 	}
 	sl, ok := b.slots[c.Key]
@@ -209,8 +224,16 @@ func (b *Book) CallFailed(c Call, reason string) []Effect {
 	}
 	sl.phase = phaseFailed
 	sl.seen = seenNot
-	sl.msg = RestoreFailedMessage(b.cat, sl.name, c.Device, reason)
+	sl.msg = failedMessage(b.cat, sl, c.Device, reason)
 	return []Effect{Show{Key: c.Key, Msg: sl.msg}}
+}
+
+// failedMessage says the slot's choice did not work.
+func failedMessage(c *Catalog, sl *slot, device, reason string) Message {
+	if sl.scope == ScopeStable {
+		return KeepFailedMessage(c, sl.name, device, reason)
+	}
+	return RestoreFailedMessage(c, sl.name, device, reason)
 }
 
 // ServerUp handles a notification server that (re)appeared: every slot the

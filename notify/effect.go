@@ -23,14 +23,16 @@ type Method string
 const (
 	MethodRestore Method = "Restore"
 	MethodDismiss Method = "Dismiss"
+	// MethodKeepPrivate: the same private address for the network.
+	MethodKeepPrivate Method = "KeepPrivate"
 )
 
 // Call asks the service for something on behalf of the slot Key.
 type Call struct {
 	Key    Key
 	Method Method
-	Device string // Restore
-	UUID   string // Restore: connection UUID ("" lets the service use the pending suspicion's)
+	Device string // Restore, KeepPrivate
+	UUID   string // Restore, KeepPrivate: connection UUID ("" lets the service use the pending suspicion's)
 	Scope  string // Restore: "once" | "always"
 	ID     string // Dismiss: suspicion id
 }

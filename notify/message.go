@@ -19,18 +19,30 @@ const (
 	ActionRestore       = "restore"
 	ActionRestoreAlways = "restore-always"
 	ActionKeep          = "keep"
+	// ActionKeepSame answers a captive portal that forgets the private
+	// address: the same private address for that network from now on.
+	ActionKeepSame = "keep-same"
 )
+
+// KindPortalForgets is the suspicion kind of a captive portal that forgets
+// the private address (detect.KindPortalForgets): its offer is the same
+// private address, never the real one.
+const KindPortalForgets = "portal-forgets"
 
 // The action labels, as the user reads them.
 func labelRestore(c *Catalog) string       { return c.T("Use real address this time") }
 func labelRestoreAlways(c *Catalog) string { return c.T("Always use real address on this network") }
 func labelKeep(c *Catalog) string          { return c.T("Keep address private") }
+func labelKeepSame(c *Catalog) string      { return c.T("Keep the same private address for this network") }
+func labelChangeNothing(c *Catalog) string { return c.T("Change nothing") }
 
 // The scopes of a restore (policy.Scope values), as the service's Restore
 // method takes them.
 const (
 	ScopeOnce   = "once"
 	ScopeAlways = "always"
+	// ScopeStable is the agent's own name for the KeepPrivate choice.
+	ScopeStable = "stable"
 )
 
 // UndoCommand is the command that forgets a lasting choice of the real
@@ -205,6 +217,9 @@ func kindText(c *Catalog, kind string) string {
 // happened, that a network can cause it on purpose, and what each choice
 // does; for a server without actions, the commands that make the choices.
 func SuspicionMessage(c *Catalog, s api.Suspicion) Message {
+	if s.Kind == KindPortalForgets {
+		return PortalMessage(c, s)
+	}
 	name := networkName(s.Connection.SSID, s.Connection.ID)
 	summary := c.T("A network may be refusing this computer")
 	if name != "" {
@@ -241,6 +256,40 @@ func SuspicionMessage(c *Catalog, s api.Suspicion) Message {
 	}
 }
 
+// PortalMessage is the offer for a captive portal that forgets the private
+// address: keep the same private address for that network (never the real
+// address), or change nothing.
+func PortalMessage(c *Catalog, s api.Suspicion) Message {
+	name := networkName(s.Connection.SSID, s.Connection.ID)
+	summary := c.T("A network forgets this computer")
+	if name != "" {
+		summary = c.F("Network {network} forgets this computer", "network", quoted(c, name))
+	}
+	body := c.T("Its sign-in page asks again every time this computer connects, because this computer shows it a new private address each time.") + "\n" +
+		c.F("{choice}: this network will see one private address every time, so it remembers the sign-in, and it can recognise this computer when it comes back. It never sees the real address, and other networks still see new private addresses.", "choice", quoted(c, labelKeepSame(c))) + "\n" +
+		c.F("{choice}: sign in again at every connection.", "choice", quoted(c, labelChangeNothing(c))) +
+		deviceLine(c, s.Device)
+	var noActions string
+	if dev := cleanName(s.Device); dev != "" {
+		noActions = c.T("This notification cannot show buttons here. Choose in a terminal:") + "\n" +
+			c.F("{choice}: run {command}", "choice", quoted(c, labelKeepSame(c)), "command", RestoreCommand+" "+shellWord(dev)+" --keep-private") + "\n" +
+			c.F("{choice}: do nothing.", "choice", quoted(c, labelChangeNothing(c)))
+	}
+	return Message{
+		Summary: summary,
+		Body:    body,
+		Actions: []Action{
+			{Key: ActionKeepSame, Label: labelKeepSame(c)},
+			{Key: ActionKeep, Label: labelChangeNothing(c)},
+		},
+		Urgency:     UrgencyNormal,
+		Persistent:  true,
+		NeedsAnswer: true,
+		NoActions:   noActions,
+		Category:    "network",
+	}
+}
+
 // alwaysText says who will recognise the computer after an "always"
 // choice: every network with the Wi-Fi name (an impostor can take any
 // name), or, for a profile without one, every network the profile is used
@@ -262,6 +311,15 @@ func alwaysText(c *Catalog, ssid, id string) string {
 // with scope (ScopeOnce or ScopeAlways).
 func RestoringMessage(c *Catalog, s api.Suspicion, scope string) Message {
 	name := networkName(s.Connection.SSID, s.Connection.ID)
+	if scope == ScopeStable {
+		summary := c.T("Reconnecting with the same private address")
+		if name != "" {
+			summary = c.F("Reconnecting to {network} with the same private address", "network", quoted(c, name))
+		}
+		return Message{Summary: summary,
+			Body:    c.T("This network will see the same private address every time this computer connects. Other networks still see new private addresses."),
+			Urgency: UrgencyNormal, Persistent: true, Category: "network"}
+	}
 	summary := c.T("Reconnecting with the real address")
 	if name != "" {
 		summary = c.F("Reconnecting to {network} with the real address", "network", quoted(c, name))
@@ -284,6 +342,9 @@ func RestoringMessage(c *Catalog, s api.Suspicion, scope string) Message {
 // scope the agent asked for ("" when it did not start the restore); after
 // ScopeAlways the message says how to undo it, with the connection uuid.
 func RestoredMessage(c *Catalog, name, device, uuid, scope string) Message {
+	if scope == ScopeStable {
+		return keptMessage(c, name, device, uuid)
+	}
 	summary := c.T("Connected with the real address")
 	if name != "" {
 		summary = c.F("Connected to {network} with the real address", "network", quoted(c, name))
@@ -302,6 +363,35 @@ func RestoredMessage(c *Catalog, name, device, uuid, scope string) Message {
 	}
 	body += deviceLine(c, device)
 	return Message{Summary: summary, Body: body, Urgency: UrgencyNormal, Category: "network.connected"}
+}
+
+// keptMessage says the network now sees the same private address, and how
+// to undo it.
+func keptMessage(c *Catalog, name, device, uuid string) Message {
+	summary := c.T("Connected with the same private address")
+	if name != "" {
+		summary = c.F("Connected to {network} with the same private address", "network", quoted(c, name))
+	}
+	body := c.T("This network now sees the same private address whenever this computer connects to it. It never sees the real address.")
+	if u := cleanName(uuid); u != "" {
+		body += "\n" + c.F("To undo this, run: {command}", "command", UndoCommand+" "+u)
+	}
+	body += deviceLine(c, device)
+	return Message{Summary: summary, Body: body, Urgency: UrgencyNormal, Category: "network.connected"}
+}
+
+// KeepFailedMessage says keeping the same private address did not work.
+func KeepFailedMessage(c *Catalog, name, device, reason string) Message {
+	summary := c.T("Could not keep the same private address")
+	if name != "" {
+		summary = c.F("Could not reconnect to {network}", "network", quoted(c, name))
+	}
+	body := c.T("Keeping the same private address for this network did not work. This computer still hides its real address.")
+	if r := cleanReason(reason); r != "" {
+		body += "\n" + c.F("Details: {reason}", "reason", r)
+	}
+	body += deviceLine(c, device)
+	return Message{Summary: summary, Body: body, Urgency: UrgencyCritical, Category: "network.error"}
 }
 
 // RestoreFailedMessage says the restore did not work and why (reason is

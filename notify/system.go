@@ -128,7 +128,7 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 		obj := conn.Object(api.BusName, api.Path)
 		flags := dbus.FlagNoAutoStart
-		if method == api.Restore {
+		if method == api.Restore || method == api.KeepPrivate {
 			// "Always" asks an administrator: let polkit's agent ask.
 			flags |= dbus.FlagAllowInteractiveAuthorization
 		}
@@ -146,6 +146,8 @@ func (s *systemSide) serve(ctx context.Context, conn *dbus.Conn) error {
 			switch c.Method {
 			case MethodRestore:
 				start(api.Restore, &c, c.Device, c.UUID, c.Scope)
+			case MethodKeepPrivate:
+				start(api.KeepPrivate, &c, c.Device, c.UUID)
 			case MethodDismiss:
 				start(api.Dismiss, &c, c.ID)
 			default:

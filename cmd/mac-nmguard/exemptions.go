@@ -100,7 +100,11 @@ func printExemptions(w io.Writer, list []api.Exemption) error {
 		if ssid == "" {
 			ssid = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safeText(e.ID), safeText(e.Scope), safeText(ssid), safeText(dev))
+		scope := e.Scope
+		if e.Mode == "stable" {
+			scope += " (same private address)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safeText(e.ID), safeText(scope), safeText(ssid), safeText(dev))
 	}
 	return tw.Flush()
 }

@@ -19,7 +19,7 @@ func init() { subcommands = append(subcommands, newRestoreCmd) }
 
 func newRestoreCmd(_ *globalOptions) *cobra.Command {
 	var connection string
-	var always bool
+	var always, keepPrivate bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "restore IFACE",
@@ -34,6 +34,13 @@ service suspects on IFACE; --always, or a network with no pending suspicion,
 needs an administrator. mac-nmguard exemptions list|forget shows and undoes
 what was allowed.
 
+With --keep-private the real address is not used: the network gets the same
+private address at every connection from now on (mode stable for it), the
+answer to a captive portal that asks to sign in again whenever the address
+changes. Without a password for the network the service suspects of that
+(portal-forgets) on IFACE; otherwise an administrator's. It is listed and
+forgotten with the exemptions.
+
 While it waits, restore prints a line per step (disconnecting, address set,
 connecting, connected). Exit status: 0 reconnected with the real address,
 1 refused, 2 bad arguments, 3 no outcome within --timeout (the service goes
@@ -44,6 +51,12 @@ service is not running, 10 no such device or profile.`,
 			scope := "once"
 			if always {
 				scope = "always"
+			}
+			if keepPrivate {
+				if always {
+					return &exitError{code: exitUsage, err: errors.New("--keep-private and --always exclude each other")}
+				}
+				scope = scopeKeepPrivate
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -57,11 +70,16 @@ service is not running, 10 no such device or profile.`,
 	}
 	cmd.Flags().StringVar(&connection, "connection", "", "connection profile UUID or name (default: the suspected or active one)")
 	cmd.Flags().BoolVar(&always, "always", false, "use the real address for this network from now on, not just this time")
+	cmd.Flags().BoolVar(&keepPrivate, "keep-private", false, "do not use the real address: give this network the same private address at every connection from now on")
 	cmd.Flags().DurationVar(&timeout, "timeout", 120*time.Second, "how long to wait for the reconnection")
 	return cmd
 }
 
-// restoreThroughService calls Restore, prints the card's steps to w as
+// scopeKeepPrivate asks restoreThroughService for KeepPrivate instead of a
+// Restore.
+const scopeKeepPrivate = "keep-private"
+
+// restoreThroughService calls Restore (or KeepPrivate), prints the card's steps to w as
 // NetworkManager reports them and waits for Restored/RestoreFailed. Signals
 // are believed only from the service's and NetworkManager's unique names.
 func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, scope string) (string, error) {
@@ -90,7 +108,13 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 	}
 	sigs := make(chan *dbus.Signal, 64)
 	conn.Signal(sigs)
-	if err := conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.Restore, 0, iface, uuid, scope).Err; err != nil {
+	call := conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.Restore, 0, iface, uuid, scope)
+	what := "its real address"
+	if scope == scopeKeepPrivate {
+		call = conn.Object(api.BusName, api.Path).CallWithContext(ctx, api.KeepPrivate, 0, iface, uuid)
+		what = "the same private address for this network"
+	}
+	if err := call.Err; err != nil {
 		return "", serviceError("restore", err)
 	}
 	last := ""
@@ -111,12 +135,12 @@ func restoreThroughService(ctx context.Context, w io.Writer, iface, connection, 
 				var d, u, addr string
 				var state uint32
 				if dbus.Store(sig.Body, &d, &u, &addr, &state) == nil && d == iface {
-					return fmt.Sprintf("%s reconnected with its real address %s", d, addr), nil
+					return fmt.Sprintf("%s reconnected with %s %s", d, what, addr), nil
 				}
 			case api.Interface + "." + api.SignalRestoreFailed:
 				var d, u, why string
 				if dbus.Store(sig.Body, &d, &u, &why) == nil && d == iface {
-					return "", &exitError{code: exitConnectFailed, err: fmt.Errorf("%s: the real address was set but the connection failed: %s", d, why)}
+					return "", &exitError{code: exitConnectFailed, err: fmt.Errorf("%s: %s was set but the connection failed: %s", d, what, why)}
 				}
 			}
 		}
