@@ -142,7 +142,7 @@ func readP2P(ctx context.Context, conn *dbus.Conn) p2pView {
 	}
 	ifv, err := get(supplicantPath, supplicantName, "Interfaces")
 	if err != nil {
-		v.Err = fmt.Errorf("Interfaces: %w", err)
+		v.Err = fmt.Errorf("read wpa_supplicant's interfaces: %w", err)
 		return v
 	}
 	paths, _ := ifv.Value().([]dbus.ObjectPath)
