@@ -35,16 +35,20 @@ import (
 // The in-flight refusal stays for what the mark cannot cover (a profile
 // activated before the service saw it change, an address set by hand).
 
-// refusalOf reports whether profile p must be kept unavailable: on a guarded
-// device NetworkManager knows and p applies to, the address p would make
+// refusalOf says which mark profile p must carry: on each guarded device
+// NetworkManager knows and p applies to, the address p would make
 // NetworkManager set (NetworkManager.conf's default when p has none, or the
-// one the service gave it) is refused; with that device and why. judged is
-// false when no such device could be judged (NetworkManager does not know
-// the devices yet, e.g. right after it restarted, or no real address is
-// known): then nothing is known about p and its mark stays as it is.
-func (s *Service) refusalOf(p nm.Profile) (d *devState, why string, refuse, judged bool) {
+// one the service gave it) is judged. Refused on every such device (or on
+// one the mark cannot name alone), p is kept from every device; refused on
+// some only (a profile with no interface-name, a device rule that keeps one
+// card's real address), from those only. d is the first device it is
+// refused on, why the reason. judged is false when no device could be
+// judged (NetworkManager does not know the devices yet, e.g. right after it
+// restarted, or no real address is known): then nothing is known about p
+// and its mark stays as it is.
+func (s *Service) refusalOf(p nm.Profile) (d *devState, why string, r nm.Refusal, judged bool) {
 	if p.Type != "802-3-ethernet" && p.Type != "802-11-wireless" {
-		return nil, "", false, true
+		return nil, "", nm.Refusal{}, true
 	}
 	names := make([]string, 0, len(s.devs))
 	for name, d := range s.devs {
@@ -54,19 +58,35 @@ func (s *Service) refusalOf(p nm.Profile) (d *devState, why string, refuse, judg
 	}
 	slices.Sort(names)
 	pol, ex := s.effectivePolicy(), s.exemptions()
+	complies := 0
 	for _, name := range names {
-		d := s.devs[name]
-		dev := d.policyDevice()
+		dv := s.devs[name]
+		dev := dv.policyDevice()
 		if !dev.RealKnown {
 			continue // kept down as such: nothing to judge the profile against
 		}
 		judged = true
-		if bad, why := gate.ProfileViolates(pol, dev, withEffectiveCloned(s.nmconf, p, d.confDevice()), ex); bad {
-			why, _, _ = strings.Cut(why, "; autoconnect is blocked")
-			return d, why, true, true
+		bad, reason := gate.ProfileViolates(pol, dev, withEffectiveCloned(s.nmconf, p, dv.confDevice()), ex)
+		if !bad {
+			complies++
+			continue
 		}
+		if d == nil {
+			d, why = dv, reason
+			why, _, _ = strings.Cut(why, "; autoconnect is blocked")
+		}
+		if !nm.RefusableOn(name) {
+			r.All = true
+		}
+		r.On = append(r.On, name)
 	}
-	return nil, "", false, judged
+	if d != nil && complies == 0 {
+		r.All = true
+	}
+	if r.All {
+		r.On = nil
+	}
+	return d, why, r, judged
 }
 
 // syncUnavailable puts the mark on the profile at path, or takes it off,
@@ -83,27 +103,27 @@ func (s *Service) syncUnavailable(ctx context.Context, st nm.ProfileStore, path 
 		if err != nil {
 			s.log.Warn("nm: cannot take the refusal term off a saved profile on disk", slog.String("profile", p.ID), slog.String("error", err.Error()))
 		} else if wrote {
-			p.Unavailable = false
+			p = p.WithRefusal(nm.Refusal{})
 			s.profiles[path] = p
 		}
 	}
-	d, why, refuse, judged := s.refusalOf(p)
-	if !judged || refuse == p.Unavailable {
+	d, why, want, judged := s.refusalOf(p)
+	if !judged || want.Equal(p.Refusal()) {
 		return
 	}
-	if err := s.setUnavailable(ctx, st, path, refuse); err != nil {
+	if err := s.setUnavailable(ctx, st, path, want); err != nil {
 		s.log.Warn("nm: cannot change whether NetworkManager may activate the profile", slog.String("profile", p.ID),
-			slog.Bool("unavailable", refuse), slog.String("error", err.Error()))
+			slog.Bool("unavailable", want.Any()), slog.String("on", strings.Join(want.On, ",")), slog.String("error", err.Error()))
 		return
 	}
-	p.Unavailable = refuse
+	p = p.WithRefusal(want)
 	s.profiles[path] = p
-	if !refuse {
+	if !want.Any() {
 		delete(s.refusedProfiles, p.UUID)
 		s.log.Info("gate: profile available to NetworkManager again", slog.String("profile", p.ID), slog.String("uuid", p.UUID))
 		return
 	}
-	reason := why + "; " + unavailableNote
+	reason := why + "; " + unavailableNoteFor(want)
 	if s.refusedProfiles[p.UUID] == reason {
 		// The same refusal, marked again (NetworkManager restarted and
 		// read the profile from disk): not a new violation.
@@ -122,16 +142,26 @@ func (s *Service) syncUnavailable(ctx context.Context, st nm.ProfileStore, path 
 const unavailableNote = "NetworkManager is kept from activating it (match.kernel-command-line " + nm.RefusalTerm +
 	", in memory) until the profile is fixed (cloned-mac-address=preserve) or the user allows the real address"
 
-// setUnavailable adds or removes the mark in NetworkManager's memory.
-func (s *Service) setUnavailable(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, on bool) error {
+// unavailableNoteFor is unavailableNote for the mark r: a mark on some
+// devices names them and NetworkManager's property that keeps them.
+func unavailableNoteFor(r nm.Refusal) string {
+	if r.All {
+		return unavailableNote
+	}
+	return "NetworkManager is kept from activating it on " + strings.Join(r.On, ", ") +
+		" (match.interface-name &!NAME, in memory; other devices may use it) until the profile is fixed (cloned-mac-address=preserve) or the user allows the real address"
+}
+
+// setUnavailable puts the mark r (none: no mark) in NetworkManager's memory.
+func (s *Service) setUnavailable(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, r nm.Refusal) error {
 	cur, err := st.ProfileSettings(ctx, path)
 	if err != nil {
 		return err
 	}
-	if nm.HasRefusalTerm(cur) == on {
+	if nm.RefusalOf(cur).Equal(r) {
 		return nil
 	}
-	return st.UpdateInMemory(ctx, path, nm.WithRefusal(cur, on))
+	return st.UpdateInMemory(ctx, path, nm.WithRefusalOf(cur, r))
 }
 
 // savedWithMark writes the profile at path back to disk without the mark
@@ -186,11 +216,10 @@ func (s *Service) undoUnavailable() {
 		if !p.Unavailable {
 			continue
 		}
-		if err := s.setUnavailable(ctx, st, path, false); err != nil {
+		if err := s.setUnavailable(ctx, st, path, nm.Refusal{}); err != nil {
 			s.log.Warn("nm: cannot make the profile available again; the next start will", slog.String("profile", p.ID), slog.String("error", err.Error()))
 			continue
 		}
-		p.Unavailable = false
-		s.profiles[path] = p
+		s.profiles[path] = p.WithRefusal(nm.Refusal{})
 	}
 }

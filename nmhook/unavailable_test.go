@@ -163,3 +163,51 @@ func TestServiceMakesViolatingProfilesUnavailable(t *testing.T) {
 		t.Fatal("a mark a crashed run left on a compliant profile was kept")
 	}
 }
+
+// A profile with no interface-name that violates on one card only (a
+// device rule keeps the other card's real address) is kept from that card
+// only: NetworkManager may still activate it on the other (issue 18). When
+// it violates on both, it is kept from every device again.
+func TestServiceMarksProfileUnavailableOnlyWhereItViolates(t *testing.T) {
+	first, second := hw(t, "02:00:00:00:01:01"), hw(t, "02:00:00:00:02:01")
+	k := newFakeKernel(links.Link{Index: 7, Name: "veth1", Kind: "veth", Addr: first, Up: true},
+		links.Link{Index: 8, Name: "veth2", Kind: "veth", Addr: second, Up: true})
+	f := newFakeProfiles()
+	bad := f.add("/p/1", "802-3-ethernet", uuidCafe, "permanent")
+	badPath := dbus.ObjectPath(bad.Path)
+	const keepSecond = "[[device]]\nname = \"dock\"\ninterface = \"veth2\"\nmode = \"permanent\"\n"
+	svc, _, _ := startServiceWith(t, k, f, filepath.Join(t.TempDir(), "state.json"), keepSecond)
+	waitGate(t, svc, "veth1", gateSpoofed)
+	ctx := context.Background()
+	mark := func() nm.Refusal {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return nm.RefusalOf(f.mem[badPath])
+	}
+	doIn(t, svc, func() {
+		for i, name := range []string{"veth1", "veth2"} {
+			d := svc.devs[name]
+			d.nmKnown, d.nm = true, nm.Device{Path: dbus.ObjectPath("/d/" + string(rune('1'+i))), Interface: name, Type: "veth", State: detect.StateDisconnected}
+		}
+		svc.profiles = map[dbus.ObjectPath]nm.Profile{badPath: bad}
+		svc.syncProfiles(ctx, "test")
+	})
+	if got, want := mark(), (nm.Refusal{On: []string{"veth1"}}); !got.Equal(want) {
+		t.Fatalf("mark %+v; want it on veth1 only (the profile keeps veth2's real address, as its device rule wants)", got)
+	}
+	var vs []api.Violation
+	doIn(t, svc, func() { vs = slices.Clone(svc.violations) })
+	if len(vs) != 1 || vs[0].Device != "veth1" || !strings.Contains(vs[0].Reason, "on veth1") {
+		t.Fatalf("violations %+v; want one refusal on veth1", vs)
+	}
+
+	// The device rule gone: the profile violates on both cards, and is
+	// kept from every device.
+	doIn(t, svc, func() {
+		svc.pol.Devices = nil
+		svc.syncProfiles(ctx, "policy")
+	})
+	if got := mark(); !got.All {
+		t.Fatalf("mark %+v; want it on every device", got)
+	}
+}

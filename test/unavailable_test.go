@@ -157,3 +157,52 @@ func TestIntegrationGateRefusedProfileUnavailable(t *testing.T) {
 	keyfilesMention(t, b, refusalMark)
 	noRealFrames(t, capt, dev.MAC)
 }
+
+// TestIntegrationGateRefusedOnlyWhereItViolates: a profile with no
+// interface-name that sets cloned-mac-address=permanent violates on a
+// spoofed card but not on a card whose device rule keeps its real address
+// (issue 18). NetworkManager refuses it at once on the first card (never
+// starting the activation) and activates it on the second. Before, the
+// service's mark kept it from both.
+func TestIntegrationGateRefusedOnlyWhereItViolates(t *testing.T) {
+	bed.Require(t, "tcpdump", "nft")
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 2}))
+	devs := b.Devices()
+	spoofed, kept := devs[0], devs[1]
+	dir := filepath.Join(b.Dir, "guard", "policy.d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := "[[device]]\nname = \"keeps its real address\"\ninterface = \"" + kept.Name + "\"\nguard = \"always\"\nmode = \"permanent\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "50-keep.toml"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capt := b.StartCapture(t)
+	g := startGuard(t, b, "")
+	waitAddrNot(t, b, spoofed.Name, spoofed.MAC.String(), 10*time.Second)
+	rec := b.Recorder(t)
+
+	uuid := b.AddProfile(t, bed.Profile{Name: "any-card-permanent", ClonedMAC: "permanent", IPv4Method: "disabled"})
+	waitMarked(t, b, uuid, true, 10*time.Second)
+	g.waitLog(t, 10*time.Second, "violation: refused", "device="+spoofed.Name, `profile \"any-card-permanent\"`)
+	err := b.Activate(t, uuid, spoofed.Name)
+	if err == nil {
+		t.Fatalf("nmcli activated the profile on %s, where it sets the real address", spoofed.Name)
+	}
+	t.Logf("on %s: %v", spoofed.Name, err)
+	if err := b.Activate(t, uuid, kept.Name); err != nil {
+		t.Fatalf("on %s, whose real address the policy keeps, the profile is refused: %v\nmatch: %s", kept.Name, err, profileMatchCmdline(t, b, uuid))
+	}
+	b.WaitState(t, kept.Name, detect.StateActivated, 30*time.Second)
+	for _, ev := range rec.Transitions() {
+		if ev.Device == spoofed.Name && ev.State >= detect.StatePrepare && ev.State <= detect.StateActivated {
+			t.Fatalf("NetworkManager started an activation of the profile on %s:\n%s", spoofed.Name, bed.FormatEvents(rec.Transitions()))
+		}
+	}
+	keyfilesMention(t, b, refusalMark)
+	g.p.Stop(10 * time.Second)
+	if m := profileMatchCmdline(t, b, uuid); strings.Contains(m, refusalMark) {
+		t.Errorf("the mark outlived the service's clean stop: %q", m)
+	}
+	noRealFrames(t, capt, spoofed.MAC)
+}

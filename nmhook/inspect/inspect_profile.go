@@ -165,7 +165,10 @@ func (b *builder) profileCloned(p *profileInfo, devs []*inspectDevice) {
 	if p.Autoconnect && b.s.Service.Running {
 		on += "; the gate blocks its autoconnect"
 	}
-	if p.Unavailable {
+	switch {
+	case p.Unavailable && len(p.RefusedOn) > 0:
+		on += "; the service keeps NetworkManager from activating it on " + strings.Join(p.RefusedOn, ", ") + " (match.interface-name, in memory)"
+	case p.Unavailable:
 		on += "; the service keeps NetworkManager from activating it (match.kernel-command-line " + nm.RefusalTerm + ", in memory)"
 	}
 	f.Message = fmt.Sprintf("%s (%s)", why, on)

@@ -2,7 +2,11 @@
 
 package profile
 
-import "github.com/mac-nmguard/mac-nmguard/detect"
+import (
+	"slices"
+
+	"github.com/mac-nmguard/mac-nmguard/detect"
+)
 
 // Profile is what matters to the gate of one NM connection profile.
 type Profile struct {
@@ -26,9 +30,49 @@ type Profile struct {
 	// KeyMgmt is 802-11-wireless-security.key-mgmt ("" when the profile has
 	// no such setting: an open network). See OpenWiFi.
 	KeyMgmt string
-	// Unavailable: the profile carries the service's mark (RefusalTerm), so
-	// NetworkManager does not activate it.
+	// Unavailable: the profile carries the service's mark (nm's refusal.go),
+	// so NetworkManager does not activate it: on any device, or, when
+	// RefusedOn is not empty, on those devices only.
 	Unavailable bool
+	RefusedOn   []string
+}
+
+// Refusal is the mark a profile carries, or should carry: none, on every
+// device (All), or on the devices named in On only.
+type Refusal struct {
+	All bool
+	On  []string // sorted; ignored when All
+}
+
+// Any reports whether r keeps the profile from any device.
+func (r Refusal) Any() bool { return r.All || len(r.On) > 0 }
+
+// Equal reports whether r and o are the same mark.
+func (r Refusal) Equal(o Refusal) bool {
+	if r.All || o.All {
+		return r.All == o.All
+	}
+	return slices.Equal(r.On, o.On)
+}
+
+// Refusal is the service's mark the profile carries.
+func (p Profile) Refusal() Refusal {
+	if !p.Unavailable {
+		return Refusal{}
+	}
+	if len(p.RefusedOn) > 0 {
+		return Refusal{On: p.RefusedOn}
+	}
+	return Refusal{All: true}
+}
+
+// WithRefusal returns p recorded as carrying the mark r.
+func (p Profile) WithRefusal(r Refusal) Profile {
+	p.Unavailable, p.RefusedOn = r.Any(), nil
+	if !r.All {
+		p.RefusedOn = slices.Clone(r.On)
+	}
+	return p
 }
 
 // Network is the detect.Connection this profile identifies.
