@@ -2,8 +2,10 @@
 
 // Package nmhook is mac-nmguard's service: the loop that follows
 // NetworkManager (through nm) and the kernel (through links), evaluates
-// every device with the gate's decision (gate) and carries it out (link
-// down, address, backstop, disconnect, in-memory profile addresses), the
+// every device (evaluate.go: a snapshot, a pure plan of the gate's decision
+// and its actions, an executor; setGate logs every transition) and carries
+// it out (link down, address, backstop, disconnect, in-memory profile
+// addresses), the
 // boot-time hold, restore and reconnect, the offers of the detector's
 // suspicions, the D-Bus API server (contract in api) and its polkit checks.
 // NetworkManager, like the kernel's Links and Backstop, is an interface the

@@ -454,29 +454,6 @@ func (s *Service) undoProfiles() {
 	}
 }
 
-// exemptStartedUnderBackstop reports whether d is activating a network that
-// uses the real address while the backstop, put back when the previous
-// connection ended, still guards it and has dropped frames: NetworkManager
-// applies the profile's address and sends at once (a DHCP request within
-// milliseconds of PREPARE on Ethernet), before the service has seen the
-// activation start.
-func (s *Service) exemptStartedUnderBackstop(d *devState, dec gate.Decision) bool {
-	if d.guarded == nil || d.restoring != nil || d.profile == "" || !gate.Activating(d.nm.State) ||
-		!dec.Verdict.Guarded || dec.Verdict.Mode != policy.ModePermanent || !dec.Verdict.Allowed || len(d.real) != 6 {
-		return false
-	}
-	rules, err := s.cfg.Backstop.List()
-	if err != nil {
-		return false
-	}
-	for _, r := range rules {
-		if r.Interface == d.iface && r.Dropped > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // realWantedOn reports whether the service gave a profile that applies to d
 // the real address in memory (a restore, an exemption, a permanent rule).
 func (s *Service) realWantedOn(d *devState) bool {

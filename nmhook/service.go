@@ -602,123 +602,6 @@ func (s *Service) effectivePolicy() *policy.Policy {
 	return &p
 }
 
-// evaluate decides on one device and acts.
-func (s *Service) evaluate(ctx context.Context, d *devState, cause string, t0 time.Time) {
-	// Judge the link as it is now, not as the last event said.
-	if cur, err := s.cfg.Links.Get(d.iface); err == nil && cur.Index == d.link.Index {
-		d.link = cur
-	}
-	s.refreshCarries(d)
-	// The real address on a card whose backstop guards it: take the link
-	// down before anything else (a D-Bus round trip below can take
-	// milliseconds); whatever is decided next starts with the link down.
-	d.fast = fastDown{}
-	// Not when a profile of the card carries the real address in memory:
-	// that may be NetworkManager applying it for an exempt network (a
-	// link down would break the association on Wi-Fi); the backstop drops
-	// the frames meanwhile and the decision below still refuses the rest.
-	if len(d.real) == 6 && d.guarded != nil && !s.held && bytes.Equal(d.link.Addr, d.real) && d.link.Up && !s.realWantedOn(d) {
-		if err := s.cfg.Links.SetDown(d.iface); err == nil {
-			d.fast = fastDown{done: true, wasUp: true, reaction: time.Since(t0)}
-			d.link.Up = false
-		}
-	}
-	defer func() {
-		// Taken down on suspicion, then found allowed (an exempt network,
-		// a policy that keeps the real address): give the link back.
-		if d.fast.done && (d.gate == gateAllowed || d.gate == gateIgnored || d.gate == gateAudit) {
-			if cur, err := s.cfg.Links.Get(d.iface); err == nil && !cur.Up {
-				if err := s.cfg.Links.SetUp(d.iface); err != nil {
-					s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
-				}
-			}
-		}
-		d.fast = fastDown{}
-	}()
-	// NM applies a profile's address in PREPARE and says so afterwards: an
-	// address change seen "at rest" may belong to an activation whose
-	// signal has not arrived. Ask NM before treating it as at rest.
-	if d.nmKnown && s.nm != nil && !gate.Activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) {
-		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != d.nm.State {
-			s.log.Debug("nm: state read ahead of its signal", slog.String("device", d.iface), slog.String("state", nm.StateName(st)))
-			d.nm.State = st
-			if gate.Activating(st) {
-				// The device's ActiveConnection is the new one by now;
-				// the one recorded may be the last connection's (the
-				// profile NM applies the address of is the new one's).
-				if ac, err := s.nm.ActiveConnectionOf(ctx, d.nm.Path); err == nil {
-					d.nm.ActiveConnection = ac
-				}
-				s.refreshConnection(ctx, d)
-			}
-		}
-	}
-	view := s.viewOf(d)
-	wasHeld := d.gate == gateHeld
-	dec := gate.Decide(s.effectivePolicy(), view, s.exemptions(), s.state.SecretBytes())
-	if s.exemptStartedUnderBackstop(d, dec) {
-		// NetworkManager gave the exempt network the real address (the
-		// profile's, in memory) before the service could lift the
-		// backstop, which dropped its first frames (a DHCP request):
-		// reconnect with the backstop lifted from the start.
-		s.setGate(d, gateRemediating, cause+": the backstop dropped the first frames of a connection that uses the real address; reconnecting")
-		s.applyGuard(d, dec)
-		s.beginRestore(ctx, d, d.network, d.profile, "")
-		return
-	}
-	s.log.Debug("gate: decided", slog.String("device", d.iface), slog.String("state", nm.StateName(d.nm.State)),
-		slog.String("address", d.link.Addr.String()), slog.String("connection", view.Network.ID), slog.String("cloned", view.ActiveClonedMAC),
-		slog.Bool("allowed", dec.Verdict.Allowed), slog.Bool("block", dec.Block), slog.Bool("spoof", dec.Spoof), slog.String("cause", cause))
-	d.verdict = dec.Verdict
-	s.applyGuard(d, dec)
-	if d.nm.State == detect.StateDeactivating || d.nm.State == detect.StateFailed {
-		// NM is tearing the connection down and resets the address when it
-		// is done: act when it reports the card at rest, not in between
-		// (the backstop above still guards).
-		return
-	}
-	if dec.Spoof && dec.Reactivate && dec.Verdict.Mode == policy.ModePermanent && d.profile != "" {
-		if d.restoring == nil {
-			s.setGate(d, gateRemediating, cause+": "+dec.Reason)
-			s.beginRestore(ctx, d, d.network, d.profile, "")
-		}
-		return
-	}
-
-	switch {
-	case !dec.Verdict.Guarded:
-		// Not guarded: hands off, except to undo what the service did.
-		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !s.unblock(ctx, d) {
-			return
-		}
-		s.setGate(d, gateIgnored, dec.Reason)
-	case dec.Verdict.Enforcement == policy.EnforceAudit && !dec.Verdict.Allowed:
-		s.log.Warn("audit: policy violation (not enforced)", slog.String("device", d.iface), slog.String("reason", dec.Reason))
-		s.setGate(d, gateAudit, dec.Reason)
-	case dec.Spoof:
-		s.spoof(ctx, d, dec, cause, t0)
-	case dec.Block && s.held:
-		s.hold(ctx, d, dec)
-	case dec.Block:
-		s.block(ctx, d, dec, cause, t0)
-	default:
-		// A block is lifted at rest only: a compliant address in flight
-		// (PREPARE comes before NM applies a profile's address) proves
-		// nothing about what the profile will set.
-		if (d.gate == gateBlocked || d.gate == gateFailed || d.gate == gateHeld) && !gate.Activating(d.nm.State) && !s.unblock(ctx, d) {
-			return
-		}
-		if d.gate != gateSpoofed || !dec.Verdict.Allowed {
-			s.setGate(d, gateAllowed, dec.Reason)
-		}
-	}
-	if wasHeld && (d.gate == gateSpoofed || d.gate == gateAllowed) {
-		s.unblock(ctx, d)
-	}
-	s.release(ctx, d)
-	s.reconnect(ctx, d)
-}
-
 // viewOf is the snapshot the gate decides on for d.
 func (s *Service) viewOf(d *devState) gate.View {
 	return gate.View{
@@ -834,63 +717,6 @@ func (s *Service) applyGuard(d *devState, dec gate.Decision) {
 	}
 }
 
-// block refuses a device: link down at once (netlink), then NM disconnect
-// and autoconnect off.
-func (s *Service) block(ctx context.Context, d *devState, dec gate.Decision, cause string, t0 time.Time) {
-	downErr := s.cfg.Links.SetDown(d.iface)
-	reaction := time.Since(t0)
-	if d.fast.done {
-		reaction = d.fast.reaction
-	}
-	if downErr != nil {
-		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", downErr.Error()))
-	}
-	// One activation is refused once, though its address change (netlink,
-	// PREPARE) and its next state (CONFIG) both show the violation, and
-	// though NetworkManager, ending it, sets its scan address before the
-	// service reads its next state (no active connection any more: the
-	// same episode).
-	ended := d.nm.ActiveConnection == "/" || d.nm.ActiveConnection == ""
-	if dec.Disconnect && (d.gate == gateBlocked || d.refusedAC == refusedAtPrepare) && d.refusedAC != "" && d.refusedAC != "/" &&
-		(d.refusedAC == d.nm.ActiveConnection || d.refusedAC == refusedAtPrepare || ended) && time.Since(d.refusedAt) < 3*time.Second {
-		return
-	}
-	if dec.Disconnect {
-		d.refusedAC, d.refusedAt = d.nm.ActiveConnection, time.Now()
-	}
-	if dec.Disconnect {
-		s.disconnect(ctx, d)
-	}
-	if d.nmKnown && s.nm != nil && !d.autoconnOff {
-		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err != nil {
-			s.log.Warn("nm: cannot turn autoconnect off", slog.String("device", d.iface), slog.String("error", err.Error()))
-		} else {
-			d.autoconnOff = true
-		}
-	}
-	if dec.Disconnect {
-		s.recordViolation(d, "refused", dec.Reason, reaction)
-	}
-	s.setGate(d, gateBlocked, cause+": "+dec.Reason)
-}
-
-// hold keeps a device silent until the decision: link down, autoconnect
-// off, disconnected if NM is activating it; it stays unmanaged.
-func (s *Service) hold(ctx context.Context, d *devState, dec gate.Decision) {
-	if err := s.cfg.Links.SetDown(d.iface); err != nil {
-		s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", err.Error()))
-	}
-	if dec.Disconnect {
-		s.disconnect(ctx, d)
-	}
-	if d.nmKnown && s.nm != nil && !d.autoconnOff {
-		if err := s.nm.SetAutoconnect(ctx, d.nm.Path, false); err == nil {
-			d.autoconnOff = true
-		}
-	}
-	s.setGate(d, gateHeld, dec.Reason)
-}
-
 // unblock gives a device back to NM after the service blocked it; false
 // when the block stays (NM's own answer still blocks, or NM could not be
 // asked).
@@ -944,8 +770,8 @@ func (s *Service) unblockConfirmed(ctx context.Context, d *devState) bool {
 }
 
 // spoof sets a compliant address. If that fails the device is kept down
-// (panic mode, per device).
-func (s *Service) spoof(ctx context.Context, d *devState, dec gate.Decision, cause string, t0 time.Time) {
+// (panic mode, per device), a new violation when reportFailure.
+func (s *Service) spoof(ctx context.Context, d *devState, dec gate.Decision, cause string, t0 time.Time, reportFailure bool) {
 	// NM (or the user) may have brought the link up since the last event:
 	// whoever did expects it up, so it comes back up after the change.
 	wasUp := d.link.Up
@@ -976,9 +802,10 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec gate.Decision, cau
 		if derr := s.cfg.Links.SetDown(d.iface); derr != nil {
 			s.log.Error("link: down failed", slog.String("device", d.iface), slog.String("error", derr.Error()))
 		}
-		// One violation per episode: NetworkManager's state changes and
-		// the link being raised again decide again on the same card.
-		if d.gate != gateFailed {
+		// One violation per episode (reportFailure: the card was not kept
+		// down for it already): NetworkManager's state changes and the link
+		// being raised again decide again on the same card.
+		if reportFailure {
 			s.recordViolation(d, "kept down: address could not be set", err.Error(), time.Since(t0))
 		}
 		d.link.Up = false
