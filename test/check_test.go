@@ -256,37 +256,42 @@ func BenchmarkCheckVsNmcli(b *testing.B) {
 	b.ReportMetric(float64(lost), "check-slower-pairs")
 }
 
-// TestIntegrationCheckBulkMatchesPerObject: the report check builds from one
-// GetManagedObjects answer (its default) is the report it builds reading
-// NetworkManager object by object (--nm-per-object), on a bed with
-// profiles, an active connection and idle devices. Only the time differs.
-func TestIntegrationCheckBulkMatchesPerObject(t *testing.T) {
+// TestIntegrationCheckActiveConnection: check reads NetworkManager's
+// devices, profiles and active connections in one read (GetManagedObjects
+// and the profiles' settings): on a bed with profiles, an active connection
+// and idle devices, the report names the active connection on its device
+// and no connection on the others.
+func TestIntegrationCheckActiveConnection(t *testing.T) {
 	bed.Require(t)
 	b := bed.New(t, bed.Options{Devices: 4})
 	b.AddProfile(t, bed.Profile{Name: "cmp-permanent", Interface: "nmt0", ClonedMAC: "permanent"})
-	b.AddProfile(t, bed.Profile{Name: "cmp-preserve", Interface: "nmt1", ClonedMAC: "preserve", Autoconnect: true})
+	b.AddProfile(t, bed.Profile{Name: "cmp-preserve", Interface: "nmt1", ClonedMAC: "preserve"})
 	up := b.AddProfile(t, bed.Profile{Name: "cmp-up", Interface: "nmt2", IPv4Method: "disabled"})
 	if err := b.Activate(t, up, "nmt2"); err != nil {
 		t.Fatalf("activate cmp-up: %v", err)
 	}
 	b.WaitState(t, "nmt2", 100, 30*time.Second)
 
-	report := func(args ...string) inspect.CheckReport {
-		t.Helper()
-		code, out := runCheck(t, b, append([]string{"--json"}, args...)...)
-		r := decodeReport(t, out)
-		if code != r.ExitCode {
-			t.Fatalf("check %v: exit %d, report says %d", args, code, r.ExitCode)
+	code, out := runCheck(t, b, "--json")
+	r := decodeReport(t, out)
+	if code != r.ExitCode {
+		t.Fatalf("check: exit %d, report says %d", code, r.ExitCode)
+	}
+	if !r.NM.Running || r.NM.Version == "" || r.NM.Profiles < 3 || r.NM.Error != "" {
+		t.Errorf("networkmanager = %+v, want running with a version, >= 3 profiles and no error", r.NM)
+	}
+	for i, name := range []string{"nmt0", "nmt1", "nmt2", "nmt3"} {
+		d, ok := reportDevice(r, name)
+		if !ok {
+			t.Fatalf("device %s missing from the report: %+v", name, r.Devices)
 		}
-		r.Time = time.Time{}
-		return r
-	}
-	bulk, perObject := report(), report("--nm-per-object")
-	if diff := cmp.Diff(perObject, bulk); diff != "" {
-		t.Errorf("bulk report differs from the per-object one (-per-object +bulk):\n%s", diff)
-	}
-	d, ok := reportDevice(bulk, "nmt2")
-	if !bulk.NM.Running || bulk.NM.Profiles < 3 || len(bulk.Devices) < 4 || !ok || d.Connection != "cmp-up" || d.NMState != "activated" {
-		t.Errorf("bulk report does not show the bed (NM %+v, %d devices, nmt2 %+v): the comparison proves little", bulk.NM, len(bulk.Devices), d)
+		want := inspect.CheckDevice{NMType: "veth", NMState: "disconnected", Address: bed.DeviceMAC(i).String()}
+		if name == "nmt2" {
+			want.NMState, want.Connection, want.UUID = "activated", "cmp-up", up
+		}
+		got := inspect.CheckDevice{NMType: d.NMType, NMState: d.NMState, Address: d.Address, Connection: d.Connection, UUID: d.UUID}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
 	}
 }

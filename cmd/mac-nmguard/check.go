@@ -26,7 +26,6 @@ type checkOptions struct {
 	nmConf     string
 	nmConfDirs []string
 	btConf     string
-	perObject  bool
 }
 
 func newCheckCmd(opts *globalOptions) *cobra.Command {
@@ -57,8 +56,6 @@ still shown).`,
 	f.StringVar(&co.nmConf, "nm-conf", inspect.DefaultNMConfFile, "NetworkManager's main configuration file")
 	f.StringArrayVar(&co.nmConfDirs, "nm-conf-dir", inspect.DefaultNMConfDirs(), "NetworkManager's conf.d directories, lowest precedence first (repeat the flag; replaces the defaults)")
 	f.StringVar(&co.btConf, "bluetooth-conf", inspect.DefaultBluetoothConf, "BlueZ's main configuration file (its Privacy setting)")
-	f.BoolVar(&co.perObject, "nm-per-object", false, "read NetworkManager object by object instead of in one call (slower; same report; for debugging)")
-	_ = f.MarkHidden("nm-per-object")
 	return cmd
 }
 
@@ -73,7 +70,6 @@ func runCheck(cmd *cobra.Command, opts *globalOptions, co *checkOptions, ifaces 
 		NMConfDirs:    co.nmConfDirs,
 		BluetoothConf: co.btConf,
 		Interfaces:    ifaces,
-		PerObject:     co.perObject,
 	})
 	if err != nil {
 		return &exitError{code: inspect.CheckExitNoCheck, err: err}

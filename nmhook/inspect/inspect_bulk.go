@@ -4,6 +4,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -14,10 +15,8 @@ import (
 // readNMBulk fills the snapshot's NetworkManager part from one
 // GetManagedObjects answer and the profiles' settings (GetSettings per
 // profile: NetworkManager has no call that returns them all), read side by
-// side. It reports false, with s untouched, when the objects could not be
-// read or lack the manager: the caller then reads object by object, which
-// gives the same report (or says what failed) more slowly.
-func readNMBulk(ctx context.Context, s *inspectSnapshot, c nm.Client) bool {
+// side; what could not be read is in s.NMErr.
+func readNMBulk(ctx context.Context, s *inspectSnapshot, c nm.Client) {
 	var profiles []profileInfo
 	var profErr error
 	var wg sync.WaitGroup
@@ -29,16 +28,18 @@ func readNMBulk(ctx context.Context, s *inspectSnapshot, c nm.Client) bool {
 	objs, err := c.ManagedObjects(ctx)
 	wg.Wait()
 	if err != nil {
-		return false
+		s.NMErr = err
+		return
 	}
 	v, ok := nm.ViewOf(objs)
 	if !ok {
-		return false
+		s.NMErr = errors.New("NetworkManager's object tree has no " + string(nm.Path))
+		return
 	}
 	s.NMVersion = v.Version
 	if profErr != nil {
 		s.NMErr = profErr
-		return true
+		return
 	}
 	s.Profiles = profiles
 	s.NMDevices = v.Devices
@@ -62,5 +63,4 @@ func readNMBulk(ctx context.Context, s *inspectSnapshot, c nm.Client) bool {
 	if v.Hostname != "" {
 		s.Hostname, s.HostnameFrom = v.Hostname, "NetworkManager"
 	}
-	return true
 }

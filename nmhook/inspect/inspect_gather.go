@@ -48,11 +48,6 @@ type InspectOptions struct {
 	// Dial connects to the system bus; nil means the system bus named by
 	// DBUS_SYSTEM_BUS_ADDRESS (or the default socket).
 	Dial func() (*dbus.Conn, error)
-	// PerObject reads NetworkManager object by object (about two calls per
-	// device) instead of in one ObjectManager.GetManagedObjects call. The
-	// report is the same, only slower: it is the fallback when
-	// GetManagedObjects fails, and a way to compare the two.
-	PerObject bool
 }
 
 // ErrUnknownInterface is wrapped by Inspect's error when an interface named
@@ -71,7 +66,7 @@ func Inspect(ctx context.Context, o InspectOptions) (CheckReport, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); gatherKernel(s) }()
-	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial, o.PerObject) }()
+	go func() { defer wg.Done(); gatherBus(ctx, s, o.Dial) }()
 	gatherFiles(s, o)
 	wg.Wait()
 	if err := checkInterfaces(s); err != nil {
@@ -187,7 +182,7 @@ func ReadBootStateFile(path, id string) (bs *state.BootState, stale bool, err er
 }
 
 // gatherBus reads NetworkManager and the service over the system bus.
-func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error), perObject bool) {
+func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn, error)) {
 	if dial == nil {
 		dial = func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() }
 	}
@@ -211,14 +206,13 @@ func gatherBus(ctx context.Context, s *inspectSnapshot, dial func() (*dbus.Conn,
 		readBluez(ctx, conn, &s.Bluetooth)
 		s.P2P = readP2P(ctx, conn)
 	}()
-	readNM(ctx, s, nm.Client{Conn: conn}, perObject)
+	readNM(ctx, s, nm.Client{Conn: conn})
 	wg.Wait()
 }
 
-// readNM reads NetworkManager's devices, profiles and host name: in bulk
-// (readNMBulk), or object by object when perObject says so or the bulk
-// read fails.
-func readNM(ctx context.Context, s *inspectSnapshot, c nm.Client, perObject bool) {
+// readNM reads NetworkManager's devices, profiles and host name in bulk
+// (readNMBulk), its one read path.
+func readNM(ctx context.Context, s *inspectSnapshot, c nm.Client) {
 	defer func() {
 		if s.Hostname == "" {
 			if h, err := os.Hostname(); err == nil {
@@ -232,55 +226,7 @@ func readNM(ctx context.Context, s *inspectSnapshot, c nm.Client, perObject bool
 		s.NMErr = errors.New("NetworkManager is not running (" + nm.BusName + " has no owner on the system bus)")
 		return
 	}
-	if !perObject && readNMBulk(ctx, s, c) {
-		return
-	}
-	readNMPerObject(ctx, s, c)
-}
-
-// readNMPerObject reads NetworkManager object by object: the version, the
-// devices (nm.Client.Device), every profile, each active connection and the
-// host name, pipelined (parallel).
-func readNMPerObject(ctx context.Context, s *inspectSnapshot, c nm.Client) {
-	var wg sync.WaitGroup
-	var profErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.Profiles, profErr = readProfiles(ctx, c)
-	}()
-	v, err := c.Version(ctx)
-	if err != nil {
-		s.NMErr = err
-		wg.Wait()
-		return
-	}
-	s.NMVersion = v
-	devs, err := c.Devices(ctx)
-	wg.Wait()
-	if err != nil {
-		s.NMErr = err
-		return
-	}
-	if profErr != nil {
-		s.NMErr = profErr
-		return
-	}
-	s.NMDevices = devs
-	s.Active = map[dbus.ObjectPath]nm.Profile{}
-	for _, d := range devs {
-		if d.ActiveConnection == "" || d.ActiveConnection == "/" {
-			continue
-		}
-		p, err := c.ActiveProfile(ctx, d.ActiveConnection)
-		if err != nil {
-			continue // deactivated meanwhile
-		}
-		s.Active[d.Path] = p
-	}
-	if h, err := c.Hostname(ctx); err == nil && h != "" {
-		s.Hostname, s.HostnameFrom = h, "NetworkManager"
-	}
+	readNMBulk(ctx, s, c)
 }
 
 // readService asks the service for its view, when its name has an owner.

@@ -113,16 +113,6 @@ func (c Client) HasDevice(ctx context.Context, path dbus.ObjectPath) (bool, erro
 	return c.listed(ctx, Path, BusName+".GetAllDevices", path)
 }
 
-// Version is NetworkManager's version string.
-func (c Client) Version(ctx context.Context) (string, error) {
-	var v dbus.Variant
-	if err := c.Call(ctx, Path, PropertiesIface+".Get", BusName, "Version").Store(&v); err != nil {
-		return "", fmt.Errorf("read NetworkManager version: %w", err)
-	}
-	s, _ := v.Value().(string)
-	return s, nil
-}
-
 // Devices lists every device NetworkManager knows, the per-device reads
 // (Device) pipelined; a device removed between the list and the read is
 // left out.
@@ -397,16 +387,6 @@ func (c Client) AllSettings(ctx context.Context) ([]ProfileSettings, error) {
 		out = append(out, profs[i])
 	}
 	return out, nil
-}
-
-// Hostname is NetworkManager's idea of the host name (Settings.Hostname).
-func (c Client) Hostname(ctx context.Context) (string, error) {
-	var v dbus.Variant
-	if err := c.Call(ctx, SettingsPath, PropertiesIface+".Get", SettingsMgrIface, "Hostname").Store(&v); err != nil {
-		return "", fmt.Errorf("read NetworkManager host name: %w", err)
-	}
-	h, _ := v.Value().(string)
-	return h, nil
 }
 
 // nmWorkers bounds the D-Bus calls the client keeps in flight (Devices, AllSettings): the answers
