@@ -104,6 +104,24 @@ func (s *Service) snapshot(ctx context.Context, d *devState, cause string, t0 ti
 			}
 		}
 	}
+	// The other way round: NetworkManager ends an activation (FAILED,
+	// then DISCONNECTED) and sets its random scan address on the card at
+	// once, before its signals saying so reach the service, which still
+	// has the device in flight and would judge that address as the
+	// activation's (a false violation at the end of every refused Wi-Fi
+	// activation). NetworkManager sets a scan address only while no
+	// activation is in flight (gate.NMScanPattern, nmScanAddress): for an
+	// address of that pattern, ask NetworkManager whether the activation
+	// is still in flight. In flight the address is judged as the
+	// activation's, as before; anything else is judged at rest.
+	if d.nmKnown && s.nm != nil && gate.Activating(d.nm.State) && strings.HasPrefix(cause, causeAddressChanged) &&
+		d.nm.Type == "wifi" && gate.NMScanPattern(d.policyDevice()) {
+		if st, err := s.nm.DeviceState(ctx, d.nm.Path); err == nil && st != 0 && !gate.Activating(st) {
+			s.log.Debug("nm: activation over ahead of its signal", slog.String("device", d.iface), slog.String("state", nm.StateName(st)),
+				slog.String("address", d.link.Addr.String()))
+			d.nm.State = st
+		}
+	}
 	return s.snapshotOf(d, cause)
 }
 

@@ -107,6 +107,9 @@ func (f *fakeNM) Device(_ context.Context, p dbus.ObjectPath) (nm.Device, error)
 }
 
 func (f *fakeNM) DeviceState(_ context.Context, p dbus.ObjectPath) (uint32, error) {
+	if err := f.failed("DeviceState"); err != nil {
+		return 0, err
+	}
 	d, err := f.Device(context.Background(), p)
 	return d.State, err
 }

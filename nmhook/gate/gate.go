@@ -156,15 +156,33 @@ func Decide(p *policy.Policy, v View, ex []policy.Exemption, secret []byte) Deci
 }
 
 // nmScanAddress reports whether the address of an idle Wi-Fi card is the
-// one NetworkManager sets while it scans (wifi.scan-rand-mac-address): a
-// random, locally administered unicast address that is not the real one,
-// on a card NetworkManager manages and is not activating. It is not a
-// violation: NetworkManager sets the activation's own address before it
-// associates, and the backstop still drops any frame with the real address.
+// one NetworkManager sets while it scans (wifi.scan-rand-mac-address): one
+// of NetworkManager's scan pattern (NMScanPattern) on a card NetworkManager
+// manages and is not activating. It is not a violation: NetworkManager sets
+// the activation's own address before it associates, and the backstop
+// still drops any frame with the real address.
+//
+// The state is NetworkManager's: its scan address appears only while no
+// activation is in flight (NetworkManager 1.42, nm-device-wifi.c
+// _hw_addr_set_scanning returns at once while the device is activating or
+// activated; it sets the address when the device enters DISCONNECTED after
+// an activation and before its scans). The same address in flight
+// (PREPARE to ACTIVATED) is the activation's and is judged as such.
 func nmScanAddress(v View) bool {
-	cur := v.Device.Current
 	return v.Device.Type == "wifi" && (v.State == detect.StateDisconnected || v.State == detect.StateUnavailable) &&
-		v.Device.RealKnown && cur != v.Device.Real && cur.IsLocal() && !cur.IsMulticast() && !cur.IsZero()
+		NMScanPattern(v.Device)
+}
+
+// NMScanPattern reports whether dev's current address fits the address
+// NetworkManager makes for its scans with the default
+// wifi.scan-generate-mac-address-mask (none): nm_utils_hw_addr_gen_random_eth,
+// random bytes with the locally administered bit set and the multicast bit
+// cleared, never the real address. Only the pattern: whether it is
+// NetworkManager's scan address depends on NetworkManager's state
+// (nmScanAddress).
+func NMScanPattern(dev policy.Device) bool {
+	cur := dev.Current
+	return dev.RealKnown && cur != dev.Real && cur.IsLocal() && !cur.IsMulticast() && !cur.IsZero()
 }
 
 // profileSetsMAC reports whether a profile's cloned-mac-address makes NM set

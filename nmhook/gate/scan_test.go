@@ -102,3 +102,60 @@ func TestDecideSpoofOffLeavesNMScanAddressAlone(t *testing.T) {
 		})
 	}
 }
+
+// NetworkManager's scan pattern (nm_utils_hw_addr_gen_random_eth with no
+// wifi.scan-generate-mac-address-mask): random, locally administered,
+// unicast, never the real address.
+func TestNMScanPattern(t *testing.T) {
+	real := mustPMAC(t, "02:00:00:00:00:00") // hwsim's, locally administered
+	tests := []struct {
+		cur       string
+		realKnown bool
+		want      bool
+	}{
+		{"5e:72:6b:73:3e:4d", true, true}, // the Wi-Fi bed's, 2026-12-07
+		{"02:00:00:fd:44:b2", true, true}, // the pattern alone cannot tell the service's own from it
+		{"02:00:00:00:00:00", true, false},
+		{"5f:72:6b:73:3e:4d", true, false}, // multicast
+		{"5c:72:6b:73:3e:4d", true, false}, // universally administered
+		{"00:00:00:00:00:00", true, false},
+		{"5e:72:6b:73:3e:4d", false, false}, // nothing to tell it from the real address
+	}
+	for _, tc := range tests {
+		dev := policy.Device{Interface: "wlan0", Type: "wifi", Current: mustPMAC(t, tc.cur), Real: real, RealKnown: tc.realKnown}
+		if got := NMScanPattern(dev); got != tc.want {
+			t.Errorf("NMScanPattern(%s, real known %t) = %t, want %t", tc.cur, tc.realKnown, got, tc.want)
+		}
+	}
+}
+
+// The Wi-Fi bed's agent-story: NetworkManager's scan address (set when it
+// ended the refused activation of "acl") is judged by NetworkManager's
+// state. The state its signals last gave (CONFIG) makes it the
+// activation's address, refused; the state NetworkManager reports when
+// asked after the address appeared (DISCONNECTED, which the service reads:
+// nmhook's TestScanAddressAtTheEndOfAnActivation) makes it the scan
+// address, left alone.
+func TestDecideScanAddressByNMState(t *testing.T) {
+	dev := policy.Device{Interface: "wlan0", Type: "wifi", Driver: "mac80211_hwsim",
+		Current: mustPMAC(t, "5e:72:6b:73:3e:4d"), Real: mustPMAC(t, "02:00:00:00:00:00"), RealKnown: true}
+	acl := policy.Network{UUID: "68f15a87-3cbb-4e86-ba69-57706019d1b1", ID: "acl", SSID: "aclreal"}
+	tests := []struct {
+		name string
+		view View
+		want Decision
+	}{
+		{"in flight (CONFIG): refused", View{Device: dev, State: detect.StateConfig, Network: acl, ActiveClonedMAC: "02:00:00:fd:44:b2"},
+			Decision{Guard: true, Block: true, Disconnect: true}},
+		{"activation over (DISCONNECTED): left alone", View{Device: dev, State: detect.StateDisconnected}, Decision{Guard: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(policy.Default(), tc.view, nil, make([]byte, 32))
+			got.Verdict, got.Reason = policy.Verdict{}, ""
+			if got != tc.want {
+				t.Errorf("decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
