@@ -50,12 +50,6 @@ const StoryScenario = "agent-story"
 // StoryOffer marks the log line of the offer shown on dunst.
 const StoryOffer = "offer on dunst"
 
-// StoryKnownProblem marks a log line of something the story does not
-// want but does not fail on: a notification other than the offer and its
-// outcome (the service's violation notice when NetworkManager ends the
-// refused attempt, seen in the full boot). The test logs these lines apart.
-const StoryKnownProblem = "KNOWN PROBLEM"
-
 // StoryOfferAfter is the time from the service's Suspicion signal to the
 // agent's offer on dunst (false when either is missing).
 func StoryOfferAfter(s Scenario) (time.Duration, bool) {

@@ -81,11 +81,6 @@ func TestIntegrationWifi(t *testing.T) {
 				for _, p := range storyProblems(r, s) {
 					t.Error(p)
 				}
-				for _, l := range s.Log {
-					if strings.Contains(l, StoryKnownProblem) {
-						t.Logf("KNOWN FAILURE: %s", l)
-					}
-				}
 			}
 			if d, ok := detectScenarios()[name]; ok {
 				checkDetect(t, r, s, d)
