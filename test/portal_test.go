@@ -104,11 +104,61 @@ func connectBehindPortal(t *testing.T, b *bed.Bed, g *guard, uuid, name, dev str
 // TestIntegrationPortalKeepsPrivateAddress: a network behind a captive
 // portal (NetworkManager's connectivity check redirected) seen again with a
 // new private address (mode random: a new one at every connection) raises
-// portal-forgets; the offer is the same private address, taken over the
-// API (`restore --keep-private`, the D-Bus method KeepPrivate); the card
-// reconnects with a stable private address, the next connection has the
-// same one, and no frame ever carries the real address.
+// portal-forgets; the offer is the same private address, taken over the API
+// (D-Bus KeepPrivate) in two ways: `restore --keep-private`, and the agent's
+// button picked from dunst's menu (the offer has no real-address choice; the
+// outcome says how to undo it); the card reconnects with a stable private
+// address, the next connection has the same one, and no frame ever carries
+// the real address.
 func TestIntegrationPortalKeepsPrivateAddress(t *testing.T) {
+	t.Run("restore --keep-private", func(t *testing.T) {
+		portalStory(t, func(t *testing.T, b *bed.Bed, g *guard, dev, uuid string) {
+			out, err := cli(t, b, "restore", dev, "--keep-private", "--timeout", "60s")
+			if err != nil {
+				t.Fatalf("restore --keep-private: %v: %s\nservice log:\n%s", err, out, tail(g.p.Log(), 40))
+			}
+			t.Logf("restore --keep-private: %s", strings.TrimSpace(out))
+			if !strings.Contains(out, "reconnected with the same private address for this network") {
+				t.Errorf("restore --keep-private says:\n%s", out)
+			}
+		})
+	})
+	t.Run("agent on dunst", func(t *testing.T) {
+		d := startDesktop(t)
+		portalStory(t, func(t *testing.T, b *bed.Bed, g *guard, dev, uuid string) {
+			agent := b.StartProcess(t, b.ClientNS, []string{"DBUS_SESSION_BUS_ADDRESS=" + d.SessionBus, "LC_ALL=C.UTF-8", "LANGUAGE="},
+				binPath, "agent", "--log-level", "debug")
+			e2eWaitProcLog(t, agent, 20*time.Second, "agent: notification server", "dunst")
+			offer := d.Notifications.Wait(t, 0, 20*time.Second, e2eSummary("Network “cafe” forgets this computer"))
+			if offer.Error != "" {
+				t.Fatalf("dunst refused the offer: %s", offer.Error)
+			}
+			if l, ok := offer.Action("keep-same"); !ok || l != "Keep the same private address for this network" {
+				t.Errorf("offer actions %q: want keep-same labelled as the choice", offer.Actions)
+			}
+			for _, k := range []string{"restore", "restore-always", "default"} {
+				if _, ok := offer.Action(k); ok {
+					t.Errorf("the portal offer has the action %q: %q", k, offer.Actions)
+				}
+			}
+			if !strings.Contains(offer.Body, "never sees the real address") {
+				t.Errorf("offer body %q", offer.Body)
+			}
+			e2eWaitDisplayed(t, d, 1, 10*time.Second)
+			n := len(d.Notifications.Calls())
+			t.Logf("dunst's menu:\n%s", d.d.InvokeAction(t, offer.ID, "keep-same"))
+			e2eWaitProcLog(t, agent, 10*time.Second, "agent: user chose", "action=keep-same", "device="+dev)
+			done := d.Notifications.Wait(t, n, 60*time.Second, e2eSummary("Connected to “cafe” with the same private address"))
+			if want := "mac-nmguard exemptions forget " + uuid; done.Error != "" || !strings.Contains(done.Body, want) {
+				t.Errorf("outcome %+v: want it shown, saying how to undo (%q)", done, want)
+			}
+		})
+	})
+}
+
+// portalStory is TestIntegrationPortalKeepsPrivateAddress with choose
+// taking the offered choice.
+func portalStory(t *testing.T, choose func(t *testing.T, b *bed.Bed, g *guard, dev, uuid string)) {
 	bed.Require(t, "dnsmasq", "nft")
 	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1, NoNM: true}))
 	portalNMConf(t, b)
@@ -138,14 +188,7 @@ func TestIntegrationPortalKeepsPrivateAddress(t *testing.T) {
 		t.Fatalf("pending suspicions = %+v, want one portal-forgets for %s on %s", sus, uuid, dev.Name)
 	}
 
-	out, err := cli(t, b, "restore", dev.Name, "--keep-private", "--timeout", "60s")
-	if err != nil {
-		t.Fatalf("restore --keep-private: %v: %s\nservice log:\n%s", err, out, tail(g.p.Log(), 40))
-	}
-	t.Logf("restore --keep-private: %s", strings.TrimSpace(out))
-	if !strings.Contains(out, "reconnected with the same private address for this network") {
-		t.Errorf("restore --keep-private says:\n%s", out)
-	}
+	choose(t, b, g, dev.Name, uuid)
 	isStable := func(a string) bool {
 		m, err := net.ParseMAC(a)
 		return err == nil && a != real && a != second && m[0]&2 != 0
