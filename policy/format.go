@@ -43,6 +43,9 @@ func (p *Policy) EncodeTOML() string {
 	if p.Default.Guard != "" {
 		fmt.Fprintf(&b, "guard = %s%s\n", quoteTOML(string(p.Default.Guard)), sourceComment(p.Default.GuardSource))
 	}
+	if p.Default.Identifiers != "" {
+		fmt.Fprintf(&b, "identifiers = %s%s\n", quoteTOML(string(p.Default.Identifiers)), sourceComment(p.Default.IdentifiersSource))
+	}
 
 	for _, r := range p.Devices {
 		fmt.Fprintf(&b, "\n[[device]]%s\n", sourceComment(r.Source))
@@ -54,6 +57,7 @@ func (p *Policy) EncodeTOML() string {
 		kv(&b, "mode", string(r.Mode))
 		kv(&b, "enforcement", string(r.Enforcement))
 		kv(&b, "guard", string(r.Guard))
+		kv(&b, "identifiers", string(r.Identifiers))
 	}
 	for _, r := range p.Networks {
 		fmt.Fprintf(&b, "\n[[network]]%s\n", sourceComment(r.Source))
@@ -63,6 +67,7 @@ func (p *Policy) EncodeTOML() string {
 		kv(&b, "id", r.ID)
 		kv(&b, "mode", string(r.Mode))
 		kv(&b, "enforcement", string(r.Enforcement))
+		kv(&b, "identifiers", string(r.Identifiers))
 	}
 	d := p.Detect
 	b.WriteString("\n[detect]\n")
@@ -137,6 +142,8 @@ type jsonDefault struct {
 	EnforcementSource string      `json:"enforcement_source,omitempty"`
 	Guard             Guard       `json:"guard,omitempty"`
 	GuardSource       string      `json:"guard_source,omitempty"`
+	Identifiers       Identifiers `json:"identifiers,omitempty"`
+	IdentifiersSource string      `json:"identifiers_source,omitempty"`
 }
 
 type jsonDeviceRule struct {
@@ -148,6 +155,7 @@ type jsonDeviceRule struct {
 	Mode        Mode        `json:"mode,omitempty"`
 	Enforcement Enforcement `json:"enforcement,omitempty"`
 	Guard       Guard       `json:"guard,omitempty"`
+	Identifiers Identifiers `json:"identifiers,omitempty"`
 	Source      string      `json:"source"`
 }
 
@@ -158,6 +166,7 @@ type jsonNetRule struct {
 	ID          string      `json:"id,omitempty"`
 	Mode        Mode        `json:"mode,omitempty"`
 	Enforcement Enforcement `json:"enforcement,omitempty"`
+	Identifiers Identifiers `json:"identifiers,omitempty"`
 	Source      string      `json:"source"`
 }
 
@@ -177,7 +186,8 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		Vendors:     jsonVendors{Source: p.Vendors.Source, Wifi: []string{}, Ethernet: []string{}},
 		Default: jsonDefault{Mode: p.Default.Mode, ModeSource: p.Default.ModeSource,
 			Enforcement: p.Default.Enforcement, EnforcementSource: p.Default.EnforcementSource,
-			Guard: p.Default.Guard, GuardSource: p.Default.GuardSource},
+			Guard: p.Default.Guard, GuardSource: p.Default.GuardSource,
+			Identifiers: p.Default.Identifiers, IdentifiersSource: p.Default.IdentifiersSource},
 		Devices:  []jsonDeviceRule{},
 		Networks: []jsonNetRule{},
 		Detect:   p.Detect,
@@ -189,7 +199,7 @@ func (p *Policy) EncodeJSON() ([]byte, error) {
 		j.Vendors.Ethernet = append(j.Vendors.Ethernet, o.String())
 	}
 	for _, r := range p.Devices {
-		j.Devices = append(j.Devices, jsonDeviceRule{r.Name, r.Interface, r.Type, r.Driver, r.RealPrefix.String(), r.Mode, r.Enforcement, r.Guard, r.Source})
+		j.Devices = append(j.Devices, jsonDeviceRule{r.Name, r.Interface, r.Type, r.Driver, r.RealPrefix.String(), r.Mode, r.Enforcement, r.Guard, r.Identifiers, r.Source})
 	}
 	for _, r := range p.Networks {
 		j.Networks = append(j.Networks, jsonNetRule(r))

@@ -39,7 +39,7 @@ func TestEncodeTOMLRoundTrip(t *testing.T) {
 	}
 	opts := cmp.Options{
 		cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource"),
-		cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource"),
+		cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource", "IdentifiersSource"),
 		cmpopts.IgnoreFields(DeviceRule{}, "Source"),
 		cmpopts.IgnoreFields(NetworkRule{}, "Source"),
 	}

@@ -248,6 +248,10 @@ type Verdict struct {
 	Rule        string      // where it came from, e.g. "built-in default"
 	Reason      string      // plain words, e.g. "address equals the real address but policy says keep-vendor"
 	Exempt      bool        // a runtime exemption applied
+	// Identifiers is the identifiers setting that applied (hide or
+	// report) and IdentifiersRule where it came from; see HidesIdentifiers.
+	Identifiers     Identifiers
+	IdentifiersRule string
 }
 
 // DetectSettings are the [detect] section: thresholds of the failure
@@ -304,10 +308,12 @@ func parseDuration(s string) (Duration, error) {
 type Rule struct {
 	Mode              Mode
 	Enforcement       Enforcement
-	Guard             Guard // "" only in a hand-built Policy: treated as always
+	Guard             Guard       // "" only in a hand-built Policy: treated as always
+	Identifiers       Identifiers // "" only in a hand-built Policy: treated as hide
 	ModeSource        string
 	EnforcementSource string
 	GuardSource       string
+	IdentifiersSource string
 }
 
 // DeviceRule is one [[device]] table. Every matcher that is set must match;
@@ -321,6 +327,7 @@ type DeviceRule struct {
 	Mode        Mode
 	Enforcement Enforcement
 	Guard       Guard
+	Identifiers Identifiers
 	Source      string // "file:line"
 }
 
@@ -333,6 +340,7 @@ type NetworkRule struct {
 	ID          string
 	Mode        Mode
 	Enforcement Enforcement
+	Identifiers Identifiers
 	Source      string // "file:line"
 }
 
@@ -368,7 +376,7 @@ func Default() *Policy {
 	return &Policy{
 		Spoof:   true,
 		Offer:   OfferAsk,
-		Default: Rule{Mode: ModeKeepVendor, Enforcement: EnforceRefuse, Guard: GuardAuto},
+		Default: Rule{Mode: ModeKeepVendor, Enforcement: EnforceRefuse, Guard: GuardAuto, Identifiers: IdentifiersHide},
 		Detect: DetectSettings{
 			Window:              Duration{5 * time.Minute},
 			AuthLoopRounds:      3,

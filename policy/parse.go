@@ -44,6 +44,8 @@ type fileConfig struct {
 	enforcementSource  string
 	guard              *Guard
 	guardSource        string
+	identifiers        *Identifiers
+	identifiersSource  string
 	devices            []DeviceRule
 	networks           []NetworkRule
 	window             *Duration
@@ -88,6 +90,9 @@ func (p *Policy) apply(name string, data []byte) error {
 	}
 	if fc.guard != nil {
 		p.Default.Guard, p.Default.GuardSource = *fc.guard, fc.guardSource
+	}
+	if fc.identifiers != nil {
+		p.Default.Identifiers, p.Default.IdentifiersSource = *fc.identifiers, fc.identifiersSource
 	}
 	p.Devices = append(p.Devices, fc.devices...)
 	p.Networks = append(p.Networks, fc.networks...)
@@ -226,7 +231,7 @@ func (w *walker) unknown(path []string, known string) {
 	hint := ""
 	if len(path) == 1 {
 		switch k := path[0]; k {
-		case "mode", "enforcement":
+		case "mode", "enforcement", "identifiers":
 			hint = "; " + k + " belongs in [default], [[device]] or [[network]]"
 		case "guard":
 			hint = "; guard belongs in [default] or [[device]]"
@@ -317,7 +322,7 @@ func (w *walker) tables(path []string, v any) []map[string]any {
 	return nil
 }
 
-const defaultKeys = "mode, enforcement, guard"
+const defaultKeys = "mode, enforcement, guard, identifiers"
 
 func (w *walker) defaults(path []string, v any) {
 	m, ok := w.table(path, v)
@@ -339,13 +344,17 @@ func (w *walker) defaults(path []string, v any) {
 			if g, ok := w.guard(kp, m[k]); ok {
 				w.fc.guard, w.fc.guardSource = &g, w.where(kp)+" [default]"
 			}
+		case "identifiers":
+			if id, ok := w.identifiers(kp, m[k]); ok {
+				w.fc.identifiers, w.fc.identifiersSource = &id, w.where(kp)+" [default]"
+			}
 		default:
 			w.unknown(kp, defaultKeys)
 		}
 	}
 }
 
-const deviceKeys = "name, interface, type, driver, real_prefix, mode, enforcement, guard"
+const deviceKeys = "name, interface, type, driver, real_prefix, mode, enforcement, guard, identifiers"
 
 func (w *walker) device(path []string, idx int, m map[string]any) {
 	r := DeviceRule{Source: w.where(path)}
@@ -377,6 +386,8 @@ func (w *walker) device(path []string, idx int, m map[string]any) {
 			r.Enforcement, good = w.enforcement(kp, v)
 		case "guard":
 			r.Guard, good = w.guard(kp, v)
+		case "identifiers":
+			r.Identifiers, good = w.identifiers(kp, v)
 		default:
 			w.unknown(kp, deviceKeys)
 		}
@@ -390,14 +401,14 @@ func (w *walker) device(path []string, idx int, m map[string]any) {
 		w.fail(path, "%s matches nothing specific: set interface, type, driver or real_prefix (use [default] for every device)", label)
 		return
 	}
-	if r.Mode == "" && r.Enforcement == "" && r.Guard == "" {
-		w.fail(path, "%s sets none of mode, enforcement and guard", label)
+	if r.Mode == "" && r.Enforcement == "" && r.Guard == "" && r.Identifiers == "" {
+		w.fail(path, "%s sets none of mode, enforcement, guard and identifiers", label)
 		return
 	}
 	w.fc.devices = append(w.fc.devices, r)
 }
 
-const networkKeys = "name, ssid, uuid, id, mode, enforcement"
+const networkKeys = "name, ssid, uuid, id, mode, enforcement, identifiers"
 
 func (w *walker) network(path []string, idx int, m map[string]any) {
 	r := NetworkRule{Source: w.where(path)}
@@ -427,6 +438,8 @@ func (w *walker) network(path []string, idx int, m map[string]any) {
 			r.Mode, good = w.mode(kp, v)
 		case "enforcement":
 			r.Enforcement, good = w.enforcement(kp, v)
+		case "identifiers":
+			r.Identifiers, good = w.identifiers(kp, v)
 		default:
 			w.unknown(kp, networkKeys)
 		}
@@ -440,8 +453,8 @@ func (w *walker) network(path []string, idx int, m map[string]any) {
 		w.fail(path, "%s matches no network: set ssid, uuid or id", label)
 		return
 	}
-	if r.Mode == "" && r.Enforcement == "" {
-		w.fail(path, "%s sets neither mode nor enforcement", label)
+	if r.Mode == "" && r.Enforcement == "" && r.Identifiers == "" {
+		w.fail(path, "%s sets none of mode, enforcement and identifiers", label)
 		return
 	}
 	w.fc.networks = append(w.fc.networks, r)
@@ -638,6 +651,19 @@ func (w *walker) guard(path []string, v any) (Guard, bool) {
 		return "", false
 	}
 	return g, true
+}
+
+func (w *walker) identifiers(path []string, v any) (Identifiers, bool) {
+	s, ok := w.str(path, v)
+	if !ok {
+		return "", false
+	}
+	id, err := ParseIdentifiers(s)
+	if err != nil {
+		w.bad(path, "%v", err)
+		return "", false
+	}
+	return id, true
 }
 
 func (w *walker) offer(path []string, v any) (Offer, bool) {

@@ -96,7 +96,7 @@ func TestParseFull(t *testing.T) {
 	want.Spoof, want.SpoofSource = false, testFile+":2"
 	want.Hold, want.HoldTimeout = true, Duration{45 * time.Second}
 	want.VendorsFile = "/etc/mac-nmguard/vendors.txt"
-	want.Default = Rule{Mode: ModeRandom, Enforcement: EnforceRemediate, Guard: GuardAuto,
+	want.Default = Rule{Mode: ModeRandom, Enforcement: EnforceRemediate, Guard: GuardAuto, Identifiers: IdentifiersHide,
 		ModeSource: testFile + ":8 [default]", EnforcementSource: testFile + ":9 [default]"}
 	want.Devices = []DeviceRule{
 		{Name: "dock", Interface: "enx*", Type: "ethernet", Driver: "r8152", RealPrefix: Prefix{0x00, 0xe0, 0x4c}, Mode: ModePermanent, Source: testFile + ":11"},
@@ -193,13 +193,17 @@ func TestParseErrors(t *testing.T) {
 		{"type case", "[[device]]\ntype = \"Ethernet\"\nmode = \"random\"\n", "p.toml:2:8: device.type: ", "lower-case"},
 		{"driver space", "[[device]]\ndriver = \"r8 152\"\nmode = \"random\"\n", "p.toml:2:10: device.driver: ", "white space"},
 		{"device matches all", "[[device]]\nname = \"all\"\nmode = \"random\"\n", "p.toml:1:1: device: ", `[[device]] "all" matches nothing specific`},
-		{"device sets nothing", "[[device]]\ninterface = \"eth0\"\n", "p.toml:1:1: device: ", "[[device]] #1 sets none of mode, enforcement and guard"},
+		{"device sets nothing", "[[device]]\ninterface = \"eth0\"\n", "p.toml:1:1: device: ", "[[device]] #1 sets none of mode, enforcement, guard and identifiers"},
+		{"bad identifiers", "[default]\nidentifiers = \"mask\"\n", "p.toml:2:15: default.identifiers: ", `unknown identifiers "mask" (want one of "hide", "report")`},
+		{"bad identifiers in network", "[[network]]\nssid = \"x\"\nidentifiers = \"off\"\n", "p.toml:3:15: network.identifiers: ", `unknown identifiers "off"`},
+		{"identifiers not a string", "[[device]]\ninterface = \"eth0\"\nidentifiers = false\n", "p.toml:3:15: device.identifiers: ", "want a string, got a boolean"},
+		{"identifiers at top level", "identifiers = \"hide\"\n", "p.toml:1:1: identifiers: ", "identifiers belongs in [default], [[device]] or [[network]]"},
 		{"bad guard", "[default]\nguard = \"sometimes\"\n", "p.toml:2:9: default.guard: ", `unknown guard "sometimes" (want one of "auto", "always", "never")`},
 		{"guard not a string", "[[device]]\ninterface = \"eth0\"\nguard = true\n", "p.toml:3:9: device.guard: ", "want a string, got a boolean"},
 		{"guard at top level", "guard = \"auto\"\n", "p.toml:1:1: guard: ", "guard belongs in [default] or [[device]]"},
 		{"guard in network", "[[network]]\nssid = \"x\"\nguard = \"never\"\n", "p.toml:3:1: network.guard: ", "unknown key"},
 		{"network matches none", "[[network]]\nmode = \"random\"\n", "p.toml:1:1: network: ", "matches no network"},
-		{"network sets nothing", "[[network]]\nssid = \"x\"\n", "p.toml:1:1: network: ", "sets neither mode nor enforcement"},
+		{"network sets nothing", "[[network]]\nssid = \"x\"\n", "p.toml:1:1: network: ", "sets none of mode, enforcement and identifiers"},
 		{"empty ssid", "[[network]]\nssid = \"\"\nmode = \"random\"\n", "p.toml:2:8: network.ssid: ", "must not be empty"},
 		{"long ssid", "[[network]]\nssid = \"123456789012345678901234567890123\"\nmode = \"random\"\n", "p.toml:2:8: network.ssid: ", "at most 32"},
 		{"bad uuid", "[[network]]\nuuid = \"1234\"\nmode = \"random\"\n", "p.toml:2:8: network.uuid: ", "invalid connection UUID"},
@@ -340,7 +344,7 @@ func FuzzParse(f *testing.F) {
 		}
 		ignore := cmpopts.IgnoreFields(Policy{}, "SpoofSource", "OfferSource")
 		ignoreSrc := cmp.Options{ignore,
-			cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource"),
+			cmpopts.IgnoreFields(Rule{}, "ModeSource", "EnforcementSource", "GuardSource", "IdentifiersSource"),
 			cmpopts.IgnoreFields(DeviceRule{}, "Source"),
 			cmpopts.IgnoreFields(NetworkRule{}, "Source"),
 			cmpopts.EquateEmpty()}

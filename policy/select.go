@@ -17,6 +17,7 @@ const Precedence = "runtime exemption > [[network]] rule > [[device]] rule > [de
 	"among rules of one kind the last matching one wins, so drop-ins (applied after the main file, in name order) override it; " +
 	"mode and enforcement are picked separately; an exemption makes a guarded device use its real address; " +
 	"spoof = false turns every mode except ignore into permanent; " +
+	"identifiers (hide | report; [default], [[device]], [[network]]: a network rule over a device rule over [default]) applies only where the mode spoofs; " +
 	"guard (set in [default] or [[device]], the last matching device rule wins) says which devices are guarded at all: " +
 	"\"auto\" network cards (a bus device or a Wi-Fi radio behind the interface, or unreadable: fail closed) " +
 	"and virtual devices that carry a guarded card's real address, \"always\" every device, \"never\" none"
@@ -75,6 +76,7 @@ func (r *NetworkRule) describe(idx int) string {
 func (p *Policy) Select(d Device, n Network, ex []Exemption) Verdict {
 	gv, alone, note := p.guardVerdict(d)
 	v := p.selectMode(d, n, ex)
+	v.Identifiers, v.IdentifiersRule = p.selectIdentifiers(d, n)
 	if alone {
 		gv.Enforcement = v.Enforcement
 		return gv
