@@ -140,14 +140,17 @@ func (m inMemory) undo(ctx context.Context, st nm.ProfileStore, path dbus.Object
 // modify of any property, a settings dialog) writes the whole profile, the
 // service's address included, to its keyfile, where it would outlive the
 // service (a restore's "permanent" or the real address for good). The
-// user's other changes stay. The record is dropped: the caller gives the
-// profile its address in memory again. It reports whether it wrote.
+// same holds for the identifier values the service set (identifiers.go):
+// those it still holds get their own values back in the same write. The
+// user's other changes stay. The records written back are dropped: the
+// caller gives the profile its address (and identifiers) in memory again.
+// It reports whether it wrote.
 func (m inMemory) savedWithOurs(ctx context.Context, st nm.ProfileStore, path dbus.ObjectPath, uuid string) (bool, error) {
 	i, ok := m.find(uuid)
-	if !ok {
+	j, iok := m.findIdents(uuid)
+	if !ok && !iok {
 		return false, nil
 	}
-	rec := m.state.InMemory[i]
 	unsaved, err := st.ProfileUnsaved(ctx, path)
 	if err != nil || unsaved {
 		return false, err
@@ -156,22 +159,42 @@ func (m inMemory) savedWithOurs(ctx context.Context, st nm.ProfileStore, path db
 	if err != nil {
 		return false, err
 	}
-	cur := nm.ClonedOf(s)
-	if !strings.EqualFold(cur, rec.Set) {
-		return false, nil
+	next, cur := s, nm.ClonedOf(s)
+	var rec state.InMemoryChange
+	cloned := false
+	if ok {
+		rec = m.state.InMemory[i]
+		if strings.EqualFold(cur, rec.Set) {
+			if next, err = nm.WithCloned(s, rec.Original); err != nil {
+				return false, err
+			}
+			cloned = true
+		}
 	}
-	next, err := nm.WithCloned(s, rec.Original)
-	if err != nil {
-		return false, err
+	idents := 0
+	if iok {
+		if next, idents, err = ownIdents(next, m.state.Identifiers[j]); err != nil {
+			return false, err
+		}
+	}
+	if !cloned && idents == 0 {
+		return false, nil
 	}
 	// Nor the refusal term (unavailable.go): it is marked again in memory.
 	next = nm.WithRefusal(next, false)
 	if err := st.UpdateToDisk(ctx, path, next); err != nil {
 		return false, err
 	}
-	m.log.Warn("nm: profile saved to disk with the address the service gave it in memory; its own cloned-mac-address written back to disk",
-		slog.String("uuid", uuid), slog.String("cloned_mac_address", rec.Original), slog.String("was", cur))
-	m.drop(uuid)
+	if cloned {
+		m.log.Warn("nm: profile saved to disk with the address the service gave it in memory; its own cloned-mac-address written back to disk",
+			slog.String("uuid", uuid), slog.String("cloned_mac_address", rec.Original), slog.String("was", cur))
+		m.drop(uuid)
+	}
+	if idents > 0 {
+		m.log.Warn("nm: profile saved to disk with the identifier settings the service gave it in memory; its own written back to disk",
+			slog.String("uuid", uuid), slog.Int("properties", idents))
+		m.dropIdents(uuid)
+	}
 	return true, m.save()
 }
 
@@ -340,7 +363,9 @@ func (s *Service) syncProfiles(ctx context.Context, why string) {
 		if p.Type != "802-3-ethernet" && p.Type != "802-11-wireless" {
 			continue
 		}
-		s.syncProfile(ctx, st, path, p, s.profileDevice(p), why)
+		d := s.profileDevice(p)
+		s.syncIdents(ctx, st, path, p, d)
+		s.syncProfile(ctx, st, path, s.profiles[path], d, why)
 	}
 	s.syncAllUnavailable(ctx)
 }
@@ -404,7 +429,16 @@ func (s *Service) syncProfile(ctx context.Context, st nm.ProfileStore, path dbus
 // (see inMemory.recover) and updates the profiles read.
 func (s *Service) recoverProfiles(ctx context.Context) {
 	st := s.memStore()
-	if st == nil || len(s.state.InMemory) == 0 {
+	if st == nil {
+		return
+	}
+	if len(s.state.Identifiers) > 0 {
+		s.mem().recoverIdents(ctx, st, s.profiles)
+		for path := range s.profiles {
+			s.refreshProfile(ctx, st, path)
+		}
+	}
+	if len(s.state.InMemory) == 0 {
 		return
 	}
 	recs := map[string]string{}
@@ -425,12 +459,26 @@ func (s *Service) recoverProfiles(ctx context.Context) {
 // (clean exit).
 func (s *Service) undoProfiles() {
 	st := s.memStore()
-	if st == nil || len(s.state.InMemory) == 0 {
+	if st == nil || len(s.state.InMemory)+len(s.state.Identifiers) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	m := s.mem()
+	for _, rec := range slices.Clone(s.state.Identifiers) {
+		path := dbus.ObjectPath("")
+		for p, pr := range s.profiles {
+			if pr.UUID == rec.UUID {
+				path = p
+			}
+		}
+		if path == "" {
+			continue
+		}
+		if err := m.undoIdents(ctx, st, path, rec.UUID); err != nil {
+			s.log.Warn("nm: cannot give the profile its own identifier settings back; the next start will", slog.String("uuid", rec.UUID), slog.String("error", err.Error()))
+		}
+	}
 	for _, rec := range slices.Clone(s.state.InMemory) {
 		path := dbus.ObjectPath("")
 		for p, pr := range s.profiles {

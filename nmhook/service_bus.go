@@ -302,7 +302,9 @@ func (s *Service) onSignal(ctx context.Context, sig *dbus.Signal, t0 time.Time) 
 				}
 				s.profiles[path] = p
 			}
-			s.syncProfile(ctx, st, path, p, s.profileDevice(p), "profile added or changed")
+			d := s.profileDevice(p)
+			s.syncIdents(ctx, st, path, p, d)
+			s.syncProfile(ctx, st, path, s.profiles[path], d, "profile added or changed")
 			s.syncUnavailable(ctx, st, path)
 		}
 		s.reevaluateAtRest(ctx, "profile \""+p.ID+"\" added or changed", t0)

@@ -257,6 +257,7 @@ func ProfileFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.Vari
 	p.Timestamp, _ = con["timestamp"].Value().(uint64)
 	p.KeyMgmt, _ = s["802-11-wireless-security"]["key-mgmt"].Value().(string)
 	p = p.WithRefusal(RefusalOf(s))
+	p.IdentsHidden = IdentsHidden(s)
 	for _, sect := range []string{"802-3-ethernet", "802-11-wireless"} {
 		set, ok := s[sect]
 		if !ok {

@@ -35,6 +35,9 @@ type Profile struct {
 	// RefusedOn is not empty, on those devices only.
 	Unavailable bool
 	RefusedOn   []string
+	// IdentsHidden: every identifier property (nm.Idents) has a value that
+	// hides it.
+	IdentsHidden bool
 }
 
 // Refusal is the mark a profile carries, or should carry: none, on every

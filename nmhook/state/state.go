@@ -58,6 +58,11 @@ type State struct {
 	// changed in NetworkManager's memory, with their own value, so that a
 	// clean exit or the next start gives it back.
 	InMemory []InMemoryChange `json:"in_memory,omitempty"`
+	// Identifiers lists the profiles whose identifier properties (DHCP
+	// host name, client id, DUID, IPv6 address generation, LLMNR, mDNS)
+	// the service changed in NetworkManager's memory (policy identifiers =
+	// "hide"), with their own values, given back like InMemory's.
+	Identifiers []IdentChange `json:"identifiers,omitempty"`
 }
 
 // New returns an empty state with a fresh secret.
@@ -190,6 +195,24 @@ func removeStaleTemps(path string) {
 	for _, m := range matches {
 		os.Remove(m)
 	}
+}
+
+// IdentChange is one profile whose identifier properties the service
+// changed in NetworkManager's memory.
+type IdentChange struct {
+	UUID string           `json:"uuid"`
+	Keys []IdentKeyChange `json:"keys"`
+}
+
+// IdentKeyChange is one property of an IdentChange, values in text form.
+type IdentKeyChange struct {
+	Key string `json:"key"` // setting.property, as nmcli spells it
+	// Original is the profile's own value; Had is false when the profile
+	// did not set it (NetworkManager's default).
+	Original string `json:"original,omitempty"`
+	Had      bool   `json:"had"`
+	// Set is the value the service gave it.
+	Set string `json:"set"`
 }
 
 // InMemoryChange is one profile whose cloned-mac-address the service changed
