@@ -28,13 +28,30 @@ type Capture struct {
 	mu     sync.Mutex
 	counts map[string]int
 	err    error
+	keep   bool     // StartFrameCapture: keep the frames too
+	frames [][]byte // the frames kept, in order of arrival (at most maxKeptFrames)
 }
+
+// maxKeptFrames bounds what a frame capture keeps (a flood stays counted).
+const maxKeptFrames = 100000
 
 // StartCapture starts counting frames on the peer side. It is stopped in
 // t.Cleanup (or by Stop).
 func (b *Bed) StartCapture(t testing.TB) *Capture {
 	t.Helper()
-	c := &Capture{fd: -1, stop: make(chan struct{}), done: make(chan struct{}), counts: map[string]int{}}
+	return b.startCapture(t, false)
+}
+
+// StartFrameCapture is StartCapture that also keeps every frame counted
+// (Frames), for tests that parse what left the cards.
+func (b *Bed) StartFrameCapture(t testing.TB) *Capture {
+	t.Helper()
+	return b.startCapture(t, true)
+}
+
+func (b *Bed) startCapture(t testing.TB, keep bool) *Capture {
+	t.Helper()
+	c := &Capture{keep: keep, fd: -1, stop: make(chan struct{}), done: make(chan struct{}), counts: map[string]int{}}
 	err := inNS(b.PeerNS, func() error {
 		br, err := net.InterfaceByName(BridgeName)
 		if err != nil {
@@ -114,6 +131,9 @@ func (c *Capture) read() {
 		src := net.HardwareAddr(buf[6:12]).String()
 		c.mu.Lock()
 		c.counts[src]++
+		if c.keep && len(c.frames) < maxKeptFrames {
+			c.frames = append(c.frames, append([]byte(nil), buf[:n]...))
+		}
 		c.mu.Unlock()
 	}
 }
@@ -145,6 +165,14 @@ func (c *Capture) Sources() map[string]int {
 		m[k] = v
 	}
 	return m
+}
+
+// Frames returns the frames kept so far (StartFrameCapture; nil otherwise),
+// in order of arrival.
+func (c *Capture) Frames() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.frames...)
 }
 
 // Err returns the error that ended the capture early, if any.

@@ -61,8 +61,11 @@ type Profile struct {
 	ClonedMAC string
 	// DHCPTimeout sets ipv4.dhcp-timeout in seconds; 0 leaves NM's (45 s).
 	DHCPTimeout int
-	// IPv4Method sets ipv4.method; "" means auto (DHCP). IPv6 is disabled.
+	// IPv4Method sets ipv4.method; "" means auto (DHCP).
 	IPv4Method string
+	// IPv6 sets ipv6.method auto (router solicitation, SLAAC, DHCPv6 when
+	// the network says so; see StartDHCPv6); otherwise IPv6 is disabled.
+	IPv6 bool
 	// EAP makes it a wired 802.1X profile.
 	EAP *EAP
 	// AuthRetries sets connection.auth-retries; RetriesDefault leaves NM's
@@ -95,9 +98,13 @@ func (p Profile) args(uuid string) ([]string, error) {
 	if method == "" {
 		method = "auto"
 	}
+	ip6 := "disabled"
+	if p.IPv6 {
+		ip6 = "auto"
+	}
 	a := []string{"connection", "add", "type", "ethernet", "con-name", p.Name,
 		"connection.uuid", uuid, "connection.autoconnect", yesNo[p.Autoconnect],
-		"ipv4.method", method, "ipv6.method", "disabled"}
+		"ipv4.method", method, "ipv6.method", ip6}
 	if p.Interface != "" {
 		a = append(a, "connection.interface-name", p.Interface)
 	}
