@@ -14,13 +14,13 @@ import (
 // wireIdents is what a capture's frames tell about the card's identifiers,
 // parsed with gopacket's layers (no text matching).
 type wireIdents struct {
-	dhcp4, dhcp6, rs, ns, na int // packets of each kind seen
-	hostnames4                   []string // DHCPv4 option 12 values
-	fqdn4                        int      // DHCPv4 option 81 seen
-	fqdn6                        int      // DHCPv6 client FQDN option seen
-	mdns, llmnr                  int      // UDP packets to 5353 / 5355
-	eui64OfSource                int      // IPv6 source addresses whose IID is the EUI-64 of the frame's source address
-	problems                     []string // identifiers derived from the real address
+	dhcp4, dhcp6, rs, ns, na int      // packets of each kind seen
+	hostnames4               []string // DHCPv4 option 12 values
+	fqdn4                    int      // DHCPv4 option 81 seen
+	fqdn6                    int      // DHCPv6 client FQDN option seen
+	mdns, llmnr              int      // UDP packets to 5353 / 5355
+	eui64OfSource            int      // IPv6 source addresses whose IID is the EUI-64 of the frame's source address
+	problems                 []string // identifiers derived from the real address
 }
 
 // eui64IID is the interface identifier EUI-64 makes from mac.
