@@ -4,12 +4,14 @@ package test
 
 import (
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
 )
 
@@ -43,6 +45,22 @@ func waitIPv6Global(t *testing.T, b *bed.Bed, dev string, timeout time.Duration)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// checkIdents runs `check --json` with the service's policy and state file
+// and returns dev's identifiers by property.
+func checkIdents(t *testing.T, b *bed.Bed, g *guard, dev string) map[string]inspect.CheckIdent {
+	t.Helper()
+	_, out := runCheck(t, b, "--json", "--policy", filepath.Join(g.dir, "policy.toml"), "--state-dir", g.stateDir, dev)
+	d, ok := reportDevice(decodeReport(t, out), dev)
+	if !ok {
+		t.Fatalf("check does not show %s:\n%s", dev, out)
+	}
+	m := map[string]inspect.CheckIdent{}
+	for _, ci := range d.Identifiers {
+		m[ci.Property] = ci
+	}
+	return m
 }
 
 // TestIntegrationIdentifiersHidden judges on the wire what leaves the
@@ -98,6 +116,18 @@ func TestIntegrationIdentifiersHidden(t *testing.T) {
 	}
 	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
 	waitIPv6Global(t, b, dev.Name, 30*time.Second)
+	ids := checkIdents(t, b, g, dev.Name)
+	if len(ids) == 0 {
+		t.Error("check shows no identifiers for the active connection")
+	}
+	for p, ci := range ids {
+		if ci.State != inspect.IdentHidden {
+			t.Errorf("check: hidden's %s is %s (%s from %s)", p, ci.State, ci.Value, ci.From)
+		}
+	}
+	if ci := ids["ipv4.dhcp-send-hostname"]; ci.From != "mac-nmguard (in memory)" {
+		t.Errorf("check: ipv4.dhcp-send-hostname from %q, want mac-nmguard (in memory)", ci.From)
+	}
 	if err := b.Deactivate(t, hidden); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +138,9 @@ func TestIntegrationIdentifiersHidden(t *testing.T) {
 		t.Fatalf("activate reported: %v", err)
 	}
 	b.WaitState(t, dev.Name, detect.StateActivated, 30*time.Second)
+	if ci := checkIdents(t, b, g, dev.Name)["ipv4.dhcp-send-hostname"]; ci.State != inspect.IdentSent {
+		t.Errorf("check: reported's ipv4.dhcp-send-hostname is %q (%+v), want sent", ci.State, ci)
+	}
 	capt.Stop()
 	frames := capt.Frames()
 	if n := capt.Count(dev.MAC); n != 0 {

@@ -273,6 +273,21 @@ func writeCheckText(w io.Writer, r inspect.CheckReport, colour bool) error {
 		if len(d.IPv6) > 0 {
 			kv.printf("  ipv6:\t%s\n", strings.Join(d.IPv6, ", "))
 		}
+		for _, st := range []string{inspect.IdentSent, inspect.IdentHidden} {
+			var ids []string
+			for _, ci := range d.Identifiers {
+				if ci.State == st {
+					v := ci.Value
+					if v == "" {
+						v = "default"
+					}
+					ids = append(ids, fmt.Sprintf("%s=%s (%s)", ci.Property, v, ci.From))
+				}
+			}
+			if len(ids) > 0 {
+				kv.printf("  identifiers %s:\t%s\n", st, strings.Join(ids, ", "))
+			}
+		}
 		if kv.err != nil {
 			return kv.err
 		}

@@ -126,6 +126,9 @@ type CheckDevice struct {
 	Dropped     uint64   `json:"dropped"`                // frames the backstop dropped
 	ServiceGate string   `json:"service_gate,omitempty"` // the service's gate state, when it runs
 	IPv6        []string `json:"ipv6,omitempty"`         // IPv6 addresses (netlink)
+	// Identifiers are what the active connection sends or hides besides
+	// the address (none when no connection is active).
+	Identifiers []CheckIdent `json:"identifiers,omitempty"`
 }
 
 // Finding is one problem check found, with how to fix it.

@@ -90,6 +90,9 @@ type profileInfo struct {
 	IP6Privacy    *int32 // ipv6.ip6-privacy
 	Token         string // ipv6.token
 	Hidden        bool   // 802-11-wireless.hidden
+	// Idents are the identifier properties (nm.Idents) the profile sets,
+	// in nm.IdentOf's text form.
+	Idents map[string]string
 }
 
 // profileInfoFromSettings reads a GetSettings answer; values of unexpected
@@ -125,6 +128,12 @@ func profileInfoFromSettings(path dbus.ObjectPath, s map[string]map[string]dbus.
 	p.IP6Privacy = int32p("ipv6", "ip6-privacy")
 	p.Token = str("ipv6", "token")
 	p.Hidden, _ = s["802-11-wireless"]["hidden"].Value().(bool)
+	p.Idents = map[string]string{}
+	for _, id := range nm.Idents() {
+		if v, ok := nm.IdentOf(s, id); ok {
+			p.Idents[id.Name()] = v
+		}
+	}
 	return p
 }
 

@@ -745,6 +745,8 @@ func TestProfileInfoFromSettings(t *testing.T) {
 			Type: nm.ConnTypeWifi, InterfaceName: "wlan0"},
 		IPv4Method: "auto", IPv6Method: "auto",
 		SendHostname4: &f, Hostname4: "h", ClientID: "perm-mac", DUID: "ll", AddrGenMode: &eui, IP6Privacy: &priv,
+		Idents: map[string]string{"ipv4.dhcp-send-hostname": "false", "ipv4.dhcp-client-id": "perm-mac",
+			"ipv6.addr-gen-mode": "0", "ipv6.ip6-privacy": "2", "ipv6.dhcp-duid": "ll"},
 	}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("profileInfoFromSettings (-want +got):\n%s", diff)
