@@ -180,21 +180,35 @@ func (s *sc) duplicateAssociation() string {
 	if err != nil {
 		return ""
 	}
-	dup := 0
-	prev := ""
-	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.Contains(l, "STA "+s.g.res.Real+" IEEE 802.11: ") {
-			continue
-		}
-		ev := l[strings.Index(l, "IEEE 802.11: ")+len("IEEE 802.11: "):]
-		if strings.HasPrefix(ev, "associated") && strings.HasPrefix(prev, "associated") {
-			dup++
-		}
-		prev = ev
-	}
+	dup := repeatedAssociations(string(b))[strings.ToLower(s.g.res.Real)]
 	if dup == 0 {
 		return ""
 	}
 	return fmt.Sprintf(" (hostapd saw the real address associate again without authenticating %d time(s) in this boot: "+
 		"a repeated association request of the emulated radio under load, see \"What hwsim cannot show\" in README.md)", dup)
+}
+
+// repeatedAssociations counts, per station address (lower case), the
+// times hostapd's log says it associated again right after an
+// association, with no authentication between: a repeated association
+// request (the station's association retry), after which hostapd starts
+// the 4-way handshake again.
+func repeatedAssociations(log string) map[string]int {
+	const marker = " IEEE 802.11: "
+	dup := map[string]int{}
+	prev := map[string]string{}
+	for _, l := range strings.Split(log, "\n") {
+		i := strings.Index(l, "STA ")
+		j := strings.Index(l, marker)
+		if i < 0 || j < i+4 {
+			continue
+		}
+		sta := strings.ToLower(strings.TrimSpace(l[i+4 : j]))
+		ev := l[j+len(marker):]
+		if strings.HasPrefix(ev, "associated") && strings.HasPrefix(prev[sta], "associated") {
+			dup[sta]++
+		}
+		prev[sta] = ev
+	}
+	return dup
 }

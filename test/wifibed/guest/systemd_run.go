@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -258,7 +259,7 @@ func (s *sc) waitAutoconnect() error {
 	if connected {
 		return nil
 	}
-	s.logf("autoconnect did not connect (%v); connecting %s by hand", err, bootProfile)
+	s.logf("autoconnect did not connect (%v)%s; connecting %s by hand", err, s.apRepeats(), bootProfile)
 	if _, err := s.nmcli("--wait", "90", "connection", "up", bootProfile); err != nil {
 		return fmt.Errorf("the autoconnect profile did not connect: %w", err)
 	}
@@ -287,4 +288,24 @@ func checkCompliant(s *sc) error {
 		return fmt.Errorf("mac-nmguard check does not say compliant (exit %d)", rep.ExitCode)
 	}
 	return nil
+}
+
+// apRepeats says what the access points' journal tells of a failed
+// autoconnect: the stations hostapd saw associate again without a new
+// authentication (the late association retry under TCG), "" when none or
+// when the journal cannot be read.
+func (s *sc) apRepeats() string {
+	out, err := runStdout(s.ctx, "journalctl", "-u", apUnit, "-o", "cat", "--no-pager")
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for sta, n := range repeatedAssociations(out) {
+		parts = append(parts, fmt.Sprintf("%s %d time(s)", sta, n))
+	}
+	if len(parts) == 0 {
+		return " (hostapd saw no repeated association)"
+	}
+	sort.Strings(parts)
+	return " (hostapd saw a station associate again without authenticating: " + strings.Join(parts, ", ") + ")"
 }
