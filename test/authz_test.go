@@ -136,6 +136,7 @@ func changingCalls(dev string) []apiCall {
 	return []apiCall{
 		{api.Restore, []string{"string:" + dev, "string:" + unknownUUID, "string:once"}},
 		{api.Restore, []string{"string:" + dev, "string:", "string:always"}},
+		{api.KeepPrivate, []string{"string:" + dev, "string:" + unknownUUID}},
 		{api.Dismiss, []string{"string:some-suspicion"}},
 		{api.SetSpoofing, []string{"boolean:false"}},
 		{api.SetSpoofing, []string{"boolean:true"}},
@@ -257,7 +258,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		}
 		wantMethods := map[string]string{
 			"ListDevices": "->s", "ListSuspicions": "->s", "Status": "->s",
-			"Restore": "sss->", "Dismiss": "s->", "SetSpoofing": "b->",
+			"Restore": "sss->", "KeepPrivate": "ss->", "Dismiss": "s->", "SetSpoofing": "b->",
 			"ListExemptions": "->s", "ForgetExemption": "s->", "ForgetAllExemptions": "->u",
 		}
 		if d := cmp.Diff(wantMethods, methods); d != "" {
@@ -290,7 +291,7 @@ func TestIntegrationAuthz(t *testing.T) {
 			}
 		}
 		for name, want := range map[string]string{
-			".Restore": "method sss", ".Dismiss": "method s", ".SetSpoofing": "method b",
+			".Restore": "method sss", ".KeepPrivate": "method ss", ".Dismiss": "method s", ".SetSpoofing": "method b",
 			".ListDevices": "method -", ".Status": "method -", ".ListSuspicions": "method -",
 			".ListExemptions": "method -", ".ForgetExemption": "method s", ".ForgetAllExemptions": "method -",
 			".Violation": "signal ssss", ".Suspicion": "signal s", ".Restored": "signal sssu", ".RestoreFailed": "signal sss",
@@ -312,7 +313,7 @@ func TestIntegrationAuthz(t *testing.T) {
 		calls := changingCalls(dev.Name)
 		for _, c := range calls {
 			r := c.as(t, b, nobody)
-			if c.method == api.SetSpoofing || c.method == api.Restore {
+			if c.method == api.SetSpoofing || c.method == api.Restore || c.method == api.KeepPrivate {
 				// auth_admin(_keep) everywhere; no agent.
 				wantErr(t, c.String()+" as uid 65534", r, errAccessDenied, policyActionOf(c)+" needs authentication")
 			} else {
@@ -365,6 +366,9 @@ func TestIntegrationAuthz(t *testing.T) {
 			{apiCall{api.Restore, []string{"string:" + dev.Name, "string:", "string:"}}, []string{`scope "": use once or always`}},
 			{apiCall{api.Restore, []string{"string:abcdefghijklmnop", "string:", "string:once"}}, []string{`device "abcdefghijklmnop" is not an interface name`}},
 			{apiCall{api.Restore, []string{"string:", "string:", "string:once"}}, []string{`device "" is not an interface name`}},
+			{apiCall{api.KeepPrivate, []string{"string:nosuchdev0", "string:"}}, []string{`no device "nosuchdev0"`}},
+			{apiCall{api.KeepPrivate, []string{"string:" + dev.Name, "string:not-a-uuid"}}, []string{`connection "not-a-uuid" is not a UUID`}},
+			{apiCall{api.KeepPrivate, []string{"string:" + dev.Name, "string:" + unknownUUID}}, []string{"no connection profile with UUID " + unknownUUID}},
 			{apiCall{api.Dismiss, []string{"string:"}}, []string{`suspicion id "" is not valid`}},
 			{apiCall{api.Dismiss, []string{"string:no-such-suspicion"}}, []string{`no pending suspicion "no-such-suspicion"`}},
 			{apiCall{api.ForgetExemption, []string{"string:"}}, []string{`exemption id "" is not valid`}},
@@ -390,6 +394,12 @@ func TestIntegrationAuthz(t *testing.T) {
 			{"string:" + dev.Name, "string:", "string:once"},
 		} {
 			wantErr(t, "Restore"+fmt.Sprint(args)+" as "+active.String(), apiCall{api.Restore, args}.as(t, b, active),
+				errAccessDenied, api.PolkitActionRestoreAlways+" needs authentication")
+		}
+		// The same private address for a network without a pending
+		// portal-forgets suspicion: the administrator's too.
+		for _, args := range [][]string{{"string:" + dev.Name, "string:" + uuid}, {"string:" + dev.Name, "string:"}} {
+			wantErr(t, "KeepPrivate"+fmt.Sprint(args)+" as "+active.String(), apiCall{api.KeepPrivate, args}.as(t, b, active),
 				errAccessDenied, api.PolkitActionRestoreAlways+" needs authentication")
 		}
 		// Authorised: the call reaches the service's own checks.
@@ -452,7 +462,7 @@ func stateExemptions(t *testing.T, text string) []policy.Exemption {
 // policyActionOf is the polkit action the service asks about for c.
 func policyActionOf(c apiCall) string {
 	switch c.method {
-	case api.Restore:
+	case api.Restore, api.KeepPrivate:
 		return api.PolkitActionRestoreAlways // no suspicion is pending
 	case api.ForgetExemption, api.ForgetAllExemptions:
 		return api.PolkitActionForgetExemption
