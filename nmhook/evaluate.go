@@ -80,7 +80,11 @@ func (s *Service) snapshot(ctx context.Context, d *devState, cause string, t0 ti
 	}
 	s.refreshCarries(d)
 	d.fast = fastDown{}
-	if fastDownWanted(d, s.held, func() bool { return s.realWantedOn(d) }) {
+	if fd, ok := s.tripOf(d); ok {
+		// The sentinel took it down already, from the kernel's message.
+		d.fast = fd
+	}
+	if !d.fast.done && fastDownWanted(d, s.held, func() bool { return s.realWantedOn(d) }) {
 		if err := s.cfg.Links.SetDown(d.iface); err == nil {
 			d.fast = fastDown{done: true, wasUp: true, reaction: time.Since(t0)}
 			d.link.Up = false
@@ -154,6 +158,7 @@ func fastDownWanted(d *devState, held bool, realWanted func() bool) bool {
 func (s *Service) giveLinkBack(d *devState) {
 	if d.fast.done && (d.gate == gateAllowed || d.gate == gateIgnored || d.gate == gateAudit) {
 		if cur, err := s.cfg.Links.Get(d.iface); err == nil && !cur.Up {
+			s.rearm()
 			if err := s.cfg.Links.SetUp(d.iface); err != nil {
 				s.log.Warn("link: up failed", slog.String("device", d.iface), slog.String("error", err.Error()))
 			}

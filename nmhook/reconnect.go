@@ -62,6 +62,7 @@ func (s *Service) disconnect(ctx context.Context, d *devState) {
 // disconnect that blocked it. One a user activated stays listed, and is at
 // worst activated by the service instead of NM's autoconnect.)
 func (s *Service) activate(ctx context.Context, d *devState, profile dbus.ObjectPath) error {
+	s.rearm() // the profile may carry the real address, given in memory
 	if err := s.nm.Activate(ctx, profile, d.nm.Path); err != nil {
 		return err
 	}

@@ -82,11 +82,12 @@ const maxViolations = 100
 // Service is the gate: it owns the bus connection, the devices and the
 // policy, all from one goroutine (Run).
 type Service struct {
-	cfg   Config
-	log   *slog.Logger
-	pol   *policy.Policy
-	state *state.State
-	det   *detect.Detector
+	cfg      Config
+	sentinel *sentinel // nil: no real-time link watch (sentinel.go)
+	log      *slog.Logger
+	pol      *policy.Policy
+	state    *state.State
+	det      *detect.Detector
 
 	bootID string           // this boot's id ("" unknown)
 	boot   *state.BootState // what holds for this boot only
@@ -274,6 +275,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.relist(); err != nil {
 		return err
 	}
+	s.startSentinel(linkCtx)
 	s.markReady()
 	defer s.closeBus()
 	// On the way out, with the bus still open: give the profiles their own
@@ -287,6 +289,9 @@ func (s *Service) Run(ctx context.Context) error {
 	holdC, stopHold := s.holdTimer()
 	defer stopHold()
 	for {
+		// After every step: the cards that must not be up with their
+		// real address now.
+		s.rearm()
 		select {
 		case <-holdC:
 			holdC = nil
@@ -482,8 +487,20 @@ func (s *Service) onLink(ctx context.Context, ev links.Event, t0 time.Time) {
 		s.evaluate(ctx, d, causeAddressChanged+l.Addr.String(), t0)
 		return
 	}
-	if l.Up && s.keptDown(d) {
+	if !s.keptDown(d) {
+		return
+	}
+	if l.Up {
 		s.takeDownAgain(d, t0)
+	} else if ev.Link.Up {
+		// Reported up, down by now: the sentinel took it down (one trip
+		// per raise it reported).
+		fd, ok := s.tripOf(d)
+		if !ok {
+			return
+		}
+		// Raised, and taken down by the sentinel before this event.
+		s.logDownAgain(d, fd.reaction)
 	}
 }
 
@@ -507,14 +524,19 @@ func (s *Service) takeDownAgain(d *devState, t0 time.Time) {
 		return
 	}
 	d.link.Up = false
+	s.logDownAgain(d, time.Since(t0))
+}
+
+// logDownAgain logs that a kept-down device was taken down again.
+func (s *Service) logDownAgain(d *devState, reaction time.Duration) {
 	if d.gate == gateBlocked {
 		// Part of the refusal already logged at warning.
 		s.log.Info("link: raised with the real address after a refusal; taken down again", slog.String("device", d.iface),
-			slog.Duration("reaction", time.Since(t0)))
+			slog.Duration("reaction", reaction))
 		return
 	}
 	s.log.Warn("link: raised while kept down; taken down again", slog.String("device", d.iface),
-		slog.String("gate", string(d.gate)), slog.Duration("reaction", time.Since(t0)))
+		slog.String("gate", string(d.gate)), slog.Duration("reaction", reaction))
 }
 
 // learnReal determines the real address by the real-address rule
@@ -796,6 +818,7 @@ func (s *Service) spoof(ctx context.Context, d *devState, dec gate.Decision, cau
 	}
 	mac, err := s.effectivePolicy().GenerateWith(d.policyDevice(), s.viewNetwork(d), s.exemptions(), s.state.SecretBytes())
 	if err == nil {
+		s.rearm() // the address may be the real one the policy allows
 		err = s.cfg.Links.SetAddress(d.iface, mac.HardwareAddr())
 	}
 	if err != nil {

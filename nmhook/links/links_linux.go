@@ -38,7 +38,7 @@ func New() (*Netlink, error) {
 	}
 	var h *netlink.Handle
 	if InProcessNetNS(ns) {
-		// No setns: the service runs with CAP_NET_ADMIN only (setns needs
+		// No setns: the service runs with CAP_NET_ADMIN and CAP_SYS_NICE only (setns needs
 		// CAP_SYS_ADMIN and the unit's RestrictNamespaces forbids it).
 		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	} else {
