@@ -67,6 +67,13 @@ type Event struct {
 	// (State and Old are then the device's current NM state).
 	Connectivity       uint32 `json:"connectivity,omitempty"`
 	ConnectivityChange bool   `json:"connectivity_change,omitempty"`
+	// Generation names the service's address generation the private
+	// address in use belongs to: an opaque token that changes whenever
+	// the service may have drawn a new private address for the
+	// connection (each run of the service); "" when the address does not
+	// change from one generation to the next (mode stable) or is unknown.
+	// It is never derived from an address.
+	Generation string `json:"generation,omitempty"`
 }
 
 // SupplicantSignal is a change of a property of wpa_supplicant's interface

@@ -23,7 +23,11 @@ const (
 // captive portal (a connectivity event with Ip4Connectivity = portal while
 // ACTIVATED, spoofed, not exempt) with a private address other than the
 // one it had the last time it was reported behind the portal, at any time
-// before in this run of the service (in memory only). The portal asks the
+// before in this run of the service (compared in memory), or reported
+// behind the portal in an earlier address generation (Event.Generation:
+// an earlier run of the service, remembered with RememberPortal; the
+// service keeps one private address per profile for a whole run, so a new
+// run means a new address unless the mode is stable). The portal asks the
 // user to sign in again because the address changed. It is not a refusal:
 // the offer is to keep one private address for that network (mode stable),
 // never the real address.
@@ -38,17 +42,56 @@ func (k Kind) Rejects() bool { return k != KindPortalForgets && k != "" }
 const maxPortals = 1024
 
 // portalSighting is the latest private address a connection was seen
-// behind a captive portal with.
+// behind a captive portal with, and its address generation. A sighting
+// remembered from an earlier run (RememberPortal) has a generation only.
 type portalSighting struct {
-	address string
-	ev      Event
+	address    string
+	generation string
+	ev         Event
+}
+
+// RememberPortal records that connection uuid was seen behind a captive
+// portal in address generation gen (an earlier run of the service, from
+// its state file): a sighting now in another generation is evidence that
+// the address changed. It does not replace a sighting of this run.
+func (d *Detector) RememberPortal(uuid, gen string) {
+	if uuid == "" || gen == "" {
+		return
+	}
+	if _, seen := d.portals[uuid]; seen {
+		return
+	}
+	d.keepPortal(uuid, portalSighting{generation: gen})
+}
+
+// keepPortal stores a sighting, dropping the oldest beyond maxPortals.
+func (d *Detector) keepPortal(uuid string, s portalSighting) {
+	if _, seen := d.portals[uuid]; !seen {
+		if len(d.portalFIFO) >= maxPortals {
+			delete(d.portals, d.portalFIFO[0])
+			d.portalFIFO = d.portalFIFO[1:]
+		}
+		d.portalFIFO = append(d.portalFIFO, uuid)
+	}
+	d.portals[uuid] = s
+}
+
+// changed reports whether a sighting now (address, generation) shows
+// another private address than prev: another address in memory, or
+// another address generation (both known).
+func (prev portalSighting) changed(address, generation string) bool {
+	if prev.address != "" && prev.address != address {
+		return true
+	}
+	return prev.generation != "" && generation != "" && prev.generation != generation
 }
 
 // feedPortal judges an event that reports the device's connectivity while
 // ACTIVATED: behind a portal with a private address other than the one the
-// same connection had behind the portal before, it raises
-// portal-forgets. It remembers the latest address per connection, in
-// memory only.
+// same connection had behind the portal before (or in another address
+// generation), it raises portal-forgets. It remembers the latest address
+// and generation per connection, in memory only (the service keeps the
+// generations, never the addresses, across runs).
 func (d *Detector) feedPortal(ev Event) []Suspicion {
 	if ev.Connectivity != ConnectivityPortal || ev.State != StateActivated || !eligible(ev) || ev.Address == "" {
 		return nil
@@ -57,17 +100,16 @@ func (d *Detector) feedPortal(ev Event) []Suspicion {
 	if uuid == "" {
 		return nil
 	}
+	addr := strings.ToLower(ev.Address)
 	prev, seen := d.portals[uuid]
-	if !seen {
-		if len(d.portalFIFO) >= maxPortals {
-			delete(d.portals, d.portalFIFO[0])
-			d.portalFIFO = d.portalFIFO[1:]
-		}
-		d.portalFIFO = append(d.portalFIFO, uuid)
-	}
-	d.portals[uuid] = portalSighting{address: strings.ToLower(ev.Address), ev: ev}
-	if !seen || prev.address == strings.ToLower(ev.Address) {
+	d.keepPortal(uuid, portalSighting{address: addr, generation: ev.Generation, ev: ev})
+	if !seen || !prev.changed(addr, ev.Generation) {
 		return nil
+	}
+	evidence, first := []Event{prev.ev, ev}, prev.ev.Time
+	if prev.ev.Time.IsZero() {
+		// Seen in an earlier run: only its generation is known.
+		evidence, first = []Event{ev}, ev.Time
 	}
 	key := episodeKey(ev.Device, connKey(ev.Connection))
 	ep := d.episodes[key]
@@ -88,9 +130,9 @@ func (d *Detector) feedPortal(ev Event) []Suspicion {
 		Device:     ep.device,
 		Connection: ep.conn,
 		Kind:       KindPortalForgets,
-		Evidence:   []Event{prev.ev, ev},
+		Evidence:   evidence,
 		Confidence: ConfidenceHigh,
-		FirstSeen:  prev.ev.Time,
+		FirstSeen:  first,
 		LastSeen:   ev.Time,
 		Reason:     "the network's captive portal asked again after the private address changed: it forgets this computer at every new address",
 	}

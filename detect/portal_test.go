@@ -12,7 +12,13 @@ import (
 // conn (a connectivity event), then a disconnect.
 func portalRun(t *testing.T, d *Detector, at time.Time, conn Connection, addr string, conny uint32, spoofed, exempt bool) []Suspicion {
 	t.Helper()
-	base := Event{Device: "wlan0", Connection: conn, Address: addr, Real: realMAC, Spoofed: spoofed, Exempt: exempt, Carrier: true}
+	return portalRunGen(t, d, at, conn, addr, "", conny, spoofed, exempt)
+}
+
+// portalRunGen is portalRun with the events in address generation gen.
+func portalRunGen(t *testing.T, d *Detector, at time.Time, conn Connection, addr, gen string, conny uint32, spoofed, exempt bool) []Suspicion {
+	t.Helper()
+	base := Event{Device: "wlan0", Connection: conn, Address: addr, Real: realMAC, Spoofed: spoofed, Exempt: exempt, Carrier: true, Generation: gen}
 	var out []Suspicion
 	old := StateDisconnected
 	for i, st := range []uint32{StatePrepare, StateConfig, StateIPConfig, StateIPCheck, StateActivated} {
@@ -95,6 +101,62 @@ func TestPortalForgets(t *testing.T) {
 				t.Errorf("pending after Resolve = %+v", p)
 			}
 		})
+	}
+}
+
+// TestPortalForgetsAcrossRuns: the service keeps one private address per
+// profile for a whole run (modes keep-vendor, vendor), so the address
+// changes only with a new run, whose detector has no address to compare:
+// the generation remembered from the earlier run (RememberPortal) is the
+// evidence.
+func TestPortalForgetsAcrossRuns(t *testing.T) {
+	cafe := Connection{UUID: "5e0f3c1a-8a52-4c1e-9d7e-2f4b6a8c0d13", ID: "cafe", SSID: "cafe"}
+	const addrA, addrB = "00:1b:21:33:44:55", "00:1b:21:cc:dd:ee"
+	tests := []struct {
+		name     string
+		remember string // the generation of the earlier run's sighting ("" none)
+		gen      string // this run's
+		addr2    string // the address of this run's second sighting
+		raise    bool
+	}{
+		{name: "a sighting of an earlier run, a new run", remember: "run-1", gen: "run-2", addr2: addrA, raise: true},
+		{name: "a sighting of this run's generation", remember: "run-2", gen: "run-2", addr2: addrA},
+		{name: "no generation (mode stable)", remember: "run-1", gen: "", addr2: addrA},
+		{name: "nothing remembered", gen: "run-2", addr2: addrA},
+		{name: "nothing remembered, the address changes within the run", gen: "run-2", addr2: addrB, raise: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(DefaultConfig(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.RememberPortal(cafe.UUID, tc.remember)
+			got := portalRunGen(t, d, t0(), cafe, addrA, tc.gen, ConnectivityPortal, true, false)
+			got = append(got, portalRunGen(t, d, t0().Add(time.Hour), cafe, tc.addr2, tc.gen, ConnectivityPortal, true, false)...)
+			if !tc.raise {
+				if len(got) != 0 {
+					t.Fatalf("raised %+v; want nothing", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Kind != KindPortalForgets || got[0].Connection.UUID != cafe.UUID || len(got[0].Evidence) == 0 {
+				t.Fatalf("raised %+v; want one portal-forgets for the cafe", got)
+			}
+			if tc.remember != "" && (len(got[0].Evidence) != 1 || got[0].FirstSeen.IsZero()) {
+				t.Errorf("evidence %+v first seen %v: want this run's sighting only", got[0].Evidence, got[0].FirstSeen)
+			}
+		})
+	}
+	// A remembered generation does not replace a sighting of this run.
+	d, err := New(DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalRunGen(t, d, t0(), cafe, addrA, "run-2", ConnectivityPortal, true, false)
+	d.RememberPortal(cafe.UUID, "run-1")
+	if got := portalRunGen(t, d, t0().Add(time.Hour), cafe, addrA, "run-2", ConnectivityPortal, true, false); len(got) != 0 {
+		t.Errorf("raised %+v after RememberPortal of an older run over this run's sighting", got)
 	}
 }
 

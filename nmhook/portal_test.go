@@ -3,6 +3,8 @@
 package nmhook
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mac-nmguard/mac-nmguard/detect"
+	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/policy"
 )
 
@@ -97,5 +100,135 @@ func TestKeepPrivateAnswersPortal(t *testing.T) {
 	}
 	if n, err := b.svc.forgetExemptions(b.ctx, uuidGood); n != 1 || err != nil || len(b.svc.state.Exemptions) != 0 {
 		t.Errorf("forget: %d, %v, left %+v", n, err, b.svc.state.Exemptions)
+	}
+}
+
+// restartNMBed stops b's service (as a clean stop leaves its state file)
+// and starts another on the same state file, fake kernel and fake
+// NetworkManager: a new run of the service, a new address generation.
+func restartNMBed(t *testing.T, b *nmBed) *nmBed {
+	t.Helper()
+	svc, err := New(b.svc.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := &nmBed{t: t, ctx: b.ctx, svc: svc, k: b.k, f: b.f}
+	t.Cleanup(func() { close(svc.stopped) })
+	b.k.mu.Lock()
+	var ls []links.Link
+	for _, l := range b.k.links {
+		ls = append(ls, l)
+	}
+	b.k.mu.Unlock()
+	slices.SortFunc(ls, func(a, c links.Link) int { return a.Index - c.Index })
+	for _, l := range ls {
+		svc.onLink(nb.ctx, links.Event{Link: l}, time.Now())
+	}
+	svc.markReady()
+	svc.nm = b.f
+	svc.resyncNM(nb.ctx, "test")
+	b.f.takeCalls()
+	svc.violations = nil
+	return nb
+}
+
+// TestPortalForgetsAcrossRestart: with the default mode (keep-vendor) the
+// service keeps one private address per profile for a whole run, so a
+// portal that forgets the address is seen across a restart of the service
+// (a reboot on Tails): a sighting in run 1, the service restarted, a
+// sighting in run 2 with its new address raises portal-forgets. The state
+// file holds the connection and the run's generation, never the address.
+// Within one run the same address behind the portal again raises nothing,
+// and once the network keeps one private address (KeepPrivate) its record
+// is dropped.
+func TestPortalForgetsAcrossRestart(t *testing.T) {
+	const addr1, addr2 = "00:1b:21:11:22:33", "00:1b:21:44:55:66"
+	behindPortal := func(b *nmBed, ac dbus.ObjectPath, addr string) {
+		t.Helper()
+		b.k.mu.Lock()
+		l := b.k.links["eth0"]
+		l.Addr = mustHW(addr)
+		b.k.links["eth0"] = l
+		b.k.mu.Unlock()
+		b.dev("eth0").link.Addr = mustHW(addr)
+		b.f.activate(devEth0, ac, profGood, detect.StatePrepare)
+		for _, st := range []uint32{detect.StatePrepare, detect.StateConfig, detect.StateIPConfig, detect.StateActivated} {
+			b.state(devEth0, st, 0)
+		}
+		b.svc.onConnectivity(devEth0, dbus.MakeVariant(detect.ConnectivityPortal), time.Now())
+		b.state(devEth0, detect.StateDeactivating, detect.ReasonUserRequested)
+		b.state(devEth0, detect.StateDisconnected, detect.ReasonUserRequested)
+	}
+	noAddress := func(b *nmBed) {
+		t.Helper()
+		data, err := os.ReadFile(b.svc.cfg.StatePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		low := strings.ToLower(string(data))
+		if !strings.Contains(low, uuidGood) || !strings.Contains(low, b.svc.generation) {
+			t.Errorf("state file has no portal sighting of %s in generation %s:\n%s", uuidGood, b.svc.generation, data)
+		}
+		for _, a := range []string{addr1, addr2} {
+			for _, form := range []string{a, strings.ReplaceAll(a, ":", ""), strings.ReplaceAll(a, ":", "-")} {
+				if strings.Contains(low, form) {
+					t.Errorf("state file holds the portal's address %s (as %q):\n%s", a, form, data)
+				}
+			}
+		}
+	}
+
+	b := wiredBed(t, "")
+	if m := b.dev("eth0").verdict.Mode; m != policy.ModeKeepVendor {
+		t.Fatalf("default mode %s, want keep-vendor", m)
+	}
+	behindPortal(b, acFirst, addr1)
+	behindPortal(b, acSecond, addr1)
+	if len(b.svc.suspicions) != 0 {
+		t.Fatalf("run 1, the same address behind the portal twice: suspicions %+v", b.svc.suspicions)
+	}
+	noAddress(b)
+	gen1 := b.svc.generation
+
+	b2 := restartNMBed(t, b)
+	if b2.svc.generation == gen1 || b2.svc.generation == "" {
+		t.Fatalf("run 2 has generation %q, run 1 %q: want a new one", b2.svc.generation, gen1)
+	}
+	behindPortal(b2, acFirst, addr2)
+	if len(b2.svc.suspicions) != 1 || b2.svc.suspicions[0].Kind != detect.KindPortalForgets || b2.svc.suspicions[0].Connection.UUID != uuidGood {
+		t.Fatalf("run 2, behind the portal again: suspicions %+v, want one portal-forgets for %s", b2.svc.suspicions, uuidGood)
+	}
+	noAddress(b2)
+
+	if err := b2.svc.startKeepPrivate(b2.ctx, "eth0", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(b2.svc.state.Portals) != 0 {
+		t.Errorf("portal sightings %+v after the network keeps one private address, want none", b2.svc.state.Portals)
+	}
+}
+
+// TestPortalStateUnreadable: a state file that cannot be read as one is
+// moved aside: no earlier sighting, so no evidence, and no crash.
+func TestPortalStateUnreadable(t *testing.T) {
+	b := wiredBed(t, "")
+	b.svc.state.SeePortal(uuidGood, "an-earlier-run")
+	b.svc.saveState()
+	data, err := os.ReadFile(b.svc.cfg.StatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b.svc.cfg.StatePath, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2 := restartNMBed(t, b)
+	b2.dev("eth0").link.Addr = mustHW("00:1b:21:44:55:66")
+	b2.f.activate(devEth0, acFirst, profGood, detect.StatePrepare)
+	for _, st := range []uint32{detect.StatePrepare, detect.StateConfig, detect.StateIPConfig, detect.StateActivated} {
+		b2.state(devEth0, st, 0)
+	}
+	b2.svc.onConnectivity(devEth0, dbus.MakeVariant(detect.ConnectivityPortal), time.Now())
+	if len(b2.svc.suspicions) != 0 {
+		t.Errorf("suspicions %+v from a state file that could not be read", b2.svc.suspicions)
 	}
 }

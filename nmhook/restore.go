@@ -84,6 +84,11 @@ func (s *Service) startChoice(ctx context.Context, device, uuid string, scope po
 	what := "the real address"
 	if mode == policy.ModeStable {
 		what = "the same private address"
+		// One address in every run now: the earlier sightings behind
+		// its portal are no evidence any more.
+		if scope != policy.ScopeOnce && s.state.DropPortal(conn.UUID) {
+			s.saveState()
+		}
 	}
 	s.log.Info("restore: using "+what+" for this network", slog.String("device", device),
 		slog.String("connection", conn.ID), slog.String("uuid", conn.UUID), slog.String("scope", string(scope)))

@@ -88,6 +88,10 @@ type Service struct {
 	pol      *policy.Policy
 	state    *state.State
 	det      *detect.Detector
+	// generation is this run's address generation (random, in memory
+	// only): the private addresses of modes keep-vendor and vendor are
+	// drawn once per profile and run (see portal.go).
+	generation string
 
 	bootID string           // this boot's id ("" unknown)
 	boot   *state.BootState // what holds for this boot only
@@ -183,6 +187,9 @@ func New(cfg Config) (*Service, error) {
 		s.log.Warn("state: "+warn.Error(), slog.String("path", cfg.StatePath))
 	}
 	s.state = st
+	if s.generation, err = newGeneration(); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(cfg.StatePath); err != nil {
 		// A fresh state (none yet, or the corrupt one moved aside): save
 		// it now, so that its stable-mode secret outlives this run.
@@ -211,6 +218,9 @@ func (s *Service) newDetector() error {
 	}
 	for _, uuid := range s.state.RealSuccess {
 		det.RecordRealSuccess(uuid)
+	}
+	for _, p := range s.state.Portals {
+		det.RememberPortal(p.UUID, p.Generation)
 	}
 	s.det = det
 	return nil

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -63,6 +64,47 @@ type State struct {
 	// the service changed in NetworkManager's memory (policy identifiers =
 	// "hide"), with their own values, given back like InMemory's.
 	Identifiers []IdentChange `json:"identifiers,omitempty"`
+	// Portals lists the connections seen behind a captive portal with a
+	// private address, each with the service's address generation of that
+	// sighting (a token of the run that chose the address), oldest first,
+	// at most MaxPortals: a sighting in a later generation means a new
+	// private address (detector kind portal-forgets). Never an address
+	// nor anything derived from one.
+	Portals []PortalSighting `json:"portals,omitempty"`
+}
+
+// MaxPortals bounds State.Portals; the oldest sighting goes first.
+const MaxPortals = 256
+
+// PortalSighting is one connection seen behind a captive portal.
+type PortalSighting struct {
+	UUID       string `json:"uuid"`
+	Generation string `json:"generation"`
+}
+
+// SeePortal records that connection uuid was seen behind a portal in
+// address generation gen, as its latest sighting; it reports whether the
+// state changed.
+func (s *State) SeePortal(uuid, gen string) bool {
+	if i := slices.IndexFunc(s.Portals, func(p PortalSighting) bool { return p.UUID == uuid }); i >= 0 {
+		if s.Portals[i].Generation == gen && i == len(s.Portals)-1 {
+			return false
+		}
+		s.Portals = slices.Delete(s.Portals, i, i+1)
+	}
+	s.Portals = append(s.Portals, PortalSighting{UUID: uuid, Generation: gen})
+	if n := len(s.Portals) - MaxPortals; n > 0 {
+		s.Portals = slices.Delete(s.Portals, 0, n)
+	}
+	return true
+}
+
+// DropPortal forgets the sighting of connection uuid (it keeps one private
+// address now: mode stable); it reports whether there was one.
+func (s *State) DropPortal(uuid string) bool {
+	n := len(s.Portals)
+	s.Portals = slices.DeleteFunc(s.Portals, func(p PortalSighting) bool { return p.UUID == uuid })
+	return len(s.Portals) != n
 }
 
 // New returns an empty state with a fresh secret.

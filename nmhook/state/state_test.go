@@ -3,6 +3,7 @@
 package state
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,5 +59,26 @@ func TestLoadStateMovesCorruptAsideAndDropsTemps(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Fatalf("stale temporary file left: %v", err)
+	}
+}
+
+// TestSeePortalBounded: the portal sightings keep the latest generation per
+// connection, latest last, at most MaxPortals (the oldest dropped).
+func TestSeePortalBounded(t *testing.T) {
+	var s State
+	if !s.SeePortal("a", "g1") || s.SeePortal("a", "g1") {
+		t.Fatal("SeePortal: want a change once, then none")
+	}
+	for i := 0; i < MaxPortals; i++ {
+		s.SeePortal(fmt.Sprintf("u%d", i), "g1")
+	}
+	if len(s.Portals) != MaxPortals || s.Portals[0].UUID != "u0" {
+		t.Fatalf("%d sightings, first %+v: want %d, the oldest (a) dropped", len(s.Portals), s.Portals[0], MaxPortals)
+	}
+	if !s.SeePortal("u0", "g2") || s.Portals[len(s.Portals)-1] != (PortalSighting{UUID: "u0", Generation: "g2"}) || len(s.Portals) != MaxPortals {
+		t.Fatalf("a new generation of u0: last %+v, %d sightings", s.Portals[len(s.Portals)-1], len(s.Portals))
+	}
+	if !s.DropPortal("u0") || s.DropPortal("u0") || len(s.Portals) != MaxPortals-1 {
+		t.Fatalf("DropPortal: %d sightings left", len(s.Portals))
 	}
 }
