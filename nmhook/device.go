@@ -59,6 +59,11 @@ type devState struct {
 	refusedAC   dbus.ObjectPath  // the active connection last refused
 	refusedAt   time.Time        // when
 	fast        fastDown         // set during one evaluate
+
+	// startedInRun: an activation of the card began in this run of the
+	// service (PREPARE seen), so its address is of this run's address
+	// generation (portal.go); false for one already under way at start.
+	startedInRun bool
 }
 
 // restore is a "use the real address for this network" under way, or the

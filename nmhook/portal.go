@@ -37,27 +37,35 @@ func newGeneration() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// portalGeneration is the address generation of device d's private address:
-// this run's, or "" in mode stable (the address is the same in every run).
-func (s *Service) portalGeneration(d *devState) string {
+// portalGeneration is the address generation of device d's private
+// address: this run's when this run saw its activation begin, "" when
+// unknown (an activation under way at the service's start has the address
+// of an earlier run). stable: mode stable, the same address in every run
+// (no generation either).
+func (s *Service) portalGeneration(d *devState) (gen string, stable bool) {
 	if d.verdict.Mode == policy.ModeStable {
-		return ""
+		return "", true
 	}
-	return s.generation
+	if !d.startedInRun {
+		return "", false
+	}
+	return s.generation, false
 }
 
 // notePortal records in the state file that the connection of ev was seen
-// behind a portal in this generation (or drops its record in mode stable).
-// A failure to save costs only the evidence across runs.
-func (s *Service) notePortal(ev detect.Event) {
+// behind a portal in its generation, or drops its record in mode stable
+// (nothing when the generation is unknown). A failure to save costs only
+// the evidence across runs.
+func (s *Service) notePortal(ev detect.Event, stable bool) {
 	uuid := ev.Connection.UUID
 	if uuid == "" || ev.Connectivity != detect.ConnectivityPortal || !ev.Spoofed || ev.Exempt || ev.Address == "" {
 		return
 	}
 	changed := false
-	if ev.Generation == "" {
+	switch {
+	case stable:
 		changed = s.state.DropPortal(uuid)
-	} else {
+	case ev.Generation != "":
 		changed = s.state.SeePortal(uuid, ev.Generation)
 	}
 	if changed {
@@ -87,7 +95,8 @@ func (s *Service) onConnectivity(path dbus.ObjectPath, v dbus.Variant, t0 time.T
 	}
 	ev := s.detectEvent(d, d.nm.State, d.nm.State, 0, t0)
 	ev.Connectivity, ev.ConnectivityChange = c, true
-	ev.Generation = s.portalGeneration(d)
+	gen, stable := s.portalGeneration(d)
+	ev.Generation = gen
 	s.feedEvent(d, ev, t0)
-	s.notePortal(ev)
+	s.notePortal(ev, stable)
 }

@@ -232,3 +232,52 @@ func TestPortalStateUnreadable(t *testing.T) {
 		t.Errorf("suspicions %+v from a state file that could not be read", b2.svc.suspicions)
 	}
 }
+
+// TestPortalConnectedAcrossRestart: a connection already under way when
+// the service starts keeps the address an earlier run chose; seen behind
+// the portal it is no evidence (its generation is unknown), and the
+// earlier run's record stays for the next activation, which is of this
+// run's generation.
+func TestPortalConnectedAcrossRestart(t *testing.T) {
+	const addr1, addr2 = "00:1b:21:11:22:33", "00:1b:21:44:55:66"
+	b := wiredBed(t, "")
+	setAddr := func(b *nmBed, addr string) {
+		b.k.mu.Lock()
+		l := b.k.links["eth0"]
+		l.Addr = mustHW(addr)
+		b.k.links["eth0"] = l
+		b.k.mu.Unlock()
+		b.dev("eth0").link.Addr = mustHW(addr)
+	}
+	setAddr(b, addr1)
+	b.f.activate(devEth0, acFirst, profGood, detect.StatePrepare)
+	for _, st := range []uint32{detect.StatePrepare, detect.StateConfig, detect.StateIPConfig, detect.StateActivated} {
+		b.state(devEth0, st, 0)
+	}
+	b.svc.onConnectivity(devEth0, dbus.MakeVariant(detect.ConnectivityPortal), time.Now())
+	gen1 := b.svc.generation
+
+	b2 := restartNMBed(t, b)
+	setAddr(b2, addr1)
+	if d := b2.dev("eth0"); d.nm.State != detect.StateActivated {
+		t.Fatalf("after the restart eth0 is in state %d, want the connection still up", d.nm.State)
+	}
+	b2.svc.onConnectivity(devEth0, dbus.MakeVariant(detect.ConnectivityPortal), time.Now())
+	if len(b2.svc.suspicions) != 0 {
+		t.Fatalf("the connection up across the restart, behind the portal with its address: suspicions %+v", b2.svc.suspicions)
+	}
+	if p := b2.svc.state.Portals; len(p) != 1 || p[0].UUID != uuidGood || p[0].Generation != gen1 {
+		t.Fatalf("portal sightings %+v, want run 1's kept", p)
+	}
+	b2.state(devEth0, detect.StateDeactivating, detect.ReasonUserRequested)
+	b2.state(devEth0, detect.StateDisconnected, detect.ReasonUserRequested)
+	setAddr(b2, addr2)
+	b2.f.activate(devEth0, acSecond, profGood, detect.StatePrepare)
+	for _, st := range []uint32{detect.StatePrepare, detect.StateConfig, detect.StateIPConfig, detect.StateActivated} {
+		b2.state(devEth0, st, 0)
+	}
+	b2.svc.onConnectivity(devEth0, dbus.MakeVariant(detect.ConnectivityPortal), time.Now())
+	if len(b2.svc.suspicions) != 1 || b2.svc.suspicions[0].Kind != detect.KindPortalForgets {
+		t.Fatalf("the next activation behind the portal with a new address: suspicions %+v, want portal-forgets", b2.svc.suspicions)
+	}
+}

@@ -356,6 +356,9 @@ func (s *Service) onStateChanged(ctx context.Context, path dbus.ObjectPath, nw, 
 		return
 	}
 	d.nm.State = nw
+	if nw == detect.StatePrepare {
+		d.startedInRun = true
+	}
 	if nw == detect.StatePrepare && decide && s.refuseAtPrepare(ctx, d, t0) {
 		decide = false // refused before any D-Bus read (prepare.go)
 	}
