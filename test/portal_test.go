@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,6 +155,95 @@ func TestIntegrationPortalKeepsPrivateAddress(t *testing.T) {
 			}
 		})
 	})
+	t.Run("default mode, service restarted", portalAcrossRestart)
+}
+
+// portalAcrossRestart: with the built-in default (mode keep-vendor: one
+// private address per profile for a whole run of the service) the portal
+// seen in one run, then, after the service restarted (a new address), seen
+// again raises portal-forgets; the state file holds no address, and no
+// frame carries the real address.
+func portalAcrossRestart(t *testing.T) {
+	bed.Require(t, "dnsmasq", "nft")
+	b := bed.New(t, guardOptions(t, bed.Options{Devices: 1, NoNM: true}))
+	portalNMConf(t, b)
+	b.StartNM(t)
+	dev := b.Devices()[0]
+	real := strings.ToLower(dev.MAC.String())
+	b.StartDHCP(t, nil)
+	startPortal(t, b)
+	capt := b.StartCapture(t)
+	g := startGuard(t, b, "")
+	waitAddrNot(t, b, dev.Name, real, 10*time.Second)
+
+	uuid := b.AddProfile(t, bed.Profile{Name: "cafe", Interface: dev.Name})
+	private := func(a string) bool { return a != real }
+	first := connectBehindPortal(t, b, g, uuid, "cafe", dev.Name, private)
+	if err := b.Deactivate(t, uuid); err != nil {
+		t.Fatal(err)
+	}
+	if sus := suspicions(t, b); len(sus) != 0 {
+		t.Fatalf("a suspicion after the first portal: %+v", sus)
+	}
+	if err := g.p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.p.Wait(10 * time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	g.start(t)
+	g.waitLog(t, 10*time.Second, "api: serving")
+	second := connectBehindPortal(t, b, g, uuid, "cafe", dev.Name, func(a string) bool { return private(a) && a != first })
+	t.Logf("behind the portal with %s, then after a restart with %s", first, second)
+	g.waitLog(t, 20*time.Second, "detect: the network may be rejecting", "kind=portal-forgets")
+	sus := suspicions(t, b)
+	if len(sus) != 1 || sus[0].Kind != string(detect.KindPortalForgets) || sus[0].Connection.UUID != uuid {
+		t.Fatalf("pending suspicions = %+v, want one portal-forgets for %s", sus, uuid)
+	}
+	data, err := os.ReadFile(filepath.Join(g.stateDir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	low := strings.ToLower(string(data))
+	if !strings.Contains(low, `"portals"`) || !strings.Contains(low, uuid) {
+		t.Errorf("state file has no portal sighting of %s:\n%s", uuid, data)
+	}
+	for _, a := range []string{first, second, real} {
+		for _, form := range []string{a, strings.ReplaceAll(a, ":", ""), strings.ReplaceAll(a, ":", "-")} {
+			if strings.Contains(low, form) && !(a == second && inMemorySet(t, data, a)) {
+				t.Errorf("state file holds the address %s (as %q):\n%s", a, form, data)
+			}
+		}
+	}
+	if err := b.Deactivate(t, uuid); err != nil {
+		t.Fatal(err)
+	}
+	capt.Stop()
+	if n := capt.Count(dev.MAC); n != 0 {
+		t.Errorf("LEAK: %d frames from the real address %s", n, real)
+	}
+}
+
+// inMemorySet reports whether addr is in the state file only as the
+// cloned-mac-address the running service set in NetworkManager's memory
+// (its record of what to give back, dropped at a clean stop).
+func inMemorySet(t *testing.T, data []byte, addr string) bool {
+	t.Helper()
+	var st struct {
+		InMemory []struct {
+			Set string `json:"set"`
+		} `json:"in_memory"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+	n := 0
+	for _, r := range st.InMemory {
+		if strings.EqualFold(r.Set, addr) {
+			n++
+		}
+	}
+	return n > 0 && strings.Count(strings.ToLower(string(data)), addr) == n
 }
 
 // portalStory is TestIntegrationPortalKeepsPrivateAddress with choose
