@@ -13,6 +13,7 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/inspect"
 	"github.com/mac-nmguard/mac-nmguard/test/bed"
+	"github.com/mac-nmguard/mac-nmguard/test/identwire"
 )
 
 // identHost is the host name the bed's profiles ask DHCP to send, so the
@@ -148,29 +149,29 @@ func TestIntegrationIdentifiersHidden(t *testing.T) {
 	}
 	sameKeyfiles(t, disk, keyfileSums(t, b))
 
-	w := parseIdents(frames[:split], dev.MAC)
+	w := identwire.Ethernet(frames[:split], dev.MAC)
 	t.Logf("hide: %d frames: %d DHCPv4, %d DHCPv6, %d RS, %d NS, %d NA, %d IPv6 sources from the address in use (EUI-64)",
-		split, w.dhcp4, w.dhcp6, w.rs, w.ns, w.na, w.eui64OfSource)
-	if w.dhcp4 == 0 || w.dhcp6 == 0 || w.rs == 0 || w.ns == 0 {
-		t.Errorf("hide: the capture lacks what it judges: %d DHCPv4, %d DHCPv6, %d router and %d neighbour solicitations", w.dhcp4, w.dhcp6, w.rs, w.ns)
+		split, w.DHCP4, w.DHCP6, w.RS, w.NS, w.NA, w.EUI64OfSource)
+	if w.DHCP4 == 0 || w.DHCP6 == 0 || w.RS == 0 || w.NS == 0 {
+		t.Errorf("hide: the capture lacks what it judges: %d DHCPv4, %d DHCPv6, %d router and %d neighbour solicitations", w.DHCP4, w.DHCP6, w.RS, w.NS)
 	}
-	for _, p := range w.problems {
+	for _, p := range w.Problems {
 		t.Errorf("hide: %s", p)
 	}
-	if len(w.hostnames4) != 0 || w.fqdn4 != 0 || w.fqdn6 != 0 {
-		t.Errorf("hide: host name sent: DHCPv4 option 12 %q, %d with option 81, %d DHCPv6 FQDN", w.hostnames4, w.fqdn4, w.fqdn6)
+	if len(w.Hostnames4) != 0 || w.FQDN4 != 0 || w.FQDN6 != 0 {
+		t.Errorf("hide: host name sent: DHCPv4 option 12 %q, %d with option 81, %d DHCPv6 FQDN", w.Hostnames4, w.FQDN4, w.FQDN6)
 	}
-	if w.mdns != 0 || w.llmnr != 0 {
-		t.Errorf("hide: %d mDNS and %d LLMNR packets", w.mdns, w.llmnr)
+	if w.MDNS != 0 || w.LLMNR != 0 {
+		t.Errorf("hide: %d mDNS and %d LLMNR packets", w.MDNS, w.LLMNR)
 	}
-	if w.eui64OfSource == 0 {
+	if w.EUI64OfSource == 0 {
 		t.Errorf("hide: no IPv6 address made from the address in use (ipv6.addr-gen-mode eui64 not applied?)")
 	}
 
-	r := parseIdents(frames[split:], dev.MAC)
-	t.Logf("report: %d frames: %d DHCPv4 (host names %q), %d DHCPv6 (%d FQDN)", len(frames)-split, r.dhcp4, r.hostnames4, r.dhcp6, r.fqdn6)
-	if !slices.Contains(r.hostnames4, identHost) {
-		t.Errorf("report: DHCPv4 did not send the host name %q (option 12: %q): the hide assertions could not tell", identHost, r.hostnames4)
+	r := identwire.Ethernet(frames[split:], dev.MAC)
+	t.Logf("report: %d frames: %d DHCPv4 (host names %q), %d DHCPv6 (%d FQDN)", len(frames)-split, r.DHCP4, r.Hostnames4, r.DHCP6, r.FQDN6)
+	if !slices.Contains(r.Hostnames4, identHost) {
+		t.Errorf("report: DHCPv4 did not send the host name %q (option 12: %q): the hide assertions could not tell", identHost, r.Hostnames4)
 	}
 	if log := g.p.Log(); !strings.Contains(log, "identifiers hidden in memory") || !strings.Contains(log, `profile=hidden`) {
 		t.Errorf("the service did not log that it hid the identifiers of profile hidden")

@@ -23,6 +23,7 @@ type Frame struct {
 	TA      string // transmitter (addr2), "" when the frame has none (CTS, ACK)
 	SA      string // source address, "" when not in the header (4-address frames: addr4)
 	EAPOL   bool   // a data frame carrying EAPOL (LLC/SNAP ethertype 0x888e)
+	Raw     []byte // the whole record, radiotap header included (nil in a bare 802.11 capture)
 }
 
 // Kind names the frame's type and subtype for people: "probe-req", "auth",
@@ -135,6 +136,9 @@ func parseCapture(r io.Reader) ([]Frame, error) {
 			continue
 		}
 		fr.Time = time.Unix(int64(sec), ns)
+		if link == linkTypeRadiotap {
+			fr.Raw = append([]byte(nil), buf...)
+		}
 		out = append(out, fr)
 	}
 }

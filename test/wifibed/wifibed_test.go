@@ -82,6 +82,14 @@ func TestIntegrationWifi(t *testing.T) {
 					t.Error(p)
 				}
 			}
+			if IdentScenarios[name] {
+				w, problems := JudgeIdents(frames, r.Results.Real)
+				t.Logf("identifiers: %d frames from the card: %d DHCPv4 requests (%d replies), %d DHCPv6, %d RS, %d NS, %d NA, %d IPv6 sources from the address in use (EUI-64)",
+					w.Frames, w.DHCP4, w.DHCP4Replies, w.DHCP6, w.RS, w.NS, w.NA, w.EUI64OfSource)
+				for _, p := range problems {
+					t.Errorf("identifiers (hide): %s", p)
+				}
+			}
 			if d, ok := detectScenarios()[name]; ok {
 				checkDetect(t, r, s, d)
 			}

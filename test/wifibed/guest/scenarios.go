@@ -179,8 +179,10 @@ func scenarios() map[string]func(*sc) error {
 		// Issue 21: restore the real address for one network.
 		"restore-once":   func(s *sc) error { return restoreScenario(s, false) },
 		"restore-always": func(s *sc) error { return restoreScenario(s, true) },
+		// Also judged for the identifiers (wifibed.IdentScenarios): the
+		// profile asks to send a host name and an IPv6 link-local address.
 		"open-connect": func(s *sc) error {
-			if err := s.addProfile("open", "open"); err != nil {
+			if err := s.addProfile("open", "open", "ipv4.dhcp-hostname", wifibed.IdentHost, "ipv6.method", "link-local"); err != nil {
 				return err
 			}
 			return s.upOK("open")
