@@ -56,9 +56,11 @@ func Ethernet(frames [][]byte, real net.HardwareAddr) Idents {
 }
 
 // Radiotap judges radiotap 802.11 frames against the card's real address:
-// every frame must not carry the real address's bytes or its EUI-64; the
-// data frames the card sends (to an access point: to-DS) are judged in
-// full (Add); the DHCPv4 replies access points send it are counted.
+// no frame may have it as any of its 802.11 addresses or carry its EUI-64;
+// the data frames the card sends (to an access point: to-DS) are judged in
+// full (Add, without the search for the address's bytes anywhere: with
+// hwsim's real addresses, 02:00:00:00:NN:00, any run of zeros matches);
+// the DHCPv4 replies access points send it are counted.
 func Radiotap(frames [][]byte, real net.HardwareAddr) Idents {
 	var w Idents
 	for n, f := range frames {
@@ -67,28 +69,24 @@ func Radiotap(frames [][]byte, real net.HardwareAddr) Idents {
 		if !ok {
 			continue
 		}
+		for i, a := range []net.HardwareAddr{d.Address1, d.Address2, d.Address3, d.Address4} {
+			if bytes.Equal(a, real) {
+				w.bad("frame %d (from %s): 802.11 address %d is the real address", n, d.Address2, i+1)
+			}
+		}
 		switch {
 		case d.Type.MainType() == layers.Dot11TypeData && d.Flags.ToDS() && !d.Flags.FromDS():
-			w.Add(n, f, pkt, d.Address2, real) // the card's: addr2 is the source
+			w.add(n, f, pkt, d.Address2, real, false) // the card's: addr2 is the source
 		default:
-			w.addRaw(n, f, d.Address2, real)
+			if bytes.Contains(f, EUI64IID(real)) {
+				w.bad("frame %d (from %s) carries the real address's EUI-64", n, d.Address2)
+			}
 			if dh, ok := pkt.Layer(layers.LayerTypeDHCPv4).(*layers.DHCPv4); ok && dh.Operation == layers.DHCPOpReply {
 				w.DHCP4Replies++
 			}
 		}
 	}
 	return w
-}
-
-// addRaw records a frame that carries the real address's bytes or its
-// EUI-64 anywhere.
-func (w *Idents) addRaw(n int, f []byte, src, real net.HardwareAddr) {
-	if bytes.Contains(f, real) {
-		w.bad("frame %d (from %s) carries the real address's bytes", n, src)
-	}
-	if bytes.Contains(f, EUI64IID(real)) {
-		w.bad("frame %d (from %s) carries the real address's EUI-64", n, src)
-	}
 }
 
 // Add judges frame n, f as parsed in pkt, sent by the card from src (the
@@ -98,9 +96,21 @@ func (w *Idents) addRaw(n int, f []byte, src, real net.HardwareAddr) {
 // addresses whose interface identifier is the real address's EUI-64,
 // mDNS/LLMNR packets, and the real address's bytes or its EUI-64 anywhere.
 func (w *Idents) Add(n int, f []byte, pkt gopacket.Packet, src, real net.HardwareAddr) {
+	w.add(n, f, pkt, src, real, true)
+}
+
+// add is Add; rawBytes false leaves out the search for the real address's
+// six bytes anywhere in the frame (hwsim's real addresses, 02:00:00:00:NN:00,
+// match runs of zeros in any payload; the EUI-64 is still searched).
+func (w *Idents) add(n int, f []byte, pkt gopacket.Packet, src, real net.HardwareAddr, rawBytes bool) {
 	w.Frames++
 	realIID := EUI64IID(real)
-	w.addRaw(n, f, src, real)
+	if rawBytes && bytes.Contains(f, real) {
+		w.bad("frame %d (from %s) carries the real address's bytes", n, src)
+	}
+	if bytes.Contains(f, realIID) {
+		w.bad("frame %d (from %s) carries the real address's EUI-64", n, src)
+	}
 	if ip6, ok := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok {
 		for _, a := range []net.IP{ip6.SrcIP, ip6.DstIP} {
 			if len(a) == 16 && bytes.Equal(a[8:], realIID) {

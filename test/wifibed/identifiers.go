@@ -22,7 +22,9 @@ var IdentScenarios = map[string]bool{"open-connect": true}
 // gopacket's layers, test/identwire) against the real address and returns
 // what they tell and the problems under identifiers = "hide": the card's
 // DHCPv4 requests and the access point's replies must be there (so the
-// judgement cannot pass on an empty capture); no host name (DHCPv4 options
+// judgement cannot pass on an empty capture), and its IPv6 link-local
+// address (a neighbour solicitation, a source that is the EUI-64 of the
+// address in use, as identifiers = "hide" sets); no host name (DHCPv4 options
 // 12 and 81, DHCPv6 FQDN); client identifier and DUID made from the
 // address in use; no IPv6 address, link-layer option or frame bytes from
 // the real address or its EUI-64; no mDNS or LLMNR.
@@ -41,6 +43,9 @@ func JudgeIdents(frames []Frame, real string) (identwire.Idents, []string) {
 	var out []string
 	if w.DHCP4 == 0 || w.DHCP4Replies == 0 {
 		out = append(out, fmt.Sprintf("the capture lacks what it judges: %d DHCPv4 requests from the card, %d replies (of %d radiotap frames)", w.DHCP4, w.DHCP4Replies, len(raw)))
+	}
+	if w.NS == 0 || w.EUI64OfSource == 0 {
+		out = append(out, fmt.Sprintf("the card's IPv6 link-local address is missing or not the EUI-64 of the private address (ipv6.addr-gen-mode eui64 not applied?): %d neighbour solicitations, %d IPv6 sources from the address in use", w.NS, w.EUI64OfSource))
 	}
 	out = append(out, w.Problems...)
 	if len(w.Hostnames4) != 0 || w.FQDN4 != 0 || w.FQDN6 != 0 {

@@ -180,9 +180,11 @@ func scenarios() map[string]func(*sc) error {
 		"restore-once":   func(s *sc) error { return restoreScenario(s, false) },
 		"restore-always": func(s *sc) error { return restoreScenario(s, true) },
 		// Also judged for the identifiers (wifibed.IdentScenarios): the
-		// profile asks to send a host name and an IPv6 link-local address.
+		// profile asks to send a host name and an IPv6 link-local address
+		// (activated only once DHCPv4 is done: ipv4.may-fail no).
 		"open-connect": func(s *sc) error {
-			if err := s.addProfile("open", "open", "ipv4.dhcp-hostname", wifibed.IdentHost, "ipv6.method", "link-local"); err != nil {
+			if err := s.addProfile("open", "open", "ipv4.dhcp-hostname", wifibed.IdentHost,
+				"ipv6.method", "link-local", "ipv4.may-fail", "no"); err != nil {
 				return err
 			}
 			return s.upOK("open")

@@ -209,7 +209,7 @@ func (g *guest) startCapture(ctx context.Context) error {
 	if _, err := run(ctx, "ip", "link", "set", "hwsim0", "up"); err != nil {
 		return err
 	}
-	d, err := g.start("tcpdump", "tcpdump", "-i", "hwsim0", "-U", "-s", "256", "-Z", "root", "-w", filepath.Join(runDir, wifibed.CaptureFile))
+	d, err := g.start("tcpdump", "tcpdump", "-i", "hwsim0", "-U", "-s", "2048", "-Z", "root", "-w", filepath.Join(runDir, wifibed.CaptureFile))
 	if err != nil {
 		return err
 	}
