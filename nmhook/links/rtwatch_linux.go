@@ -109,7 +109,18 @@ func WatchRTIn(ctx context.Context, ns netns.NsHandle, priority int, fn func(w *
 // open sets up the locked thread: namespace, scheduling policy, the
 // subscription socket (returned) and the request socket.
 func (w *RTWatch) open(ns netns.NsHandle, priority int) (int, error) {
-	if !InProcessNetNS(ns) {
+	// The thread's own namespace decides, not the process's: Go may start
+	// this thread from any other, and a test that moved the main thread
+	// into its namespace leaves new threads outside it. No setns (which
+	// needs CAP_SYS_ADMIN) when the thread is already there, as in the
+	// service.
+	cur, err := netns.Get()
+	if err != nil {
+		return -1, fmt.Errorf("real-time link watch: read the thread's namespace: %w", err)
+	}
+	here := cur.Equal(ns)
+	cur.Close()
+	if !here {
 		if err := netns.Set(ns); err != nil {
 			return -1, fmt.Errorf("real-time link watch: enter namespace: %w", err)
 		}
