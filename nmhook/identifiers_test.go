@@ -12,7 +12,6 @@ import (
 	"github.com/mac-nmguard/mac-nmguard/detect"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/links"
 	"github.com/mac-nmguard/mac-nmguard/nmhook/nm"
-	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
 )
 
 // identsOf is every identifier property of the profile in memory and on
@@ -86,7 +85,7 @@ func TestServiceHidesIdentifiersInMemory(t *testing.T) {
 	if mem, disk := f.identsOf(dbus.ObjectPath(acl.Path)); mem["ipv4.dhcp-send-hostname"] != "-" || mem["connection.mdns"] != "-" || len(mem) != len(disk) {
 		t.Errorf("acl (identifiers = report) changed: %v", mem)
 	}
-	if st, _, _ := state.Load(statePath); len(st.Identifiers) != 1 || st.Identifiers[0].UUID != uuidCafe {
+	if st := loadBootOf(t, statePath); len(st.Identifiers) != 1 || st.Identifiers[0].UUID != uuidCafe {
 		t.Errorf("state records %+v, want cafe's", st.Identifiers)
 	}
 	n := f.updates
@@ -106,7 +105,7 @@ func TestServiceHidesIdentifiersInMemory(t *testing.T) {
 			t.Errorf("cafe after exit: %s = %s in memory, own %s", k, mem[k], v)
 		}
 	}
-	if st, _, _ := state.Load(statePath); len(st.Identifiers) != 0 {
+	if st := loadBootOf(t, statePath); len(st.Identifiers) != 0 {
 		t.Errorf("records left after a clean exit: %+v", st.Identifiers)
 	}
 }

@@ -27,15 +27,16 @@ import (
 // memory only (the keyfile is never written), the cloned-mac-address the
 // policy wants for it: an explicit generated address, or NetworkManager's
 // own "random" or "permanent" where the policy means exactly that. What it
-// changed is recorded in the state file (UUID, original value, value set)
-// before the change, undone on a clean exit, and undone at the next start
-// after a crash. The only keyfile it writes is one someone saved while it
+// changed is recorded in the per-boot file (UUID, original value, value
+// set; /run, like NetworkManager's own in-memory values, so the addresses
+// never reach the disk) before the change, undone on a clean exit, and
+// undone at the next start in the same boot after a crash. The only keyfile it writes is one someone saved while it
 // held the service's value: that profile's own value goes back to disk
 // (savedWithOurs).
 
-// inMemory keeps the records of the in-memory changes in the state file.
+// inMemory keeps the records of the in-memory changes in the per-boot file.
 type inMemory struct {
-	state *state.State
+	state *state.InMemoryChanges
 	save  func() error
 	log   *slog.Logger
 }
@@ -275,7 +276,7 @@ func (s *Service) memStore() nm.ProfileStore {
 }
 
 func (s *Service) mem() inMemory {
-	return inMemory{state: s.state, log: s.log, save: func() error { return s.state.Save(s.cfg.StatePath) }}
+	return inMemory{state: &s.boot.InMemoryChanges, log: s.log, save: func() error { return s.boot.Save(s.cfg.BootStatePath) }}
 }
 
 // realIsNMPermanent reports whether NetworkManager's "permanent" gives the
@@ -311,7 +312,7 @@ func (s *Service) wantCloned(d *devState, p nm.Profile) (string, bool, error) {
 	// An address the service set before and that still complies stays:
 	// one address per profile and card while the policy holds.
 	if i, ok := s.mem().find(p.UUID); ok && v.Mode != policy.ModeStable {
-		if m, err := policy.ParseMAC(s.state.InMemory[i].Set); err == nil {
+		if m, err := policy.ParseMAC(s.boot.InMemory[i].Set); err == nil {
 			dev.Current = m
 			if pol.Evaluate(dev, net, ex).Allowed {
 				return m.String(), false, nil
@@ -392,7 +393,7 @@ func (s *Service) syncProfile(ctx context.Context, st nm.ProfileStore, path dbus
 	m := s.mem()
 	own := p.ClonedMAC
 	if i, ok := m.find(p.UUID); ok {
-		own = s.state.InMemory[i].Original
+		own = s.boot.InMemory[i].Original
 	}
 	want, real := "", false
 	if d != nil && !s.held {
@@ -432,17 +433,17 @@ func (s *Service) recoverProfiles(ctx context.Context) {
 	if st == nil {
 		return
 	}
-	if len(s.state.Identifiers) > 0 {
+	if len(s.boot.Identifiers) > 0 {
 		s.mem().recoverIdents(ctx, st, s.profiles)
 		for path := range s.profiles {
 			s.refreshProfile(ctx, st, path)
 		}
 	}
-	if len(s.state.InMemory) == 0 {
+	if len(s.boot.InMemory) == 0 {
 		return
 	}
 	recs := map[string]string{}
-	for _, r := range s.state.InMemory {
+	for _, r := range s.boot.InMemory {
 		recs[r.UUID] = r.Original
 	}
 	for _, uuid := range s.mem().recover(ctx, st, s.profiles) {
@@ -459,13 +460,13 @@ func (s *Service) recoverProfiles(ctx context.Context) {
 // (clean exit).
 func (s *Service) undoProfiles() {
 	st := s.memStore()
-	if st == nil || len(s.state.InMemory)+len(s.state.Identifiers) == 0 {
+	if st == nil || len(s.boot.InMemory)+len(s.boot.Identifiers) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	m := s.mem()
-	for _, rec := range slices.Clone(s.state.Identifiers) {
+	for _, rec := range slices.Clone(s.boot.Identifiers) {
 		path := dbus.ObjectPath("")
 		for p, pr := range s.profiles {
 			if pr.UUID == rec.UUID {
@@ -479,7 +480,7 @@ func (s *Service) undoProfiles() {
 			s.log.Warn("nm: cannot give the profile its own identifier settings back; the next start will", slog.String("uuid", rec.UUID), slog.String("error", err.Error()))
 		}
 	}
-	for _, rec := range slices.Clone(s.state.InMemory) {
+	for _, rec := range slices.Clone(s.boot.InMemory) {
 		path := dbus.ObjectPath("")
 		for p, pr := range s.profiles {
 			if pr.UUID == rec.UUID {
@@ -505,7 +506,7 @@ func (s *Service) undoProfiles() {
 // realWantedOn reports whether the service gave a profile that applies to d
 // the real address in memory (a restore, an exemption, a permanent rule).
 func (s *Service) realWantedOn(d *devState) bool {
-	for _, rec := range s.state.InMemory {
+	for _, rec := range s.boot.InMemory {
 		if rec.Set != "permanent" && !strings.EqualFold(rec.Set, d.real.String()) {
 			continue
 		}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,11 +59,34 @@ func TestWithClonedDropsDeprecatedAndSetsValue(t *testing.T) {
 
 func testMem(t *testing.T, statePath string) inMemory {
 	t.Helper()
-	st, _, err := state.Load(statePath)
+	bs := loadBootOf(t, statePath)
+	boot, _ := bootPaths(t, statePath)
+	return inMemory{state: &bs.InMemoryChanges, log: slog.New(slog.NewTextHandler(io.Discard, nil)), save: func() error { return bs.Save(boot) }}
+}
+
+// bootPaths are the per-boot file and the boot id file the service tests
+// keep beside statePath (the id file is written once: one boot per test).
+func bootPaths(t *testing.T, statePath string) (boot, id string) {
+	t.Helper()
+	dir := filepath.Dir(statePath)
+	boot, id = filepath.Join(dir, "boot.json"), filepath.Join(dir, "boot_id")
+	if _, err := os.Stat(id); err != nil {
+		if err := state.WriteFileAtomic(id, []byte("test-boot\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return boot, id
+}
+
+// loadBootOf reads the per-boot file beside statePath.
+func loadBootOf(t *testing.T, statePath string) *state.BootState {
+	t.Helper()
+	boot, id := bootPaths(t, statePath)
+	bs, _, err := state.LoadBoot(boot, state.BootID(id))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return inMemory{state: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), save: func() error { return st.Save(statePath) }}
+	return bs
 }
 
 // The in-memory change is recorded in the state file before it is made;
@@ -164,12 +189,14 @@ func TestInMemoryUndoLeavesOthersChanges(t *testing.T) {
 func startServiceWith(t *testing.T, k *fakeKernel, f *fakeProfiles, statePath, policyText string) (*Service, context.CancelFunc, chan error) {
 	t.Helper()
 	dir := t.TempDir()
+	boot, id := bootPaths(t, statePath)
 	pf := filepath.Join(dir, "policy.toml")
 	if err := state.WriteFileAtomic(pf, []byte(policyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := New(Config{
 		PolicyFile: pf, PolicyDir: filepath.Join(dir, "policy.d"), StatePath: statePath,
+		BootStatePath: boot, BootIDPath: id,
 		Dial:  func() (*dbus.Conn, error) { return nil, errors.New("no bus in this test") },
 		Links: k, Backstop: backstopView{k},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -241,6 +268,20 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 	if cafeAddr == aclAddr {
 		t.Errorf("two networks share the address %s", cafeAddr)
 	}
+	// The records are in the per-boot file (/run), and the private
+	// addresses never in the state file on disk.
+	disk, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{cafeAddr, aclAddr} {
+		if strings.Contains(strings.ToLower(string(disk)), strings.ToLower(a)) {
+			t.Errorf("the state file on disk holds the private address %s:\n%s", a, disk)
+		}
+	}
+	if st := loadBootOf(t, statePath); len(st.InMemory) != 2 {
+		t.Errorf("per-boot records %+v, want cafe's and acl's", st.InMemory)
+	}
 	if mem, _ := f.cloned(dbus.ObjectPath(bad.Path)); mem != "permanent" {
 		t.Errorf("a profile the gate refuses was overridden: %q", mem)
 	}
@@ -278,7 +319,7 @@ func TestServiceGivesProfilesTheirAddressInMemory(t *testing.T) {
 			t.Errorf("%s after exit: in memory %q, own %q", p.UUID, mem, disk)
 		}
 	}
-	if st, _, _ := state.Load(statePath); len(st.InMemory) != 0 {
+	if st := loadBootOf(t, statePath); len(st.InMemory) != 0 {
 		t.Errorf("records left after a clean exit: %+v", st.InMemory)
 	}
 }
@@ -301,5 +342,38 @@ func TestServiceRealAddressExplicitWithoutPermanent(t *testing.T) {
 	})
 	if mem, _ := f.cloned(dbus.ObjectPath(p.Path)); mem != first.String() {
 		t.Fatalf("in memory %q, want the explicit real address %s", mem, first)
+	}
+}
+
+// An earlier version kept the in-memory records in the state file on disk:
+// the next start moves them to the per-boot file (to be given back as
+// usual) and writes the state file without them.
+func TestLegacyInMemoryRecordsLeaveTheDisk(t *testing.T) {
+	real0 := hw(t, "00:1b:21:aa:bb:00")
+	k := newFakeKernel(links.Link{Index: 2, Name: "wlan0", Kind: "device", Addr: real0, PermAddr: real0, Up: true})
+	f := newFakeProfiles()
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	old, err := state.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const set = "00:1b:21:5e:77:01"
+	old.LegacyInMemory = []state.InMemoryChange{{UUID: uuidCafe, Original: "", Set: set}}
+	old.LegacyIdentifiers = []state.IdentChange{{UUID: uuidACL, Keys: []state.IdentKeyChange{{Key: "connection.mdns", Set: "0"}}}}
+	if err := old.Save(statePath); err != nil {
+		t.Fatal(err)
+	}
+	svc, _, _ := startServiceWith(t, k, f, statePath, "")
+	waitGate(t, svc, "wlan0", gateSpoofed)
+	disk, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(disk), set) || strings.Contains(string(disk), "in_memory") || strings.Contains(string(disk), "identifiers") {
+		t.Errorf("the state file still holds the in-memory records:\n%s", disk)
+	}
+	bs := loadBootOf(t, statePath)
+	if len(bs.InMemory) != 1 || bs.InMemory[0].Set != set || len(bs.Identifiers) != 1 || bs.Identifiers[0].UUID != uuidACL {
+		t.Errorf("per-boot records %+v %+v, want the legacy ones", bs.InMemory, bs.Identifiers)
 	}
 }

@@ -47,14 +47,14 @@ func TestSentinelArmingAndTrips(t *testing.T) {
 		d := svc.devs["veth1"]
 		d.nmKnown, d.nm = true, nm.Device{Path: "/d/1", Interface: "veth1", Type: "veth"}
 		svc.profiles = map[dbus.ObjectPath]nm.Profile{dbus.ObjectPath(p.Path): p}
-		svc.state.InMemory = []state.InMemoryChange{{UUID: uuidCafe, Set: first.String()}}
+		svc.boot.InMemory = []state.InMemoryChange{{UUID: uuidCafe, Set: first.String()}}
 		svc.rearm()
 	})
 	if got := armed(); got != "" {
 		t.Errorf("armed %q while a profile of the card carries the real address in memory", got)
 	}
 	doIn(t, svc, func() {
-		svc.state.InMemory = nil
+		svc.boot.InMemory = nil
 		svc.rearm()
 	})
 	if got := armed(); got != first.String() {

@@ -4,6 +4,7 @@ package nmhook
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mac-nmguard/mac-nmguard/nmhook/state"
@@ -11,7 +12,7 @@ import (
 
 // loadBootState reads the per-boot file for this boot, and moves what
 // earlier versions kept in the persistent state (the runtime switch,
-// first-seen addresses) into it when it is of this boot, dropping it
+// first-seen addresses, in-memory records) into it when it is of this boot, dropping it
 // otherwise.
 func (s *Service) loadBootState() {
 	s.bootID = state.BootID(s.cfg.BootIDPath)
@@ -35,8 +36,9 @@ func (s *Service) loadBootState() {
 // migrateLegacyState moves the runtime switch and first-seen addresses an
 // earlier version kept in the persistent state into the per-boot state when
 // they are of this boot (the switch by its boot id, an address by its time:
-// after started, the boot's start), and drops them from the persistent
-// state. It reports whether anything changed.
+// after started, the boot's start), moves the records of in-memory changes
+// there, and drops them all from the persistent state. It reports whether
+// anything changed.
 func (s *Service) migrateLegacyState(started time.Time) bool {
 	st := s.state
 	changed := false
@@ -56,5 +58,21 @@ func (s *Service) migrateLegacyState(started time.Time) bool {
 		changed = true
 	}
 	st.FirstSeen = map[string]state.FirstSeen{}
+	// In-memory records: taken whatever their boot. NetworkManager forgets
+	// in-memory values at a reboot, and a record whose value is not in
+	// NetworkManager's memory any more is dropped unused at recovery.
+	for _, r := range st.LegacyInMemory {
+		if !slices.ContainsFunc(s.boot.InMemory, func(c state.InMemoryChange) bool { return c.UUID == r.UUID }) {
+			s.boot.InMemory = append(s.boot.InMemory, r)
+		}
+		changed = true
+	}
+	for _, r := range st.LegacyIdentifiers {
+		if !slices.ContainsFunc(s.boot.Identifiers, func(c state.IdentChange) bool { return c.UUID == r.UUID }) {
+			s.boot.Identifiers = append(s.boot.Identifiers, r)
+		}
+		changed = true
+	}
+	st.LegacyInMemory, st.LegacyIdentifiers = nil, nil
 	return changed
 }

@@ -48,11 +48,11 @@ func waitIPv6Global(t *testing.T, b *bed.Bed, dev string, timeout time.Duration)
 	}
 }
 
-// checkIdents runs `check --json` with the service's policy and state file
-// and returns dev's identifiers by property.
+// checkIdents runs `check --json` with the service's policy, state file and
+// per-boot file (which records what it set in memory) and returns dev's identifiers by property.
 func checkIdents(t *testing.T, b *bed.Bed, g *guard, dev string) map[string]inspect.CheckIdent {
 	t.Helper()
-	_, out := runCheck(t, b, "--json", "--policy", filepath.Join(g.dir, "policy.toml"), "--state-dir", g.stateDir, dev)
+	_, out := runCheck(t, b, "--json", "--policy", filepath.Join(g.dir, "policy.toml"), "--state-dir", g.stateDir, "--runtime-dir", g.runtimeDir, dev)
 	d, ok := reportDevice(decodeReport(t, out), dev)
 	if !ok {
 		t.Fatalf("check does not show %s:\n%s", dev, out)

@@ -58,7 +58,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&opts.policyFile, "policy", "/etc/mac-nmguard/policy.toml", "main policy file")
 	pf.StringVar(&opts.policyDir, "policy-dir", "/etc/mac-nmguard/policy.d", "policy drop-in directory (*.toml, name order)")
 	pf.StringVar(&opts.stateDir, "state-dir", "/var/lib/mac-nmguard", "state directory of the service")
-	pf.StringVar(&opts.runtimeDir, "runtime-dir", "/run/mac-nmguard", "per-boot directory of the service (emptied at boot: this boot's spoof switch and first-seen addresses)")
+	pf.StringVar(&opts.runtimeDir, "runtime-dir", "/run/mac-nmguard", "per-boot directory of the service (emptied at boot: this boot's spoof switch, first-seen addresses and in-memory records)")
 	root.AddCommand(newVersionCmd())
 	for _, add := range subcommands {
 		root.AddCommand(add(opts))

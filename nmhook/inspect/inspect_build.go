@@ -339,7 +339,7 @@ func (b *builder) device(d *inspectDevice) {
 	}
 	if d.active != nil {
 		cd.Connection, cd.UUID, cd.SSID = d.active.ID, d.active.UUID, d.active.SSID
-		cd.Identifiers = b.identifiers(d, d.active, b.s.State)
+		cd.Identifiers = b.identifiers(d, d.active, b.s.BootState)
 	}
 	switch {
 	case !v.Guarded:

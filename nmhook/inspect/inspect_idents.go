@@ -38,7 +38,7 @@ var builtinHides = []string{"ipv4.dhcp-client-id", "ipv4.dhcp-iaid", "ipv6.dhcp-
 
 // identifiers says, for the profile p active on d, whether each
 // identifier is sent or hidden, and what decides it.
-func (b *builder) identifiers(d *inspectDevice, p *profileInfo, st *state.State) []CheckIdent {
+func (b *builder) identifiers(d *inspectDevice, p *profileInfo, st *state.BootState) []CheckIdent {
 	var rec *state.IdentChange
 	if st != nil {
 		for i := range st.Identifiers {

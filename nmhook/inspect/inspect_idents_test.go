@@ -13,7 +13,7 @@ import (
 
 // check shows, for the active connection, each identifier as sent or
 // hidden and what decides it: the value mac-nmguard set in memory (its
-// state file says so), NetworkManager.conf's default, NetworkManager's
+// per-boot file says so), NetworkManager.conf's default, NetworkManager's
 // built-in default, the profile.
 func TestCheckShowsIdentifiersSentOrHidden(t *testing.T) {
 	s := baseSnap()
@@ -25,8 +25,9 @@ func TestCheckShowsIdentifiersSentOrHidden(t *testing.T) {
 	s.NMDevices[1].ActiveConnection = "/ac/1"
 	s.Active = map[dbus.ObjectPath]nm.Profile{s.NMDevices[1].Path: {Path: string(testProfile), UUID: testUUID, ID: "Wired 1"}}
 	s.Conf = confOf(t, "[connection]\nipv6.dhcp-duid=ll\nconnection.mdns=0\n")
-	s.State = &state.State{Identifiers: []state.IdentChange{{UUID: testUUID, Keys: []state.IdentKeyChange{
-		{Key: "ipv4.dhcp-send-hostname", Set: "false"}}}}}
+	s.BootState = state.NewBoot("b1")
+	s.BootState.Identifiers = []state.IdentChange{{UUID: testUUID, Keys: []state.IdentKeyChange{
+		{Key: "ipv4.dhcp-send-hostname", Set: "false"}}}}
 	r := buildReport(s)
 	got := map[string]CheckIdent{}
 	for _, ci := range r.Devices[0].Identifiers {

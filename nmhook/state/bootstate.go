@@ -28,7 +28,11 @@ const BootVersion = 1
 //     later boot;
 //   - the real addresses of such cards are never written to disk;
 //   - a corrupt persistent state file in the middle of a boot does not make
-//     the service take the private addresses it set for real ones.
+//     the service take the private addresses it set for real ones;
+//   - the private addresses the service gave profiles in NetworkManager's
+//     memory, and the other values it set there, are recorded as long as
+//     NetworkManager keeps them (its in-memory values live under /run too)
+//     and never on disk.
 //
 // The kernel command line's spoof option is not kept here: it is read again
 // at every start.
@@ -48,6 +52,10 @@ type BootState struct {
 	// hold soft-blocked to whether it was soft-blocked before, until the
 	// hold ends.
 	RadiosBeforeHold map[uint32]bool `json:"radios_before_hold,omitempty"`
+	// InMemoryChanges: what the service changed in NetworkManager's
+	// memory (private addresses, hidden identifiers), to give back. Like
+	// NetworkManager's in-memory values (under /run) they last one boot.
+	InMemoryChanges
 }
 
 // NewBoot is an empty state for boot id.

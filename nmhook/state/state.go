@@ -55,15 +55,14 @@ type State struct {
 	// RealSuccess lists connection UUIDs that once activated with the real
 	// address (history for the detector).
 	RealSuccess []string `json:"real_success,omitempty"`
-	// InMemory lists the profiles whose cloned-mac-address the service
-	// changed in NetworkManager's memory, with their own value, so that a
-	// clean exit or the next start gives it back.
-	InMemory []InMemoryChange `json:"in_memory,omitempty"`
-	// Identifiers lists the profiles whose identifier properties (DHCP
-	// host name, client id, DUID, IPv6 address generation, LLMNR, mDNS)
-	// the service changed in NetworkManager's memory (policy identifiers =
-	// "hide"), with their own values, given back like InMemory's.
-	Identifiers []IdentChange `json:"identifiers,omitempty"`
+	// LegacyInMemory and LegacyIdentifiers are the in-memory records
+	// (InMemoryChanges) that versions
+	// before the per-boot file kept here, on disk: read once, moved to
+	// BootState, never written again. NetworkManager keeps in-memory values
+	// under /run, so a record of them lives exactly as long in the per-boot
+	// file, and a private address the service set never reaches the disk.
+	LegacyInMemory    []InMemoryChange `json:"in_memory,omitempty"`
+	LegacyIdentifiers []IdentChange    `json:"identifiers,omitempty"`
 	// Portals lists the connections seen behind a captive portal with a
 	// private address, each with the service's address generation of that
 	// sighting (a token of the run that chose the address), oldest first,
@@ -256,6 +255,24 @@ type IdentKeyChange struct {
 	// Set is the value the service gave it.
 	Set string `json:"set"`
 }
+
+// InMemoryChanges are what the service changed in NetworkManager's memory,
+// each with the profile's own value, so that a clean exit or the next start
+// in the same boot gives it back. They are kept in the per-boot file
+// (BootState), as long as NetworkManager keeps in-memory values.
+type InMemoryChanges struct {
+	// InMemory lists the profiles whose cloned-mac-address the service
+	// changed in NetworkManager's memory.
+	InMemory []InMemoryChange `json:"in_memory,omitempty"`
+	// Identifiers lists the profiles whose identifier properties (DHCP
+	// host name, client id, DUID, IPv6 address generation, LLMNR, mDNS)
+	// the service changed in NetworkManager's memory (policy identifiers =
+	// "hide").
+	Identifiers []IdentChange `json:"identifiers,omitempty"`
+}
+
+// Empty reports whether c records no change.
+func (c *InMemoryChanges) Empty() bool { return len(c.InMemory)+len(c.Identifiers) == 0 }
 
 // InMemoryChange is one profile whose cloned-mac-address the service changed
 // in NetworkManager's memory.
