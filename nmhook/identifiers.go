@@ -173,13 +173,7 @@ func (m inMemory) dropIdents(uuid string) {
 func (m inMemory) recoverIdents(ctx context.Context, st nm.ProfileStore, profiles map[dbus.ObjectPath]nm.Profile) {
 	var errs []error
 	for _, rec := range slices.Clone(m.state.Identifiers) {
-		var path dbus.ObjectPath
-		for p, pr := range profiles {
-			if pr.UUID == rec.UUID {
-				path = p
-				break
-			}
-		}
+		path := pathOfUUID(profiles, rec.UUID)
 		if path == "" {
 			m.dropIdents(rec.UUID)
 			continue

@@ -215,13 +215,7 @@ func (m inMemory) recover(ctx context.Context, st nm.ProfileStore, profiles map[
 	var undone []string
 	var errs []error
 	for _, rec := range slices.Clone(m.state.InMemory) {
-		var path dbus.ObjectPath
-		for p, pr := range profiles {
-			if pr.UUID == rec.UUID {
-				path = p
-				break
-			}
-		}
+		path := pathOfUUID(profiles, rec.UUID)
 		if path == "" {
 			m.log.Info("nm: profile the previous run changed in memory is gone", slog.String("uuid", rec.UUID))
 			m.drop(rec.UUID)
@@ -467,12 +461,7 @@ func (s *Service) undoProfiles() {
 	defer cancel()
 	m := s.mem()
 	for _, rec := range slices.Clone(s.boot.Identifiers) {
-		path := dbus.ObjectPath("")
-		for p, pr := range s.profiles {
-			if pr.UUID == rec.UUID {
-				path = p
-			}
-		}
+		path := pathOfUUID(s.profiles, rec.UUID)
 		if path == "" {
 			continue
 		}
@@ -481,12 +470,7 @@ func (s *Service) undoProfiles() {
 		}
 	}
 	for _, rec := range slices.Clone(s.boot.InMemory) {
-		path := dbus.ObjectPath("")
-		for p, pr := range s.profiles {
-			if pr.UUID == rec.UUID {
-				path = p
-			}
-		}
+		path := pathOfUUID(s.profiles, rec.UUID)
 		if path == "" {
 			if s.nm == nil {
 				continue
@@ -517,4 +501,15 @@ func (s *Service) realWantedOn(d *devState) bool {
 		}
 	}
 	return false
+}
+
+// pathOfUUID is the object path of the profile with uuid among profiles, ""
+// when none.
+func pathOfUUID(profiles map[dbus.ObjectPath]nm.Profile, uuid string) dbus.ObjectPath {
+	for path, p := range profiles {
+		if p.UUID == uuid {
+			return path
+		}
+	}
+	return ""
 }
