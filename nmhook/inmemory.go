@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -348,12 +349,7 @@ func (s *Service) syncProfiles(ctx context.Context, why string) {
 	if st == nil || s.profiles == nil {
 		return
 	}
-	paths := make([]dbus.ObjectPath, 0, len(s.profiles))
-	for p := range s.profiles {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	for _, path := range paths {
+	for _, path := range slices.Sorted(maps.Keys(s.profiles)) {
 		p := s.profiles[path]
 		if p.Type != "802-3-ethernet" && p.Type != "802-11-wireless" {
 			continue

@@ -5,6 +5,7 @@ package nmhook
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -193,12 +194,7 @@ func (s *Service) syncAllUnavailable(ctx context.Context) {
 	if st == nil || s.profiles == nil {
 		return
 	}
-	paths := make([]dbus.ObjectPath, 0, len(s.profiles))
-	for p := range s.profiles {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	for _, path := range paths {
+	for _, path := range slices.Sorted(maps.Keys(s.profiles)) {
 		s.syncUnavailable(ctx, st, path)
 	}
 }
