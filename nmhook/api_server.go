@@ -94,11 +94,8 @@ func (a apiObject) Status() (string, *dbus.Error) {
 
 // Restore starts using the real address for one network on one device.
 func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus.Error {
-	if device == "" || len(device) > 15 {
-		return invalidArgs("device %q is not an interface name", device)
-	}
-	if uuid != "" && !uuidPattern.MatchString(uuid) {
-		return invalidArgs("connection %q is not a UUID", uuid)
+	if err := checkTarget(device, uuid); err != nil {
+		return err
 	}
 	sc := policy.Scope(scope)
 	if sc != policy.ScopeOnce && sc != policy.ScopeAlways {
@@ -113,11 +110,7 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 	if err := a.inLoop(func() *dbus.Error { answer, answers = a.s.answersSuspicion(device, uuid, sc); return nil }); err != nil {
 		return err
 	}
-	action := api.PolkitActionRestoreAlways
-	if answers {
-		action = api.PolkitActionRestore
-	}
-	if err := a.authorize(sender, action); err != nil {
+	if err := a.authorizeAnswer(sender, answers); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
@@ -139,11 +132,8 @@ func (a apiObject) Restore(sender dbus.Sender, device, uuid, scope string) *dbus
 // connection from now on (mode stable) and reconnects: the answer to a
 // captive portal that forgets the private address.
 func (a apiObject) KeepPrivate(sender dbus.Sender, device, uuid string) *dbus.Error {
-	if device == "" || len(device) > 15 {
-		return invalidArgs("device %q is not an interface name", device)
-	}
-	if uuid != "" && !uuidPattern.MatchString(uuid) {
-		return invalidArgs("connection %q is not a UUID", uuid)
+	if err := checkTarget(device, uuid); err != nil {
+		return err
 	}
 	// The answer to a pending portal-forgets suspicion never reveals the
 	// real address: the active session's, like "this time". For a network
@@ -154,11 +144,7 @@ func (a apiObject) KeepPrivate(sender dbus.Sender, device, uuid string) *dbus.Er
 	if err := a.inLoop(func() *dbus.Error { answer, answers = a.s.answersPortal(device, uuid); return nil }); err != nil {
 		return err
 	}
-	action := api.PolkitActionRestoreAlways
-	if answers {
-		action = api.PolkitActionRestore
-	}
-	if err := a.authorize(sender, action); err != nil {
+	if err := a.authorizeAnswer(sender, answers); err != nil {
 		return err
 	}
 	return a.inLoop(func() *dbus.Error {
@@ -301,4 +287,26 @@ func (s *Service) emit(name string, args ...any) {
 	if err := s.conn.Emit(api.Path, api.Interface+"."+name, args...); err != nil {
 		s.log.Warn("api: emit failed", slog.String("signal", name), slog.String("error", err.Error()))
 	}
+}
+
+// checkTarget checks the device and connection arguments of Restore and
+// KeepPrivate (uuid "" means the device's pending suspicion).
+func checkTarget(device, uuid string) *dbus.Error {
+	if device == "" || len(device) > 15 {
+		return invalidArgs("device %q is not an interface name", device)
+	}
+	if uuid != "" && !uuidPattern.MatchString(uuid) {
+		return invalidArgs("connection %q is not a UUID", uuid)
+	}
+	return nil
+}
+
+// authorizeAnswer authorises sender for Restore or KeepPrivate: an answer
+// to a pending suspicion is the active session's (polkit restore), any
+// other change the administrator's (restore-always).
+func (a apiObject) authorizeAnswer(sender dbus.Sender, answers bool) *dbus.Error {
+	if answers {
+		return a.authorize(sender, api.PolkitActionRestore)
+	}
+	return a.authorize(sender, api.PolkitActionRestoreAlways)
 }
